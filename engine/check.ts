@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { idToHex } from './crypto/chunk-id';
+import { BackupError, InvalidInputError } from './errors';
+import { ProgressReporter, type ProgressCallback } from './progress';
+import { openBlob } from './store/blob-reader';
+import { packPath, parsePackHeader } from './store/pack';
+import type { Repository } from './store/repository';
+import type { Snapshot } from './store/snapshot';
+import { loadSnapshot, readDiskMap } from './store/snapshots';
+
+export interface CheckOptions {
+  /** Read and verify pack contents: all packs (`true`), or a subset "n/m" or "p%". */
+  readData?: boolean | string;
+  onProgress?: ProgressCallback;
+  /** Source of randomness for "p%" subsets (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export interface CheckProblem {
+  /** The object concerned: `packs/ab/ab…`, `index/…`, `snapshots/…`. */
+  object: string;
+  message: string;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  errors: CheckProblem[];
+  warnings: CheckProblem[];
+  snapshots: number;
+  indexFiles: number;
+  packs: number;
+  packsRead: number;
+  blobsRead: number;
+}
+
+function problem(object: string, err: unknown): CheckProblem {
+  if (err instanceof BackupError) return { object, message: err.message };
+  throw err;
+}
+
+/** Parse "n/m" (1 ≤ n ≤ m) or "p%" (0 < p ≤ 100) into a pack selector. */
+export function parseSubset(spec: string, random: () => number): (packId: string) => boolean {
+  const frac = /^(\d+)\/(\d+)$/.exec(spec);
+  if (frac) {
+    const n = Number(frac[1]);
+    const m = Number(frac[2]);
+    if (m < 1 || m > 256 || n < 1 || n > m) throw new InvalidInputError('--read-data-subset', `"${spec}" needs 1 <= n <= m <= 256`);
+    // Like restic: pack ids are uniformly distributed, so the first byte mod m splits them evenly.
+    return (id) => parseInt(id.slice(0, 2), 16) % m === n - 1;
+  }
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(spec);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (!(p > 0 && p <= 100)) throw new InvalidInputError('--read-data-subset', `"${spec}" needs a percentage in (0, 100]`);
+    return () => random() * 100 < p;
+  }
+  throw new InvalidInputError('--read-data-subset', `"${spec}" is neither n/m (e.g. 1/5) nor a percentage (e.g. 10%)`);
+}
+
+/**
+ * Check the repository's structure: every index file opens, every pack it names exists, every
+ * snapshot opens and every chunk its disk map needs is indexed. With readData, also download packs
+ * and verify their hash, header and every blob. Problems are collected, not thrown: the report names
+ * every damaged object.
+ */
+export async function checkRepository(repo: Repository, options: CheckOptions = {}): Promise<CheckResult> {
+  const select = options.readData === undefined || options.readData === false ? undefined
+    : options.readData === true ? () => true
+    : parseSubset(options.readData, options.random ?? Math.random);
+  const progress = new ProgressReporter(options.onProgress);
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+
+  for await (const obj of repo.backend.list('index')) {
+    result.indexFiles++;
+    try {
+      await repo.loadIndexFile(obj.path);
+    } catch (err) {
+      result.errors.push(problem(obj.path, err));
+    }
+  }
+
+  const stored = new Map<string, number>();
+  for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj.size);
+  result.packs = stored.size;
+  const indexed = new Set<string>();
+  for (let n = 0; n < repo.index.packCount; n++) {
+    const id = repo.index.packId(n);
+    indexed.add(id);
+    if (!stored.has(id)) result.errors.push({ object: packPath(id), message: `${packPath(id)} is listed in the index but missing from the store` });
+  }
+  for (const id of stored.keys()) {
+    if (!indexed.has(id)) result.warnings.push({ object: packPath(id), message: `${packPath(id)} is not in any index (left by an interrupted backup; unused)` });
+  }
+
+  for await (const obj of repo.backend.list('snapshots')) {
+    result.snapshots++;
+    let snapshot: Snapshot;
+    try {
+      snapshot = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
+    } catch (err) {
+      result.errors.push(problem(obj.path, err));
+      continue;
+    }
+    try {
+      let missing = 0;
+      let first = '';
+      for await (const page of readDiskMap(repo, snapshot)) {
+        for (const e of page) {
+          if (e.id && !repo.index.has(e.id)) {
+            if (missing++ === 0) first = `${idToHex(e.id)} at guest offset ${e.offset}`;
+          }
+        }
+      }
+      if (missing > 0) result.errors.push({ object: obj.path, message: `${obj.path} needs ${missing} chunk(s) that no index lists, first ${first}` });
+    } catch (err) {
+      result.errors.push(problem(obj.path, err));
+    }
+  }
+
+  if (select) await readPacks(repo, [...indexed].filter((id) => stored.has(id) && select(id)), result, progress);
+  result.ok = result.errors.length === 0;
+  return result;
+}
+
+async function readPacks(repo: Repository, packs: string[], result: CheckResult, progress: ProgressReporter): Promise<void> {
+  const byPack = new Map<string, number[]>();
+  for (const id of packs) byPack.set(id, []);
+  for (let e = 0; e < repo.index.size; e++) {
+    const list = byPack.get(repo.index.packId(repo.index.packOf(e)));
+    if (list) list.push(e);
+  }
+  let done = 0;
+  for (const [id, entries] of byPack) {
+    const path = packPath(id);
+    try {
+      const data = await repo.backend.get(path);
+      const hash = createHash('sha256').update(data).digest('hex');
+      if (hash !== id) {
+        result.errors.push({ object: path, message: `${path} content hash is ${hash.slice(0, 16)}…, not its name: the pack was modified or truncated` });
+        continue;
+      }
+      const header = parsePackHeader(data, path, repo.keys.encryption, repo.decompressor);
+      const inHeader = new Set(header.map((b) => `${idToHex(b.id)}@${b.offset}`));
+      for (const e of entries) {
+        const { blob } = repo.index.entry(e);
+        if (!inHeader.has(`${idToHex(blob.id)}@${blob.offset}`)) {
+          result.errors.push({ object: path, message: `${path}: the index places blob ${idToHex(blob.id)} at ${blob.offset}, the pack header does not` });
+        }
+      }
+      for (const blob of header) {
+        try {
+          openBlob(repo, id, blob, data.subarray(blob.offset, blob.offset + blob.length));
+          result.blobsRead++;
+        } catch (err) {
+          result.errors.push(problem(path, err));
+        }
+      }
+      result.packsRead++;
+    } catch (err) {
+      result.errors.push(problem(path, err));
+    }
+    progress.report({ phase: 'read-data', bytesDone: ++done, bytesTotal: byPack.size, bytesNew: 0, bytesStored: 0 });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './fastcdc';
+export * from './chunk-stream';

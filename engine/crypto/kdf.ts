@@ -1,0 +1,46 @@
+import { argon2idAsync } from '@noble/hashes/argon2';
+import { InvalidInputError } from '../errors';
+
+/** Argon2id parameters as stored with each wrapped key (RFC 9106 §3.1 names: t, m, p). */
+export interface KdfParams {
+  name: 'argon2id';
+  /** Argon2 version number; 0x13 = 19 is the only one RFC 9106 defines. */
+  version: 19;
+  time: number;
+  memoryKiB: number;
+  parallelism: number;
+  /** base64 */
+  salt: string;
+}
+
+/**
+ * OWASP's Password Storage Cheat Sheet: Argon2id with m = 46 MiB, t = 1, p = 1. Pure-JS Argon2 costs
+ * about 0.9 s with these on our machines; every open pays it once per key file tried.
+ */
+export const DEFAULT_KDF = { time: 1, memoryKiB: 47104, parallelism: 1 } as const;
+
+/** Below these the passphrase protects little; init accepts them only when asked (tests). */
+export const WEAK_KDF_MEMORY_KIB = 19456;
+
+export function validateKdf(time: number, memoryKiB: number, parallelism: number): void {
+  if (!Number.isInteger(time) || time < 1 || time > 64) throw new InvalidInputError('kdf time', `must be an integer 1..64, got ${time}`);
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 16) {
+    throw new InvalidInputError('kdf parallelism', `must be an integer 1..16, got ${parallelism}`);
+  }
+  // RFC 9106 §3.1: m >= 8p KiB. Cap at 4 GiB so a hostile key file cannot exhaust memory.
+  if (!Number.isInteger(memoryKiB) || memoryKiB < 8 * parallelism || memoryKiB > 4 * 1024 * 1024) {
+    throw new InvalidInputError('kdf memory', `must be an integer between ${8 * parallelism} KiB and 4 GiB, got ${memoryKiB} KiB`);
+  }
+}
+
+export async function deriveKek(passphrase: string, params: KdfParams): Promise<Uint8Array> {
+  validateKdf(params.time, params.memoryKiB, params.parallelism);
+  const salt = Buffer.from(params.salt, 'base64');
+  return argon2idAsync(Buffer.from(passphrase, 'utf8'), salt, {
+    t: params.time,
+    m: params.memoryKiB,
+    p: params.parallelism,
+    dkLen: 32,
+    version: 0x13,
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * Every error the engine throws on purpose is a BackupError with a stable `code`, so the CLI can print
+ * the message without a stack trace and automation can branch on the code.
+ */
+export class BackupError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The passphrase does not open any key of the repository. */
+export class WrongPassphraseError extends BackupError {
+  constructor(location: string) {
+    super('WRONG_PASSPHRASE', `the passphrase does not open any key of the repository at ${location}`);
+  }
+}
+
+/** A stored object failed authentication or parsing: it was truncated, changed or is not ours. */
+export class DamagedObjectError extends BackupError {
+  readonly object: string;
+  readonly detail: string;
+  constructor(object: string, detail: string, options?: { cause?: unknown }) {
+    super('DAMAGED_OBJECT', `${object} is damaged: ${detail}`, options);
+    this.object = object;
+    this.detail = detail;
+  }
+}
+
+/** The caller gave something we cannot use (an option, a path, an id). */
+export class InvalidInputError extends BackupError {
+  readonly input: string;
+  constructor(input: string, what: string) {
+    super('INVALID_INPUT', `${input}: ${what}`);
+    this.input = input;
+  }
+}
+
+/** A repository, snapshot or object that was asked for does not exist. */
+export class NotFoundError extends BackupError {
+  constructor(what: string) {
+    super('NOT_FOUND', what);
+  }
+}
+
+/** A write would replace an object that already exists: the store never overwrites. */
+export class ObjectExistsError extends BackupError {
+  readonly object: string;
+  constructor(object: string) {
+    super('OBJECT_EXISTS', `${object} already exists and the store never overwrites an object`);
+    this.object = object;
+  }
+}
+
+/** An input image uses a feature we refuse to read (encryption, a backing file, ...). */
+export class UnsupportedFeatureError extends BackupError {
+  readonly feature: string;
+  constructor(input: string, feature: string, what: string) {
+    super('UNSUPPORTED_FEATURE', `${input}: ${what}`);
+    this.feature = feature;
+  }
+}

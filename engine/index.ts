@@ -1,0 +1,34 @@
+/**
+ * The scw-backup engine: an encrypted, deduplicated store for disk images. Knows nothing of Pulumi or
+ * of the CLI; both call these functions.
+ */
+import { openBackend } from './location';
+import type { Backend } from './store/backend';
+import { Repository, type InitOptions } from './store/repository';
+
+export * from './errors';
+export type { Backend, ByteRange, ObjectInfo } from './store/backend';
+export { FsBackend } from './store/backends/fs';
+export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo } from './store/repository';
+export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, UnsupportedConfigError, type ChunkerParams, type RepositoryConfig } from './store/config';
+export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot';
+export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap } from './store/snapshots';
+export type { MapExtent } from './store/disk-map';
+export { backupImage, type BackupOptions } from './backup';
+export { restoreImage, TargetExistsError, type RestoreOptions, type RestoreResult } from './restore';
+export { checkRepository, type CheckOptions, type CheckResult, type CheckProblem } from './check';
+export type { Progress, ProgressCallback } from './progress';
+export type { DiskSource, DiskSourceInfo, Extent } from './source/disk-source';
+export { RawFileSource } from './source/raw-file';
+export { FileRangeReader, type RangeReader } from './source/range-reader';
+export { openDiskImage } from './source/open-image';
+
+/** Create a new repository at a folder path (or on a given backend). */
+export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions = {}): Promise<Repository> {
+  return Repository.init(await openBackend(location, { create: true }), passphrase, options);
+}
+
+/** Open an existing repository with one of its passphrases. */
+export async function openRepository(location: string | Backend, passphrase: string): Promise<Repository> {
+  return Repository.open(await openBackend(location), passphrase);
+}

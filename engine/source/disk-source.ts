@@ -1,0 +1,34 @@
+/**
+ * What a backup reads: a guest-visible disk of `size` bytes with ranged reads and, when the
+ * container knows it, the list of allocated extents. Raw files, QCOW2 images (local or in a bucket)
+ * and Scaleway exports all present themselves this way, so the backup pipeline knows one shape.
+ */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface DiskSourceInfo {
+  /** `raw` or `qcow2`: the container the guest disk came out of. */
+  format: string;
+  /** Where it came from, for the snapshot manifest (a path, an URL, a Scaleway resource). */
+  location: string;
+}
+
+export interface DiskSource {
+  readonly info: DiskSourceInfo;
+  /** Guest-visible size in bytes. */
+  readonly size: number;
+  /**
+   * Allocated extents in ascending guest order, non-overlapping. Everything outside them reads as
+   * zeros and is recorded as a hole without being read. A source that cannot tell yields one
+   * extent covering the whole disk.
+   */
+  extents(): AsyncIterable<Extent>;
+  /**
+   * Fill `into` with the guest bytes at `offset` (into.length bytes; zeros where unallocated).
+   * Reads never go past `size`.
+   */
+  read(offset: number, into: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}

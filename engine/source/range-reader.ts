@@ -1,0 +1,57 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { DamagedObjectError } from '../errors';
+
+/**
+ * Random access to the bytes of a container file (a raw image, a QCOW2 file, an S3 object).
+ * Container parsers (qcow2/) read through this, never through `fs` directly, so the same parser
+ * works on a local file and on a bucket object fetched with ranged GETs.
+ */
+export interface RangeReader {
+  readonly location: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`; throws when the range runs past the end. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export class FileRangeReader implements RangeReader {
+  private constructor(
+    readonly location: string,
+    readonly size: number,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(path: string): Promise<FileRangeReader> {
+    const handle = await open(path, 'r');
+    try {
+      const st = await handle.stat();
+      return new FileRangeReader(path, st.size, handle);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = Buffer.allocUnsafe(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  /** Like read(), into a caller's buffer (the hot path reuses buffers). */
+  async readInto(offset: number, into: Uint8Array): Promise<void> {
+    if (offset < 0 || offset + into.length > this.size) {
+      throw new DamagedObjectError(this.location, `read of ${into.length} bytes at ${offset} runs past the end (${this.size} bytes)`);
+    }
+    let done = 0;
+    while (done < into.length) {
+      const { bytesRead } = await this.handle.read(into, done, into.length - done, offset + done);
+      if (bytesRead === 0) throw new DamagedObjectError(this.location, `file ended at ${offset + done} while reading`);
+      done += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The storage backend: a flat namespace of immutable objects addressed by relative paths such as
+ * `config`, `keys/<id>` or `packs/ab/<id>`. Small enough to implement in an afternoon (local folder,
+ * S3). The store above it decides names and never asks to overwrite.
+ */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface ObjectInfo {
+  /** Path relative to the repository root, with `/` separators. */
+  path: string;
+  size: number;
+}
+
+export interface Backend {
+  /** Human-readable location, for messages (`/srv/store`, `s3://bucket/prefix`). */
+  readonly location: string;
+  /** Whole object, or `range` of it. Throws NotFoundError when missing, DamagedObjectError when short. */
+  get(path: string, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * Store a new object atomically: readers see all of it or nothing. Throws ObjectExistsError when
+   * the path exists, so content-addressed callers can treat that as "already stored".
+   */
+  put(path: string, data: Uint8Array): Promise<void>;
+  /** Every object under `dir` (recursively), in no particular order. Missing dir → nothing. */
+  list(dir: string): AsyncIterable<ObjectInfo>;
+  /** Remove an object; a missing object is not an error. */
+  delete(path: string): Promise<void>;
+  /** Size of an object, or undefined when it does not exist. */
+  stat(path: string): Promise<ObjectInfo | undefined>;
+  /** Release resources (file handles, sockets). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError } from '../../errors';
+import type { Backend, ByteRange, ObjectInfo } from '../backend';
+
+const TMP_DIR = '.tmp';
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/** The store's disk is full or read-only: nothing was written, say where. */
+export class StoreWriteError extends BackupError {
+  constructor(location: string, path: string, cause: NodeJS.ErrnoException) {
+    const why = cause.code === 'ENOSPC' ? 'no space left on the store\'s disk'
+      : cause.code === 'EROFS' ? 'the store\'s file system is read-only'
+      : cause.code === 'EACCES' || cause.code === 'EPERM' ? 'permission denied'
+      : cause.message;
+    super(cause.code === 'ENOSPC' ? 'STORE_FULL' : 'STORE_WRITE_FAILED', `cannot write ${path} in ${location}: ${why}`, { cause });
+  }
+}
+
+/**
+ * A repository in a local folder. Writes go to a temporary file that is fsynced and then hard-linked
+ * into place: link(2) fails with EEXIST instead of replacing, so an object is never overwritten, and
+ * a reader sees a whole object or none.
+ */
+export class FsBackend implements Backend {
+  private constructor(readonly location: string) {}
+
+  static async open(root: string, options: { create?: boolean } = {}): Promise<FsBackend> {
+    if (options.create) await mkdir(root, { recursive: true });
+    else {
+      const st = await stat(root).catch((err: unknown) => {
+        if (isErrno(err, 'ENOENT')) throw new NotFoundError(`no repository at ${root}: the folder does not exist`);
+        throw err;
+      });
+      if (!st.isDirectory()) throw new InvalidInputError(root, 'is not a folder');
+    }
+    return new FsBackend(root);
+  }
+
+  private file(path: string): string {
+    if (path === '' || path.startsWith('/') || path.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+      throw new InvalidInputError('object path', `${JSON.stringify(path)} is not a relative object path`);
+    }
+    return join(this.location, ...path.split('/'));
+  }
+
+  async get(path: string, range?: ByteRange): Promise<Uint8Array> {
+    const handle = await open(this.file(path), 'r').catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError(`${path} does not exist in ${this.location}`);
+      throw err;
+    });
+    try {
+      const size = (await handle.stat()).size;
+      const offset = range?.offset ?? 0;
+      const length = range?.length ?? size;
+      if (offset + length > size) {
+        throw new DamagedObjectError(path, `is ${size} bytes, cannot read ${length} bytes at ${offset}`);
+      }
+      const out = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new DamagedObjectError(path, `ended after ${offset + done} bytes`);
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async put(path: string, data: Uint8Array): Promise<void> {
+    const target = this.file(path);
+    const tmpDir = join(this.location, TMP_DIR);
+    const tmp = join(tmpDir, randomBytes(16).toString('hex'));
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
+      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await link(tmp, target);
+      await syncDir(dirname(target));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (isErrno(err, 'EEXIST')) throw new ObjectExistsError(`${path} in ${this.location}`);
+      if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+        throw new StoreWriteError(this.location, path, err as NodeJS.ErrnoException);
+      }
+      throw err;
+    }
+    await unlink(tmp);
+  }
+
+  async *list(dir: string): AsyncIterable<ObjectInfo> {
+    const start = this.file(dir);
+    const stack = [start];
+    while (stack.length > 0) {
+      const current = stack.pop() as string;
+      let entries;
+      try {
+        entries = await readdir(current, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue;
+        throw err;
+      }
+      for (const entry of entries) {
+        const full = join(current, entry.name);
+        if (entry.isDirectory()) stack.push(full);
+        else if (entry.isFile()) {
+          const st = await stat(full).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+          if (st) yield { path: relative(this.location, full).split(sep).join('/'), size: st.size };
+        }
+      }
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(this.file(path), { force: true });
+  }
+
+  async stat(path: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await stat(this.file(path));
+      return st.isFile() ? { path, size: st.size } : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open between calls.
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

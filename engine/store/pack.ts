@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { Compressor, Decompressor } from '../compress';
+import { ID_LENGTH } from '../crypto/chunk-id';
+import { AAD, SEAL_OVERHEAD } from '../crypto/seal';
+import { DamagedObjectError } from '../errors';
+import { BLOB_DATA, isBlobType, type BlobEntry, type BlobType } from './blob';
+import { openObject, sealObject } from './sealed-object';
+
+/** FORMAT.md §6: type (1) || id (32) || stored length (4) || plaintext length (4). */
+const HEADER_ENTRY = 1 + ID_LENGTH + 4 + 4;
+
+export function packPath(id: string): string {
+  return `packs/${id.slice(0, 2)}/${id}`;
+}
+
+export interface FinishedPack {
+  id: string;
+  data: Buffer;
+  blobs: BlobEntry[];
+}
+
+/** Collects sealed blobs until the pack is big enough, then produces the pack file. */
+export class PackBuilder {
+  private readonly parts: Uint8Array[] = [];
+  readonly blobs: BlobEntry[] = [];
+  size = 0;
+
+  add(type: BlobType, id: Uint8Array, sealed: Uint8Array, rawLength: number): BlobEntry {
+    const entry: BlobEntry = { type, id, offset: this.size, length: sealed.length, rawLength };
+    this.parts.push(sealed);
+    this.blobs.push(entry);
+    this.size += sealed.length;
+    return entry;
+  }
+
+  get count(): number {
+    return this.blobs.length;
+  }
+
+  finish(key: Uint8Array, compressor: Compressor): FinishedPack {
+    const header = Buffer.allocUnsafe(this.blobs.length * HEADER_ENTRY);
+    let p = 0;
+    for (const b of this.blobs) {
+      header[p] = b.type;
+      header.set(b.id, p + 1);
+      header.writeUInt32LE(b.length, p + 1 + ID_LENGTH);
+      header.writeUInt32LE(b.rawLength, p + 5 + ID_LENGTH);
+      p += HEADER_ENTRY;
+    }
+    const sealedHeader = sealObject(key, AAD.packHeader, header, compressor);
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32LE(sealedHeader.length, 0);
+    const data = Buffer.concat([...this.parts, sealedHeader, tail]);
+    const id = createHash('sha256').update(data).digest('hex');
+    return { id, data, blobs: this.blobs };
+  }
+}
+
+/** Read a whole pack's header (for check and index repair), validating every bound. */
+export function parsePackHeader(pack: Uint8Array, name: string, key: Uint8Array, decompressor: Decompressor): BlobEntry[] {
+  const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
+  if (buf.length < 4 + SEAL_OVERHEAD) throw new DamagedObjectError(name, `only ${buf.length} bytes, too short for a pack`);
+  const headerLength = buf.readUInt32LE(buf.length - 4);
+  if (headerLength > buf.length - 4 || headerLength < SEAL_OVERHEAD) {
+    throw new DamagedObjectError(name, `header length ${headerLength} does not fit in a ${buf.length}-byte pack`);
+  }
+  const headerStart = buf.length - 4 - headerLength;
+  const header = openObject(key, AAD.packHeader, buf.subarray(headerStart, buf.length - 4), `${name} (header)`, decompressor);
+  if (header.length % HEADER_ENTRY !== 0) throw new DamagedObjectError(name, `header of ${header.length} bytes is not a whole number of entries`);
+  const blobs: BlobEntry[] = [];
+  let offset = 0;
+  for (let p = 0; p < header.length; p += HEADER_ENTRY) {
+    const type = header[p];
+    if (!isBlobType(type)) throw new DamagedObjectError(name, `unknown blob type ${type}`);
+    const length = header.readUInt32LE(p + 1 + ID_LENGTH);
+    const rawLength = header.readUInt32LE(p + 5 + ID_LENGTH);
+    if (offset + length > headerStart) throw new DamagedObjectError(name, `blob ${blobs.length} runs into the header`);
+    blobs.push({ type: type === BLOB_DATA ? BLOB_DATA : type, id: Buffer.from(header.subarray(p + 1, p + 1 + ID_LENGTH)), offset, length, rawLength });
+    offset += length;
+  }
+  if (offset !== headerStart) throw new DamagedObjectError(name, `blobs end at ${offset} but the header starts at ${headerStart}`);
+  return blobs;
+}

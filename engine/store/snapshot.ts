@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { DamagedObjectError } from '../errors';
+
+/** FORMAT.md §8. */
+const chunkerSchema = z.union([
+  z.object({ kind: z.literal('fixed'), size: z.number() }),
+  z.object({ kind: z.literal('fastcdc'), min: z.number(), avg: z.number(), max: z.number() }),
+]);
+
+export const snapshotSchema = z.object({
+  version: z.literal(1),
+  time: z.string(),
+  hostname: z.string(),
+  username: z.string(),
+  source: z.object({ format: z.string(), location: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean()])),
+  tags: z.record(z.string(), z.string()),
+  size: z.number().int().nonnegative(),
+  chunker: chunkerSchema,
+  map: z.array(z.object({ offset: z.number().int().nonnegative(), length: z.number().int().positive(), id: z.string().regex(/^[0-9a-f]{64}$/) })),
+  stats: z.object({
+    bytesRead: z.number(),
+    bytesNew: z.number(),
+    bytesStored: z.number(),
+    chunks: z.number(),
+    newChunks: z.number(),
+    holeBytes: z.number(),
+    durationMs: z.number(),
+  }),
+});
+
+export type SnapshotManifest = z.infer<typeof snapshotSchema>;
+export type SnapshotStats = SnapshotManifest['stats'];
+
+/** A manifest with its id (the hex name of its file). */
+export interface Snapshot extends SnapshotManifest {
+  id: string;
+}
+
+export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new DamagedObjectError(name, 'snapshot is not JSON', { cause: err });
+  }
+  const parsed = snapshotSchema.safeParse(json);
+  if (!parsed.success) throw new DamagedObjectError(name, `snapshot is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const s = parsed.data;
+  let expected = 0;
+  for (const page of s.map) {
+    if (page.offset !== expected) throw new DamagedObjectError(name, `disk map page at ${page.offset} does not follow on from ${expected}`);
+    expected += page.length;
+  }
+  if (expected !== s.size) throw new DamagedObjectError(name, `disk map covers ${expected} bytes of a ${s.size}-byte disk`);
+  return s;
+}

@@ -1,0 +1,113 @@
+import { hostname, userInfo } from 'node:os';
+import { chunkId, idToHex } from '../crypto/chunk-id';
+import { AAD } from '../crypto/seal';
+import { InvalidInputError, NotFoundError } from '../errors';
+import { BLOB_MAP } from './blob';
+import { readBlob } from './blob-reader';
+import type { BlobWriter } from './blob-writer';
+import { MAP_PAGE_EXTENTS, decodeMapPage, encodeMapPage, type MapExtent } from './disk-map';
+import type { Repository } from './repository';
+import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
+
+export async function saveSnapshot(repo: Repository, manifest: SnapshotManifest): Promise<string> {
+  return repo.saveObject('snapshots', AAD.snapshot, Buffer.from(JSON.stringify(manifest), 'utf8'));
+}
+
+export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
+  const path = `snapshots/${id}`;
+  return { id, ...parseSnapshot(await repo.loadObject(path, AAD.snapshot), path) };
+}
+
+/** Every snapshot, oldest first. A damaged snapshot file fails the listing with its name. */
+export async function listSnapshots(repo: Repository, filter: { tags?: Record<string, string> } = {}): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  for await (const obj of repo.backend.list('snapshots')) {
+    const s = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
+    if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v)) continue;
+    out.push(s);
+  }
+  return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+}
+
+/** `latest`, a full id, or a unique prefix of at least 4 hex digits. */
+export async function findSnapshot(repo: Repository, ref: string, filter: { tags?: Record<string, string> } = {}): Promise<Snapshot> {
+  if (ref === 'latest') {
+    const all = await listSnapshots(repo, filter);
+    if (all.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${filter.tags ? ' with these tags' : ''}`);
+    return all[all.length - 1];
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new InvalidInputError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
+  const ids: string[] = [];
+  for await (const obj of repo.backend.list('snapshots')) {
+    const id = obj.path.slice('snapshots/'.length);
+    if (id.startsWith(ref)) ids.push(id);
+  }
+  if (ids.length === 0) throw new NotFoundError(`no snapshot ${ref} in ${repo.location}`);
+  if (ids.length > 1) throw new InvalidInputError('snapshot', `${ref} is ambiguous: it matches ${ids.map((i) => i.slice(0, 12)).join(', ')}; give more digits`);
+  return loadSnapshot(repo, ids[0]);
+}
+
+export function currentHost(): { hostname: string; username: string } {
+  let username = '';
+  try {
+    username = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (containers): record no user name.
+  }
+  return { hostname: hostname(), username };
+}
+
+/** Builds a snapshot's disk map page by page, storing each full page as a map blob. */
+export class DiskMapWriter {
+  private page: MapExtent[] = [];
+  private pageStart = 0;
+  private end = 0;
+  readonly pages: SnapshotManifest['map'] = [];
+
+  constructor(private readonly repo: Repository, private readonly writer: BlobWriter) {}
+
+  async data(offset: number, length: number, id: Uint8Array): Promise<void> {
+    await this.push({ offset, length, id: Buffer.from(id) });
+  }
+
+  async hole(offset: number, length: number): Promise<void> {
+    const last = this.page[this.page.length - 1];
+    if (last && !last.id && last.offset + last.length === offset) {
+      last.length += length;
+      this.end += length;
+      return;
+    }
+    await this.push({ offset, length });
+  }
+
+  private async push(e: MapExtent): Promise<void> {
+    if (e.offset !== this.end) throw new Error(`disk map extent at ${e.offset} does not follow ${this.end}`);
+    if (this.page.length >= MAP_PAGE_EXTENTS) await this.flushPage();
+    this.page.push(e);
+    this.end += e.length;
+  }
+
+  private async flushPage(): Promise<void> {
+    if (this.page.length === 0) return;
+    const payload = encodeMapPage(this.page);
+    const id = chunkId(this.repo.keys.chunkId, payload);
+    await this.writer.add(BLOB_MAP, id, payload);
+    this.pages.push({ offset: this.pageStart, length: this.end - this.pageStart, id: idToHex(id) });
+    this.pageStart = this.end;
+    this.page = [];
+  }
+
+  /** Store the last page; returns the manifest's `map`. */
+  async finish(): Promise<SnapshotManifest['map']> {
+    await this.flushPage();
+    return this.pages;
+  }
+}
+
+/** The disk map of a snapshot, a page at a time (bounded memory for huge disks). */
+export async function* readDiskMap(repo: Repository, snapshot: Snapshot): AsyncGenerator<MapExtent[]> {
+  for (const page of snapshot.map) {
+    const payload = await readBlob(repo, Buffer.from(page.id, 'hex'));
+    yield decodeMapPage(payload, `map page ${page.id.slice(0, 12)} of snapshot ${snapshot.id.slice(0, 12)}`, page.offset, page.length);
+  }
+}

@@ -1,0 +1,90 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  RawFileSource, backupImage, checkRepository, findSnapshot, initRepository, listSnapshots, openRepository, restoreImage,
+  type ChunkerParams,
+} from '../../engine';
+import { PASS, TEST_INIT, makeImage, prng, tempDir, writeImage } from '../helpers';
+
+const chunkers: Array<[string, ChunkerParams]> = [
+  ['fixed 64 KiB', { kind: 'fixed', size: 65536 }],
+  ['fastcdc 16/64/256 KiB', { kind: 'fastcdc', min: 16384, avg: 65536, max: 262144 }],
+];
+
+describe.each(chunkers)('backup and restore with %s chunks', (_name, chunker) => {
+  it('restores byte for byte, stores little the second time, and keeps holes sparse', async () => {
+    const dir = await tempDir();
+    try {
+      const repoPath = join(dir.path, 'repo');
+      const size = 6 * 1024 * 1024 + 12345; // not a multiple of the chunk size
+      const img = makeImage(size, 7);
+      const imgPath = await writeImage(dir.path, 'disk.img', img);
+      const repo = await initRepository(repoPath, PASS, { ...TEST_INIT, chunker, packSize: 1 << 20 });
+
+      // A small read window makes chunks straddle window boundaries.
+      const src1 = await RawFileSource.open(imgPath);
+      const s1 = await backupImage(repo, src1, { tags: { environment: 'test' }, window: 300000 });
+      await src1.close();
+      expect(s1.size).toBe(size);
+      expect(s1.stats.bytesRead).toBe(size);
+      expect(s1.stats.holeBytes).toBeGreaterThan(0);
+      expect(s1.stats.bytesNew).toBeLessThan(size);
+
+      // Change 5 scattered 4 KiB blocks.
+      const rnd = prng(99);
+      for (let i = 0; i < 5; i++) rnd(4096).copy(img, 4096 * Math.floor((i * 0.19 + 0.03) * (size / 4096)));
+      await writeImage(dir.path, 'disk.img', img);
+      const reopened = await openRepository(repoPath, PASS);
+      const src2 = await RawFileSource.open(imgPath);
+      const s2 = await backupImage(reopened, src2, { window: 300000 });
+      await src2.close();
+      const maxChunk = chunker.kind === 'fixed' ? chunker.size : chunker.max;
+      expect(s2.stats.newChunks).toBeLessThanOrEqual(5 * 3);
+      expect(s2.stats.bytesNew).toBeLessThanOrEqual(5 * 2 * maxChunk);
+
+      const snaps = await listSnapshots(reopened);
+      expect(snaps.map((s) => s.id)).toEqual([s1.id, s2.id]);
+      expect(snaps[0].tags).toEqual({ environment: 'test' });
+
+      const target = join(dir.path, 'restored.img');
+      const r = await restoreImage(reopened, await findSnapshot(reopened, 'latest'), target);
+      expect(r.size).toBe(size);
+      expect(Buffer.compare(await readFile(target), img)).toBe(0);
+      // Sparse: the holes were not written, so fewer blocks are allocated than the size.
+      const st = await stat(target);
+      expect(st.blocks * 512).toBeLessThan(size);
+
+      const old = join(dir.path, 'old.img');
+      await restoreImage(reopened, await findSnapshot(reopened, s1.id.slice(0, 8)), old);
+      expect(Buffer.compare(await readFile(old), makeImage(size, 7))).toBe(0);
+
+      const check = await checkRepository(reopened, { readData: true });
+      expect(check.errors).toEqual([]);
+      expect(check.warnings).toEqual([]);
+      expect(check.packsRead).toBe(check.packs);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
+
+it('backs up an empty disk and an all-zero disk without storing data', async () => {
+  const dir = await tempDir();
+  try {
+    const repo = await initRepository(join(dir.path, 'repo'), PASS, TEST_INIT);
+    for (const size of [0, 3 * 1024 * 1024]) {
+      const path = await writeImage(dir.path, `z${size}.img`, Buffer.alloc(size));
+      const src = await RawFileSource.open(path);
+      const snap = await backupImage(repo, src);
+      await src.close();
+      expect(snap.stats.chunks).toBe(0);
+      expect(snap.stats.holeBytes).toBe(size);
+      const target = join(dir.path, `r${size}.img`);
+      await restoreImage(repo, snap, target);
+      expect((await stat(target)).size).toBe(size);
+      expect((await readFile(target)).equals(Buffer.alloc(size))).toBe(true);
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});

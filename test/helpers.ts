@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InitOptions } from '../engine';
+
+/** Cheap KDF for tests: every open costs one Argon2id run. */
+export const TEST_INIT: InitOptions = { kdf: { time: 1, memoryKiB: 64, parallelism: 1 }, allowWeakKdf: true };
+export const PASS = 'correct horse battery staple';
+
+export async function tempDir(prefix = 'scwb-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
+export function prng(seed: number): (n: number) => Buffer {
+  let x = seed >>> 0 || 1;
+  return (n: number) => {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+}
+
+/**
+ * A disk image of `size` bytes: compressible text-like data, random data and zero runs, so
+ * compression, incompressible blobs and holes are all exercised.
+ */
+export function makeImage(size: number, seed = 1): Buffer {
+  const img = Buffer.alloc(size);
+  const rnd = prng(seed);
+  const text = Buffer.from('the quick brown fox jumps over the lazy dog; scw-backup test data 0123456789\n');
+  let p = 0;
+  let kind = 0;
+  while (p < size) {
+    const len = Math.min(size - p, 4096 * (1 + (rnd(1)[0] % 64)));
+    if (kind % 3 === 0) for (let i = 0; i < len; i++) img[p + i] = text[(p + i) % text.length];
+    else if (kind % 3 === 1) rnd(len).copy(img, p);
+    // kind 2: zeros (a hole)
+    p += len;
+    kind++;
+  }
+  return img;
+}
+
+export async function writeImage(dir: string, name: string, data: Uint8Array): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, data);
+  return path;
+}
+
+export function randomPassphrase(): string {
+  return randomBytes(12).toString('base64');
+}
