@@ -117,7 +117,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     }
   }
 
-  if (select) await readPacks(repo, [...indexed].filter((id) => stored.has(id) && select(id)), result, progress);
+  // Unindexed packs are read too: after a damaged index file they may hold the only copy of data.
+  if (select) await readPacks(repo, [...stored.keys()].filter((id) => select(id)), result, progress);
   result.ok = result.errors.length === 0;
   return result;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { idToHex } from './crypto/chunk-id';
+import { userPathError } from './fs-errors';
 import { BackupError, DamagedObjectError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { BlobEntry } from './store/blob';
@@ -51,7 +52,9 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
   const progress = new ProgressReporter(options.onProgress);
   const concurrency = options.concurrency ?? 4;
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
-  const handle = await open(tmp, 'wx', 0o600);
+  const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
+    throw userPathError(target, err);
+  });
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
   try {
     await handle.truncate(snapshot.size);

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { DamagedObjectError } from '../errors';
+import { DamagedObjectError, InvalidInputError } from '../errors';
+import { userPathError } from '../fs-errors';
 
 /**
  * Random access to the bytes of a container file (a raw image, a QCOW2 file, an S3 object).
@@ -22,9 +23,12 @@ export class FileRangeReader implements RangeReader {
   ) {}
 
   static async open(path: string): Promise<FileRangeReader> {
-    const handle = await open(path, 'r');
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw userPathError(path, err);
+    });
     try {
       const st = await handle.stat();
+      if (!st.isFile()) throw new InvalidInputError(path, 'is not a regular file');
       return new FileRangeReader(path, st.size, handle);
     } catch (err) {
       await handle.close();

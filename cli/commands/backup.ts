@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { backupImage, openDiskImage, openRepository } from '../../engine';
+import { collectTag, requireRepo } from '../args';
+import { commonOptions } from '../common';
+import { Output, formatBytes } from '../output';
+import { getPassphrase } from '../password';
+
+interface BackupFlags {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+  tag?: Record<string, string>;
+  host?: string;
+}
+
+export function registerBackup(program: Command): void {
+  commonOptions(program.command('backup'))
+    .description('back up a disk image (raw or QCOW2: the guest disk is stored, not the container)')
+    .argument('<file>', 'disk image to back up')
+    .option('--tag <key=value>', 'label the snapshot (repeatable), e.g. environment=production', collectTag)
+    .option('--host <name>', 'host name to record (default: this machine)')
+    .action(async (file: string, flags: BackupFlags) => {
+      const out = new Output(!!flags.json);
+      const location = requireRepo(flags.repo);
+      const repo = await openRepository(location, await getPassphrase(flags));
+      const source = await openDiskImage(file);
+      try {
+        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress() });
+        out.endProgress();
+        const s = snap.stats;
+        out.text(`snapshot ${snap.id.slice(0, 12)} saved: ${formatBytes(snap.size)} disk (${snap.source.format}), ` +
+          `${formatBytes(s.bytesRead)} read, ${formatBytes(s.holeBytes)} holes, ${formatBytes(s.bytesNew)} new, ` +
+          `${formatBytes(s.bytesStored)} stored, ${(s.durationMs / 1000).toFixed(1)} s`);
+        out.summary('backup', { snapshotId: snap.id, size: snap.size, format: snap.source.format, tags: snap.tags, ...s });
+      } finally {
+        await source.close();
+      }
+    });
+}

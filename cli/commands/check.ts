@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { checkRepository, openRepository } from '../../engine';
+import { requireRepo } from '../args';
+import { EXIT_DAMAGE, ExitCode, commonOptions } from '../common';
+import { Output } from '../output';
+import { getPassphrase } from '../password';
+
+interface CheckFlags {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+  readData?: boolean;
+  readDataSubset?: string;
+}
+
+export function registerCheck(program: Command): void {
+  commonOptions(program.command('check'))
+    .description('check the repository; exit code 3 when damage is found')
+    .option('--read-data', 'also download and verify every pack')
+    .option('--read-data-subset <n/m|p%>', 'verify a subset of the packs, e.g. 1/5 or 10%')
+    .action(async (flags: CheckFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress() });
+      out.endProgress();
+      for (const w of result.warnings) out.text(`warning: ${w.message}`);
+      for (const e of result.errors) out.text(`error: ${e.message}`);
+      out.text(`${result.snapshots} snapshot(s), ${result.indexFiles} index file(s), ${result.packs} pack(s)` +
+        (result.packsRead > 0 ? `, ${result.packsRead} pack(s) and ${result.blobsRead} blob(s) read` : '') +
+        (result.ok ? ': no errors' : `: ${result.errors.length} error(s)`));
+      out.summary('check', { ...result });
+      if (!result.ok) throw new ExitCode(EXIT_DAMAGE);
+    });
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { openRepository } from '../../engine';
+import { requireRepo } from '../args';
+import { commonOptions } from '../common';
+import { Output } from '../output';
+import { getNewPassphrase, getPassphrase } from '../password';
+
+interface KeyFlags {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+  newPasswordFile?: string;
+}
+
+export function registerKey(program: Command): void {
+  const key = program.command('key').description('manage the passphrases that open the repository');
+  commonOptions(key.command('list'))
+    .description('list keys (the one used now is marked *)')
+    .action(async (flags: KeyFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const keys = await repo.listKeys();
+      for (const k of keys) out.text(`${k.current ? '*' : ' '} ${k.id.slice(0, 12)}  ${k.created.slice(0, 19).replace('T', ' ')}  ${k.username}@${k.hostname}`);
+      out.summary('key list', { keys });
+    });
+  commonOptions(key.command('add'))
+    .description('add a passphrase (from --new-password-file, SCW_BACKUP_NEW_PASSWORD or a prompt)')
+    .option('--new-password-file <file>', 'read the new passphrase from this file')
+    .action(async (flags: KeyFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const id = await repo.addKey(await getNewPassphrase(flags.newPasswordFile));
+      out.text(`added key ${id.slice(0, 12)}`);
+      out.summary('key add', { id });
+    });
+  commonOptions(key.command('remove'))
+    .description('remove a key (not the last one, nor the one used to open)')
+    .argument('<id>', 'key id or unique prefix (at least 4 hex digits)')
+    .action(async (id: string, flags: KeyFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const removed = await repo.removeKey(id);
+      out.text(`removed key ${removed.slice(0, 12)}`);
+      out.summary('key remove', { id: removed });
+    });
+}

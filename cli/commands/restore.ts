@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { findSnapshot, openRepository, restoreImage } from '../../engine';
+import { requireRepo } from '../args';
+import { commonOptions } from '../common';
+import { Output, formatBytes } from '../output';
+import { getPassphrase } from '../password';
+
+interface RestoreFlags {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+  target: string;
+  overwrite?: boolean;
+}
+
+export function registerRestore(program: Command): void {
+  commonOptions(program.command('restore'))
+    .description('restore a snapshot to a disk image file (sparse: holes are not written)')
+    .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest"')
+    .requiredOption('--target <file>', 'file to write')
+    .option('--overwrite', 'replace the target if it exists')
+    .action(async (ref: string, flags: RestoreFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const snap = await findSnapshot(repo, ref);
+      const r = await restoreImage(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress() });
+      out.endProgress();
+      out.text(`restored snapshot ${snap.id.slice(0, 12)} to ${r.target}: ${formatBytes(r.size)} disk, ${formatBytes(r.bytesWritten)} written, ` +
+        `${formatBytes(r.holeBytes)} left sparse, ${(r.durationMs / 1000).toFixed(1)} s`);
+      out.summary('restore', { snapshotId: snap.id, format: 'raw', ...r });
+    });
+}

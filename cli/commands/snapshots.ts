@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { listSnapshots, openRepository, type Snapshot } from '../../engine';
+import { collectTag, requireRepo } from '../args';
+import { commonOptions } from '../common';
+import { Output, formatBytes } from '../output';
+import { getPassphrase } from '../password';
+
+interface SnapshotsFlags {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+  tag?: Record<string, string>;
+}
+
+/** Share of the disk's data (everything but holes) that the store already had. */
+export function dedupPercent(s: Snapshot): string {
+  const data = s.size - s.stats.holeBytes;
+  if (data <= 0) return '-';
+  return `${(100 - (s.stats.bytesNew / data) * 100).toFixed(1)}%`;
+}
+
+export function registerSnapshots(program: Command): void {
+  commonOptions(program.command('snapshots'))
+    .description('list snapshots, oldest first, with their dedup figures')
+    .option('--tag <key=value>', 'only snapshots with this tag (repeatable: all must match)', collectTag)
+    .action(async (flags: SnapshotsFlags) => {
+      const out = new Output(!!flags.json);
+      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const snaps = await listSnapshots(repo, { tags: flags.tag });
+      out.text(['ID          ', 'TIME                ', 'HOST        ', 'SIZE      ', 'NEW       ', 'STORED    ', 'DEDUP ', 'TAGS'].join(' '));
+      for (const s of snaps) {
+        out.text([
+          s.id.slice(0, 12),
+          s.time.slice(0, 19).replace('T', ' ') + ' ',
+          s.hostname.slice(0, 12).padEnd(12),
+          formatBytes(s.size).padEnd(10),
+          formatBytes(s.stats.bytesNew).padEnd(10),
+          formatBytes(s.stats.bytesStored).padEnd(10),
+          dedupPercent(s).padEnd(6),
+          Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(','),
+        ].join(' '));
+      }
+      out.text(`${snaps.length} snapshot(s)`);
+      out.summary('snapshots', {
+        snapshots: snaps.map((s) => ({ id: s.id, time: s.time, hostname: s.hostname, source: s.source, tags: s.tags, size: s.size, stats: s.stats })),
+      });
+    });
+}

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { BackupError } from '../engine';
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, ExitCode } from './common';
+import { registerBackup } from './commands/backup';
+import { registerCheck } from './commands/check';
+import { registerInit } from './commands/init';
+import { registerKey } from './commands/key';
+import { registerRestore } from './commands/restore';
+import { registerSnapshots } from './commands/snapshots';
+
+/** The version in the nearest package.json above this file (works from src and from dist). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+export function buildProgram(): Command {
+  const program = new Command('scw-backup')
+    .description('Deduplicating, encrypted backups of disk images (raw, QCOW2) into a local folder or S3')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey]) register(program);
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof ExitCode) return err.code;
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof BackupError) {
+      process.stderr.write(`scw-backup: ${err.message}\n`);
+      return err.code === 'INVALID_INPUT' && /^--/.test((err as BackupError & { input?: string }).input ?? '') ? EXIT_USAGE : EXIT_ERROR;
+    }
+    // Not one of ours: a bug or an environment failure; keep the stack for the report.
+    process.stderr.write(`scw-backup: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_ERROR;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Progress } from '../engine';
+
+/**
+ * Output convention (README "Scripting"): with --json every command prints JSON Lines on stdout —
+ * zero or more {"type":"progress",...} lines, then exactly one {"type":"summary","command":...} line.
+ * Without --json, results go to stdout as text and progress to stderr as a bar when it is a terminal.
+ */
+export class Output {
+  private barShown = false;
+
+  constructor(readonly json: boolean) {}
+
+  summary(command: string, fields: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(JSON.stringify({ type: 'summary', command, ...fields }) + '\n');
+  }
+
+  text(line: string): void {
+    if (!this.json) process.stdout.write(line + '\n');
+  }
+
+  /** A progress callback for the engine, or undefined when nothing would be shown. */
+  progress(): ((p: Progress) => void) | undefined {
+    if (this.json) return (p) => process.stdout.write(JSON.stringify({ type: 'progress', ...p }) + '\n');
+    if (!process.stderr.isTTY) return undefined;
+    return (p) => {
+      process.stderr.write('\r' + renderBar(p) + '\x1b[K');
+      this.barShown = true;
+    };
+  }
+
+  /** End the progress bar line before printing results. */
+  endProgress(): void {
+    if (this.barShown) process.stderr.write('\n');
+    this.barShown = false;
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function renderBar(p: Progress, width = 30): string {
+  const total = p.bytesTotal ?? 0;
+  const frac = total > 0 ? Math.min(1, p.bytesDone / total) : 0;
+  const filled = Math.round(frac * width);
+  const rate = p.elapsedMs > 0 ? (p.bytesDone / p.elapsedMs) * 1000 : 0;
+  const eta = rate > 0 && total > 0 ? ((total - p.bytesDone) / rate) * 1000 : 0;
+  return `${p.phase} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ` +
+    `${formatBytes(p.bytesDone)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${formatDuration(eta)}` +
+    (p.bytesStored > 0 ? ` stored ${formatBytes(p.bytesStored)}` : '');
+}
