@@ -1,4 +1,4 @@
-import { CCtx, DCtx, compressBound, getFrameContentSize } from 'zstd-napi/binding';
+import { CCtx, CParameter, DCtx, compressBound, getFrameContentSize } from 'zstd-napi/binding';
 
 /**
  * zstd (RFC 8878) through zstd-napi's native contexts, reused across calls (a context per
@@ -16,13 +16,17 @@ export class Compressor {
   private readonly cctx = new CCtx();
   private scratch = Buffer.allocUnsafe(0);
 
-  constructor(private readonly level = 1) {}
+  constructor(level = 1) {
+    // compress2 with the level set once: ZSTD_compressCCtx re-derives parameters on every call,
+    // which measured ~1.6x slower on 64 KiB chunks (bench/RESULTS.md).
+    this.cctx.setParameter(CParameter.compressionLevel, level);
+  }
 
   /** The zstd frame for `data`, or undefined when compression does not help. Valid until the next call. */
   compress(data: Uint8Array): Buffer | undefined {
     const bound = compressBound(data.length);
     if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafe(bound);
-    const n = this.cctx.compress(this.scratch, data, this.level);
+    const n = this.cctx.compress2(this.scratch, data);
     return worthIt(data.length, n) ? this.scratch.subarray(0, n) : undefined;
   }
 }
