@@ -1,9 +1,9 @@
 import { cutDisk } from './chunker/chunk-stream';
-import { chunkId } from './crypto/chunk-id';
 import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { DiskSource } from './source/disk-source';
-import { BLOB_DATA } from './store/blob';
+import { BackupPipeline } from './pipeline/backup-pipeline';
+import { WorkerPool } from './pipeline/worker-pool';
 import { BlobWriter } from './store/blob-writer';
 import { Lock } from './store/locks';
 import type { Repository } from './store/repository';
@@ -19,16 +19,8 @@ export interface BackupOptions {
   onProgress?: ProgressCallback;
   /** Read size (tests use small windows to exercise window boundaries). */
   window?: number;
-}
-
-const ZEROS = Buffer.alloc(8 * 1024 * 1024);
-
-function isZero(data: Uint8Array): boolean {
-  for (let p = 0; p < data.length; p += ZEROS.length) {
-    const n = Math.min(ZEROS.length, data.length - p);
-    if (Buffer.compare(data.subarray(p, p + n), ZEROS.subarray(0, n)) !== 0) return false;
-  }
-  return true;
+  /** Worker threads for hashing, compression and encryption (default: one per core; 0 = inline). */
+  workers?: number;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -52,30 +44,16 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   const writer = new BlobWriter(repo);
   const map = new DiskMapWriter(repo, writer);
   const stats = { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: 0, newChunks: 0, holeBytes: 0, durationMs: 0 };
-  const key = repo.keys.chunkId;
+  const chunker = repo.config.chunker;
+  const pool = new WorkerPool(repo.keys, { workers: options.workers });
+  const pipeline = new BackupPipeline(pool, writer, map, stats, chunker.kind === 'fixed' ? chunker.size : chunker.max, chunker.kind === 'fixed' ? chunker.size : chunker.min);
   try {
-    for await (const piece of cutDisk(source, repo.config.chunker, stats, options.window)) {
-      if (piece.kind === 'hole') {
-        stats.holeBytes += piece.length;
-        await map.hole(piece.offset, piece.length);
-        continue;
-      }
-      const { data } = piece;
-      if (isZero(data)) {
-        stats.holeBytes += data.length;
-        await map.hole(piece.offset, data.length);
-      } else {
-        const id = chunkId(key, data);
-        stats.chunks++;
-        const stored = await writer.add(BLOB_DATA, id, data);
-        if (stored > 0) {
-          stats.newChunks++;
-          stats.bytesNew += data.length;
-        }
-        await map.data(piece.offset, data.length, id);
-      }
-      progress.report({ phase: 'backup', bytesDone: stats.bytesRead + stats.holeBytes, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
+    await pipeline.start();
+    for await (const piece of cutDisk(source, chunker, stats, options.window)) {
+      await pipeline.add(piece);
+      progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
+    await pipeline.finish();
     const pages = await map.finish();
     await writer.flush();
     stats.bytesStored = writer.bytesStored;
@@ -97,11 +75,13 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     progress.report({ phase: 'done', bytesDone: source.size, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { id, ...manifest };
   } catch (err) {
+    await pipeline.abort();
     await writer.abort().catch(() => {
       // The backup's own error is the one to report; indexing what was stored is best effort.
     });
     throw err;
   } finally {
+    await pool.close();
     await lock.release();
   }
 }

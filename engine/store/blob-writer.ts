@@ -4,6 +4,7 @@ import { AAD, blobAad, seal } from '../crypto/seal';
 import type { BlobType } from './blob';
 import { encodeIndex, type IndexedPack } from './index-file';
 import { PackBuilder, packPath } from './pack';
+import { sealedBound } from '../pipeline/chunk-ops';
 import type { Repository } from './repository';
 
 const NONE = Uint8Array.of(COMPRESSION_NONE);
@@ -19,17 +20,23 @@ export interface BlobWriterOptions {
 }
 
 /**
- * Turns new blobs into packs and index files. Blobs the repository already has are skipped. Packs
- * upload in the background (bounded); an index file is written for every few stored packs, so a
- * backup that dies part-way leaves packs the next one finds and reuses.
+ * Turns new blobs into packs and index files. Packs are built in reused buffers and upload in the
+ * background (bounded); an index file is written for every few stored packs, so a backup that dies
+ * part-way leaves packs the next one finds and reuses.
+ *
+ * A caller that seals blobs elsewhere (worker threads) first `reserve()`s the id, so later lookups
+ * see it as present, then hands the sealed bytes to `addSealed()`.
  */
 export class BlobWriter {
-  private pack = new PackBuilder();
-  /** Ids in the pack being filled (hex), not yet in the repository index. */
-  private pending = new Set<string>();
+  private readonly free: Buffer[] = [];
+  private pack: PackBuilder;
+  /** Ids reserved or in the pack being filled (hex), not yet in the repository index. */
+  private readonly pending = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private stored: IndexedPack[] = [];
   private failure: unknown;
+  /** Serialises pack mutations: callers may add from several async chains at once. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly packsInFlight: number;
   private readonly packsPerIndex: number;
   bytesStored = 0;
@@ -38,24 +45,53 @@ export class BlobWriter {
   constructor(private readonly repo: Repository, private readonly options: BlobWriterOptions = {}) {
     this.packsInFlight = options.packsInFlight ?? 2;
     this.packsPerIndex = options.packsPerIndex ?? 8;
+    this.pack = this.newPack();
+  }
+
+  private newPack(): PackBuilder {
+    // A pack passes packSize by at most one blob before it is closed; the header usually fits in the
+    // slack too (PackBuilder falls back to a copy when it does not).
+    const c = this.repo.config.chunker;
+    const slack = sealedBound(c.kind === 'fixed' ? c.size : c.max) + 64 * 1024;
+    return new PackBuilder(this.free.pop() ?? Buffer.allocUnsafe(this.repo.config.packSize + slack));
   }
 
   has(id: Uint8Array): boolean {
     return this.repo.index.has(id) || this.pending.has(idToHex(id));
   }
 
-  /** Store a blob unless known; returns the sealed bytes added (0 when it was already there). */
+  /** Mark an id as being stored by this writer (its sealed blob follows through addSealed). */
+  reserve(id: Uint8Array): void {
+    this.pending.add(idToHex(id));
+  }
+
+  /** Seal and store a blob unless known; returns the sealed bytes added (0 when it was already there). */
   async add(type: BlobType, id: Uint8Array, plaintext: Uint8Array): Promise<number> {
     this.throwIfFailed();
     if (this.has(id)) return 0;
     const packed = this.repo.compressor.compress(plaintext);
-    const aad = blobAad(type, id);
-    const sealed = packed ? seal(this.repo.keys.encryption, aad, [ZSTD, packed]) : seal(this.repo.keys.encryption, aad, [NONE, plaintext]);
-    this.pack.add(type, Buffer.from(id), sealed, plaintext.length);
-    this.pending.add(idToHex(id));
-    this.bytesStored += sealed.length;
-    if (this.pack.size >= this.repo.config.packSize) await this.finishPack();
+    const sealed = seal(this.repo.keys.encryption, blobAad(type, id), packed ? [ZSTD, packed] : [NONE, plaintext]);
+    this.reserve(id);
+    await this.addSealed(type, id, sealed, plaintext.length);
     return sealed.length;
+  }
+
+  /** Append a sealed blob (copied: `sealed` may be reused by the caller afterwards). */
+  addSealed(type: BlobType, id: Uint8Array, sealed: Uint8Array, rawLength: number): Promise<void> {
+    return this.exclusive(async () => {
+      this.throwIfFailed();
+      this.pack.add(type, Buffer.from(id), sealed, rawLength);
+      this.bytesStored += sealed.length;
+      if (this.pack.size >= this.repo.config.packSize) await this.finishPack();
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => {
+      // The caller of this operation gets its error; the queue just moves on to the next one.
+    });
+    return run;
   }
 
   private throwIfFailed(): void {
@@ -64,17 +100,21 @@ export class BlobWriter {
 
   private async finishPack(): Promise<void> {
     if (this.pack.count === 0) return;
-    const finished = this.pack.finish(this.repo.keys.encryption, this.repo.compressor);
+    const pack = this.pack;
+    const finished = pack.finish(this.repo.keys.encryption, this.repo.compressor);
     const packNumber = this.repo.index.packNumber(finished.id);
-    for (const b of finished.blobs) this.repo.index.add(packNumber, b);
-    this.pack = new PackBuilder();
-    this.pending = new Set();
+    for (const b of finished.blobs) {
+      this.repo.index.add(packNumber, b);
+      this.pending.delete(idToHex(b.id));
+    }
     while (this.inFlight.size >= this.packsInFlight) await Promise.race(this.inFlight);
     this.throwIfFailed();
+    this.pack = this.newPack();
     const upload = this.repo.backend
       .put(packPath(finished.id), finished.data)
       .then(async () => {
         this.packsWritten++;
+        this.free.push(pack.buffer);
         this.options.onPackStored?.(finished.data.length);
         this.stored.push({ id: finished.id, blobs: finished.blobs });
         if (this.stored.length >= this.packsPerIndex) await this.writeIndex();
@@ -95,12 +135,14 @@ export class BlobWriter {
   }
 
   /** Store the last pack, wait for every upload, write the remaining index. */
-  async flush(): Promise<void> {
-    this.throwIfFailed();
-    await this.finishPack();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
-    await this.writeIndex();
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      this.throwIfFailed();
+      await this.finishPack();
+      await Promise.all(this.inFlight);
+      this.throwIfFailed();
+      await this.writeIndex();
+    });
   }
 
   /**

@@ -19,15 +19,25 @@ export interface FinishedPack {
   blobs: BlobEntry[];
 }
 
-/** Collects sealed blobs until the pack is big enough, then produces the pack file. */
+/**
+ * Collects sealed blobs in a caller-provided buffer (reused across packs: fresh memory is slow to
+ * touch on our VMs) until the pack is big enough, then appends the sealed header.
+ */
 export class PackBuilder {
-  private readonly parts: Uint8Array[] = [];
   readonly blobs: BlobEntry[] = [];
   size = 0;
 
+  constructor(public buffer: Buffer) {}
+
   add(type: BlobType, id: Uint8Array, sealed: Uint8Array, rawLength: number): BlobEntry {
+    if (this.size + sealed.length > this.buffer.length) {
+      // Only map blobs (up to ~800 KiB) can outgrow the slack left for one chunk: grow once.
+      const bigger = Buffer.allocUnsafe(this.size + sealed.length + (1 << 20));
+      this.buffer.copy(bigger, 0, 0, this.size);
+      this.buffer = bigger;
+    }
     const entry: BlobEntry = { type, id, offset: this.size, length: sealed.length, rawLength };
-    this.parts.push(sealed);
+    this.buffer.set(sealed, this.size);
     this.blobs.push(entry);
     this.size += sealed.length;
     return entry;
@@ -37,6 +47,7 @@ export class PackBuilder {
     return this.blobs.length;
   }
 
+  /** The pack file; `data` is a view of the buffer when it fits (the usual case). */
   finish(key: Uint8Array, compressor: Compressor): FinishedPack {
     const header = Buffer.allocUnsafe(this.blobs.length * HEADER_ENTRY);
     let p = 0;
@@ -50,7 +61,15 @@ export class PackBuilder {
     const sealedHeader = sealObject(key, AAD.packHeader, header, compressor);
     const tail = Buffer.allocUnsafe(4);
     tail.writeUInt32LE(sealedHeader.length, 0);
-    const data = Buffer.concat([...this.parts, sealedHeader, tail]);
+    const total = this.size + sealedHeader.length + 4;
+    let data: Buffer;
+    if (total <= this.buffer.length) {
+      sealedHeader.copy(this.buffer, this.size);
+      tail.copy(this.buffer, this.size + sealedHeader.length);
+      data = this.buffer.subarray(0, total);
+    } else {
+      data = Buffer.concat([this.buffer.subarray(0, this.size), sealedHeader, tail]);
+    }
     const id = createHash('sha256').update(data).digest('hex');
     return { id, data, blobs: this.blobs };
   }

@@ -1,0 +1,84 @@
+import { ID_LENGTH } from '../crypto/chunk-id';
+import { NONCE_LENGTH, TAG_LENGTH } from '../crypto/seal';
+
+/**
+ * A batch of chunks in shared memory, reused from a small ring: the chunk bytes, their ranges, and
+ * room for what the workers compute (ids, sealed blobs). Nothing in it is allocated per
+ * chunk, and workers read and write it without copies.
+ */
+export class Batch {
+  readonly data: Buffer;
+  readonly starts: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly ids: Uint8Array;
+  /** The chunks selected for sealing (new to the store), compacted. */
+  readonly selStarts: Uint32Array;
+  readonly selLengths: Uint32Array;
+  readonly selIds: Uint8Array;
+  readonly out: Buffer;
+  readonly outLengths: Uint32Array;
+  readonly shared: BatchMemory;
+  /** Set by WorkerPool.register: how workers name this batch. */
+  poolId = -1;
+  /** Bytes of chunk data in the batch, and chunk count. */
+  used = 0;
+  count = 0;
+
+  constructor(readonly capacity: number, readonly maxChunks: number) {
+    const sab = (n: number) => new SharedArrayBuffer(Math.max(n, 8));
+    this.shared = {
+      data: sab(capacity),
+      starts: sab(maxChunks * 4),
+      lengths: sab(maxChunks * 4),
+      ids: sab(maxChunks * ID_LENGTH),
+      selStarts: sab(maxChunks * 4),
+      selLengths: sab(maxChunks * 4),
+      selIds: sab(maxChunks * ID_LENGTH),
+      out: sab(capacity + maxChunks * (NONCE_LENGTH + 1 + TAG_LENGTH)),
+      outLengths: sab(maxChunks * 4),
+    };
+    const s = this.shared;
+    this.data = Buffer.from(s.data);
+    this.starts = new Uint32Array(s.starts);
+    this.lengths = new Uint32Array(s.lengths);
+    this.ids = new Uint8Array(s.ids);
+    this.selStarts = new Uint32Array(s.selStarts);
+    this.selLengths = new Uint32Array(s.selLengths);
+    this.selIds = new Uint8Array(s.selIds);
+    this.out = Buffer.from(s.out);
+    this.outLengths = new Uint32Array(s.outLengths);
+  }
+
+  /** Room for a chunk of `length` bytes? */
+  fits(length: number): boolean {
+    return this.count < this.maxChunks && this.used + length <= this.capacity;
+  }
+
+  /** Copy a chunk in; returns its index in the batch. */
+  push(chunk: Uint8Array): number {
+    const i = this.count++;
+    this.data.set(chunk, this.used);
+    this.starts[i] = this.used;
+    this.lengths[i] = chunk.length;
+    this.used += chunk.length;
+    return i;
+  }
+
+  reset(): void {
+    this.used = 0;
+    this.count = 0;
+  }
+}
+
+/** The SharedArrayBuffers of a batch, as posted to a worker. */
+export interface BatchMemory {
+  data: SharedArrayBuffer;
+  starts: SharedArrayBuffer;
+  lengths: SharedArrayBuffer;
+  ids: SharedArrayBuffer;
+  selStarts: SharedArrayBuffer;
+  selLengths: SharedArrayBuffer;
+  selIds: SharedArrayBuffer;
+  out: SharedArrayBuffer;
+  outLengths: SharedArrayBuffer;
+}

@@ -1,0 +1,63 @@
+import { createCipheriv, createHmac, randomFillSync } from 'node:crypto';
+import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Compressor } from '../compress';
+import { ID_LENGTH } from '../crypto/chunk-id';
+import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
+
+/**
+ * The CPU-heavy work on chunks, written once and run either in worker threads or inline. Chunks are
+ * ranges of a batch buffer (`starts`/`lengths`); results go into caller-provided arrays so the hot
+ * path allocates nothing per chunk beyond what node:crypto itself does.
+ */
+const ZEROS = Buffer.alloc(1 << 20);
+
+export function isZero(data: Uint8Array): boolean {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (let p = 0; p < data.length; p += ZEROS.length) {
+    const n = Math.min(ZEROS.length, data.length - p);
+    if (buf.compare(ZEROS, 0, n, p, p + n) !== 0) return false;
+  }
+  return true;
+}
+
+/** ids[i*32..] = HMAC-SHA256(key, chunk i) (FORMAT.md §5). */
+export function hashRanges(key: Uint8Array, data: Buffer, starts: Uint32Array, lengths: Uint32Array, count: number, ids: Uint8Array): void {
+  for (let i = 0; i < count; i++) {
+    ids.set(createHmac('sha256', key).update(data.subarray(starts[i], starts[i] + lengths[i])).digest(), i * ID_LENGTH);
+  }
+}
+
+const NONE = Uint8Array.of(COMPRESSION_NONE);
+const ZSTD = Uint8Array.of(COMPRESSION_ZSTD);
+
+/** Upper bound of a sealed blob's size for a chunk of `length` bytes (FORMAT.md §4). */
+export function sealedBound(length: number): number {
+  return NONCE_LENGTH + 1 + length + TAG_LENGTH;
+}
+
+/**
+ * Compress (when it helps) and seal each selected chunk as a blob of `type`, writing the sealed
+ * blobs one after the other into `out` and their sizes into `outLengths`. Returns bytes written.
+ */
+export function sealRanges(
+  encKey: Uint8Array, compressor: Compressor, type: number, data: Buffer,
+  starts: Uint32Array, lengths: Uint32Array, ids: Uint8Array, count: number,
+  out: Buffer, outLengths: Uint32Array,
+): number {
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    const chunk = data.subarray(starts[i], starts[i] + lengths[i]);
+    const packed = compressor.compress(chunk);
+    const nonce = out.subarray(o, o + NONCE_LENGTH);
+    randomFillSync(nonce);
+    const cipher = createCipheriv('aes-256-gcm', encKey, nonce);
+    cipher.setAAD(blobAad(type, ids.subarray(i * ID_LENGTH, (i + 1) * ID_LENGTH)));
+    let p = o + NONCE_LENGTH;
+    p += cipher.update(packed ? ZSTD : NONE).copy(out, p);
+    p += cipher.update(packed ?? chunk).copy(out, p);
+    p += cipher.final().copy(out, p);
+    p += cipher.getAuthTag().copy(out, p);
+    outLengths[i] = p - o;
+    o = p;
+  }
+  return o;
+}

@@ -1,0 +1,53 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Compressor } from '../compress';
+import { hashRanges, sealRanges } from './chunk-ops';
+import type { BatchMemory } from './batch';
+import type { WorkerRequest, WorkerSetup } from './worker-pool';
+
+/** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
+const setup = workerData as WorkerSetup;
+const compressor = new Compressor(setup.level);
+const encKey = new Uint8Array(setup.encryptionKey);
+const idKey = new Uint8Array(setup.chunkIdKey);
+
+interface Views {
+  data: Buffer;
+  starts: Uint32Array;
+  lengths: Uint32Array;
+  ids: Uint8Array;
+  selStarts: Uint32Array;
+  selLengths: Uint32Array;
+  selIds: Uint8Array;
+  out: Buffer;
+  outLengths: Uint32Array;
+}
+const batches = new Map<number, Views>();
+
+function views(m: BatchMemory): Views {
+  return {
+    data: Buffer.from(m.data), starts: new Uint32Array(m.starts), lengths: new Uint32Array(m.lengths), ids: new Uint8Array(m.ids),
+    selStarts: new Uint32Array(m.selStarts), selLengths: new Uint32Array(m.selLengths), selIds: new Uint8Array(m.selIds),
+    out: Buffer.from(m.out), outLengths: new Uint32Array(m.outLengths),
+  };
+}
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  try {
+    if (req.op === 'register') {
+      batches.set(req.batch, views(req.memory));
+      parentPort?.postMessage({ job: req.job, value: 0 });
+      return;
+    }
+    const b = batches.get(req.batch);
+    if (!b) throw new Error(`batch ${req.batch} was never registered`);
+    if (req.op === 'hash') {
+      hashRanges(idKey, b.data, b.starts, b.lengths, req.count, b.ids);
+      parentPort?.postMessage({ job: req.job, value: 0 });
+    } else {
+      const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
+      parentPort?.postMessage({ job: req.job, value: n });
+    }
+  } catch (err) {
+    parentPort?.postMessage({ job: req.job, error: err instanceof Error ? err.message : String(err) });
+  }
+});

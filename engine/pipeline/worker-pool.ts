@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Compressor } from '../compress';
+import type { SubKeys } from '../crypto/subkeys';
+import type { Batch, BatchMemory } from './batch';
+import { hashRanges, sealRanges } from './chunk-ops';
+
+export interface WorkerSetup {
+  encryptionKey: Uint8Array;
+  chunkIdKey: Uint8Array;
+  level: number;
+}
+
+export type WorkerRequest =
+  | { op: 'register'; job: number; batch: number; memory: BatchMemory }
+  | { op: 'hash'; job: number; batch: number; count: number }
+  | { op: 'seal'; job: number; batch: number; count: number; type: number };
+
+type WithoutJob<T> = T extends unknown ? Omit<T, 'job'> : never;
+
+interface WorkerReply {
+  job: number;
+  value?: number;
+  error?: string;
+}
+
+/** Default worker count: one per core, at most 8 (the main thread reads, cuts and looks up). */
+export function defaultWorkers(): number {
+  return Math.min(8, availableParallelism());
+}
+
+/**
+ * Worker threads that hash and seal batches. With `workers: 0` the same operations run inline on the
+ * calling thread (tests, tiny inputs, debugging). Requests go to the least busy worker.
+ */
+export class WorkerPool {
+  private readonly workers: Array<{ worker: Worker; busy: number }> = [];
+  private readonly pending = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
+  private nextJob = 0;
+  private registered = 0;
+  private readonly inline?: { compressor: Compressor; keys: SubKeys };
+
+  constructor(keys: SubKeys, options: { workers?: number; level?: number } = {}) {
+    const count = options.workers ?? defaultWorkers();
+    const level = options.level ?? 1;
+    if (count === 0) {
+      this.inline = { compressor: new Compressor(level), keys };
+      return;
+    }
+    const setup: WorkerSetup = { encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level };
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(workerScript(), { workerData: setup });
+      const slot = { worker, busy: 0 };
+      worker.on('message', (reply: WorkerReply) => {
+        slot.busy--;
+        const p = this.pending.get(reply.job);
+        this.pending.delete(reply.job);
+        if (reply.error !== undefined) p?.reject(new Error(`chunk worker: ${reply.error}`));
+        else p?.resolve(reply.value ?? 0);
+      });
+      worker.on('error', (err) => this.failAll(err));
+      this.workers.push(slot);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private send(req: WithoutJob<WorkerRequest>, to?: { worker: Worker; busy: number }): Promise<number> {
+    const slot = to ?? this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const job = this.nextJob++;
+    slot.busy++;
+    return new Promise<number>((resolve, reject) => {
+      this.pending.set(job, { resolve, reject });
+      slot.worker.postMessage({ ...req, job });
+    });
+  }
+
+  /** Share a batch's memory with every worker once; later requests name it by number. */
+  async register(batch: Batch): Promise<void> {
+    batch.poolId = this.registered++;
+    await Promise.all(this.workers.map((w) => this.send({ op: 'register', batch: batch.poolId, memory: batch.shared }, w)));
+  }
+
+  /** Fill batch.ids for its `count` chunks. */
+  async hash(batch: Batch): Promise<void> {
+    if (this.inline) {
+      hashRanges(this.inline.keys.chunkId, batch.data, batch.starts, batch.lengths, batch.count, batch.ids);
+      return;
+    }
+    await this.send({ op: 'hash', batch: batch.poolId, count: batch.count });
+  }
+
+  /** Seal the `count` selected chunks (batch.sel*) into batch.out; returns bytes written. */
+  async seal(batch: Batch, count: number, type: number): Promise<number> {
+    if (this.inline) {
+      return sealRanges(this.inline.keys.encryption, this.inline.compressor, type, batch.data, batch.selStarts, batch.selLengths, batch.selIds, count, batch.out, batch.outLengths);
+    }
+    return this.send({ op: 'seal', batch: batch.poolId, count, type });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.workers.length = 0;
+  }
+}
+
+/**
+ * The compiled worker script. From dist/ it sits next to this file; when running from TypeScript
+ * sources (jest), the compiled copy in dist/ is used (`npm test` builds first).
+ */
+function workerScript(): string {
+  const here = join(__dirname, 'chunk-worker.js');
+  if (existsSync(here)) return here;
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const compiled = join(dir, 'dist', 'engine', 'pipeline', 'chunk-worker.js');
+    if (existsSync(compiled)) return compiled;
+  }
+  throw new Error('chunk-worker.js not found: run "npm run build"');
+}
