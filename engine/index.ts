@@ -2,13 +2,15 @@
  * The scw-backup engine: an encrypted, deduplicated store for disk images. Knows nothing of Pulumi or
  * of the CLI; both call these functions.
  */
-import { openBackend } from './location';
+import { openBackend, type LocationOptions } from './location';
 import type { Backend } from './store/backend';
 import { Repository, type InitOptions } from './store/repository';
 
 export * from './errors';
 export type { Backend, ByteRange, ObjectInfo } from './store/backend';
 export { FsBackend } from './store/backends/fs';
+export { S3Backend, s3BackendFromUrl, type S3BackendOptions, type S3UrlOptions } from './store/backends/s3';
+export { openBackend, type LocationOptions } from './location';
 export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo } from './store/repository';
 export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, UnsupportedConfigError, type ChunkerParams, type RepositoryConfig } from './store/config';
 export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot';
@@ -23,12 +25,12 @@ export { RawFileSource } from './source/raw-file';
 export { FileRangeReader, type RangeReader } from './source/range-reader';
 export { openDiskImage } from './source/open-image';
 
-/** Create a new repository at a folder path (or on a given backend). */
-export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions = {}): Promise<Repository> {
-  return Repository.init(await openBackend(location, { create: true }), passphrase, options);
+/** Create a new repository at a folder path, an `s3://BUCKET/PREFIX` URL, or on a given backend. */
+export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions & { location?: LocationOptions } = {}): Promise<Repository> {
+  return Repository.init(await openBackend(location, { ...options.location, create: true }), passphrase, options);
 }
 
 /** Open an existing repository with one of its passphrases. */
-export async function openRepository(location: string | Backend, passphrase: string): Promise<Repository> {
-  return Repository.open(await openBackend(location), passphrase);
+export async function openRepository(location: string | Backend, passphrase: string, options: { location?: LocationOptions } = {}): Promise<Repository> {
+  return Repository.open(await openBackend(location, options.location), passphrase);
 }

@@ -1,8 +1,17 @@
 import type { Backend } from './store/backend';
 import { FsBackend } from './store/backends/fs';
+import { s3BackendFromUrl, type S3UrlOptions } from './store/backends/s3';
 
-/** A repository location: a local folder path (S3 URLs come with the S3 backend). */
-export async function openBackend(location: string | Backend, options: { create?: boolean } = {}): Promise<Backend> {
+export interface LocationOptions {
+  /** Create a local folder that does not exist yet (init). */
+  create?: boolean;
+  /** For `s3://` locations: endpoint, region, credentials (else from the environment, docs/S3.md). */
+  s3?: S3UrlOptions;
+}
+
+/** A repository location: `s3://BUCKET/PREFIX`, or a local folder path. */
+export async function openBackend(location: string | Backend, options: LocationOptions = {}): Promise<Backend> {
   if (typeof location !== 'string') return location;
-  return FsBackend.open(location, options);
+  if (location.startsWith('s3://')) return s3BackendFromUrl(location, options.s3);
+  return FsBackend.open(location, { create: options.create });
 }

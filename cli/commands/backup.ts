@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { backupImage, openDiskImage, openRepository } from '../../engine';
-import { collectTag, requireRepo } from '../args';
-import { commonOptions } from '../common';
+import { backupImage, openDiskImage } from '../../engine';
+import { collectTag } from '../args';
+import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
-import { getPassphrase } from '../password';
 
-interface BackupFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface BackupFlags extends RepoFlags {
   tag?: Record<string, string>;
   host?: string;
 }
@@ -21,8 +17,7 @@ export function registerBackup(program: Command): void {
     .option('--host <name>', 'host name to record (default: this machine)')
     .action(async (file: string, flags: BackupFlags) => {
       const out = new Output(!!flags.json);
-      const location = requireRepo(flags.repo);
-      const repo = await openRepository(location, await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const source = await openDiskImage(file);
       try {
         const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress() });

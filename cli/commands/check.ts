@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
-import { checkRepository, openRepository } from '../../engine';
-import { requireRepo } from '../args';
-import { EXIT_DAMAGE, ExitCode, commonOptions } from '../common';
+import { checkRepository } from '../../engine';
+import { EXIT_DAMAGE, ExitCode, commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output } from '../output';
-import { getPassphrase } from '../password';
 
-interface CheckFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface CheckFlags extends RepoFlags {
   readData?: boolean;
   readDataSubset?: string;
 }
@@ -20,7 +15,7 @@ export function registerCheck(program: Command): void {
     .option('--read-data-subset <n/m|p%>', 'verify a subset of the packs, e.g. 1/5 or 10%')
     .action(async (flags: CheckFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress() });
       out.endProgress();
       for (const w of result.warnings) out.text(`warning: ${w.message}`);

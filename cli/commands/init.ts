@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, InvalidInputError, initRepository, type ChunkerParams } from '../../engine';
 import { parseInteger, parseSize, requireRepo } from '../args';
-import { commonOptions } from '../common';
+import { commonOptions, locationOptions, type RepoFlags } from '../common';
 import { Output } from '../output';
 import { getPassphrase } from '../password';
 
-interface InitFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface InitFlags extends RepoFlags {
   chunker: string;
   chunkSize?: string;
   packSize?: string;
@@ -48,6 +45,7 @@ export function registerInit(program: Command): void {
         packSize: flags.packSize ? parseSize(flags.packSize, '--pack-size') : undefined,
         kdf,
         allowWeakKdf: flags.allowWeakKdf,
+        location: locationOptions(flags),
       });
       out.text(`created repository ${repo.config.id.slice(0, 12)} at ${location}`);
       out.text('keep the passphrase safe: without it the data cannot be read');

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
-import { openRepository } from '../../engine';
-import { requireRepo } from '../args';
-import { commonOptions } from '../common';
+import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output } from '../output';
-import { getNewPassphrase, getPassphrase } from '../password';
+import { getNewPassphrase } from '../password';
 
-interface KeyFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface KeyFlags extends RepoFlags {
   newPasswordFile?: string;
 }
 
@@ -18,7 +13,7 @@ export function registerKey(program: Command): void {
     .description('list keys (the one used now is marked *)')
     .action(async (flags: KeyFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const keys = await repo.listKeys();
       for (const k of keys) out.text(`${k.current ? '*' : ' '} ${k.id.slice(0, 12)}  ${k.created.slice(0, 19).replace('T', ' ')}  ${k.username}@${k.hostname}`);
       out.summary('key list', { keys });
@@ -28,7 +23,7 @@ export function registerKey(program: Command): void {
     .option('--new-password-file <file>', 'read the new passphrase from this file')
     .action(async (flags: KeyFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const id = await repo.addKey(await getNewPassphrase(flags.newPasswordFile));
       out.text(`added key ${id.slice(0, 12)}`);
       out.summary('key add', { id });
@@ -38,7 +33,7 @@ export function registerKey(program: Command): void {
     .argument('<id>', 'key id or unique prefix (at least 4 hex digits)')
     .action(async (id: string, flags: KeyFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const removed = await repo.removeKey(id);
       out.text(`removed key ${removed.slice(0, 12)}`);
       out.summary('key remove', { id: removed });

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
-import { findSnapshot, openRepository, restoreImage } from '../../engine';
-import { requireRepo } from '../args';
-import { commonOptions } from '../common';
+import { findSnapshot, restoreImage } from '../../engine';
+import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
-import { getPassphrase } from '../password';
 
-interface RestoreFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface RestoreFlags extends RepoFlags {
   target: string;
   overwrite?: boolean;
 }
@@ -21,7 +16,7 @@ export function registerRestore(program: Command): void {
     .option('--overwrite', 'replace the target if it exists')
     .action(async (ref: string, flags: RestoreFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const snap = await findSnapshot(repo, ref);
       const r = await restoreImage(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress() });
       out.endProgress();

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { listSnapshots, openRepository, type Snapshot } from '../../engine';
-import { collectTag, requireRepo } from '../args';
-import { commonOptions } from '../common';
+import { listSnapshots, type Snapshot } from '../../engine';
+import { collectTag } from '../args';
+import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
-import { getPassphrase } from '../password';
 
-interface SnapshotsFlags {
-  repo?: string;
-  passwordFile?: string;
-  json?: boolean;
+interface SnapshotsFlags extends RepoFlags {
   tag?: Record<string, string>;
 }
 
@@ -25,7 +21,7 @@ export function registerSnapshots(program: Command): void {
     .option('--tag <key=value>', 'only snapshots with this tag (repeatable: all must match)', collectTag)
     .action(async (flags: SnapshotsFlags) => {
       const out = new Output(!!flags.json);
-      const repo = await openRepository(requireRepo(flags.repo), await getPassphrase(flags));
+      const repo = await openRepo(flags);
       const snaps = await listSnapshots(repo, { tags: flags.tag });
       out.text(['ID          ', 'TIME                ', 'HOST        ', 'SIZE      ', 'NEW       ', 'STORED    ', 'DEDUP ', 'TAGS'].join(' '));
       for (const s of snaps) {

@@ -1,0 +1,164 @@
+/**
+ * What every Backend must do, as a reusable jest suite: call describeBackendContract() from a test
+ * file with a factory that returns a fresh, empty backend. Not a test file itself (no `.test.ts`).
+ */
+import { createHash } from 'node:crypto';
+import { NotFoundError, ObjectExistsError } from '../../../engine/errors';
+import type { Backend, ObjectInfo } from '../../../engine/store/backend';
+import { prng } from '../../helpers';
+
+export interface ContractOptions {
+  /** Size of the big-object round trip (default 20 MiB). */
+  bigObjectSize?: number;
+  /** Per-test timeout in ms (default 60 s). */
+  timeoutMs?: number;
+}
+
+async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const x of it) out.push(x);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export function describeBackendContract(
+  name: string,
+  makeBackend: () => Promise<Backend>,
+  cleanup: (backend: Backend) => Promise<void> = (b) => b.close(),
+  options: ContractOptions = {},
+): void {
+  const timeout = options.timeoutMs ?? 60_000;
+  const bigSize = options.bigObjectSize ?? 20 * 1024 * 1024;
+
+  describe(`Backend contract: ${name}`, () => {
+    let backend: Backend;
+    beforeEach(async () => {
+      backend = await makeBackend();
+    }, timeout);
+    afterEach(async () => {
+      if (backend) await cleanup(backend);
+    }, timeout);
+
+    test('location names the store', () => {
+      expect(typeof backend.location).toBe('string');
+      expect(backend.location.length).toBeGreaterThan(0);
+    });
+
+    test('put then get returns the same bytes', async () => {
+      const data = prng(1)(100_000);
+      await backend.put('keys/abc', data);
+      expect(Buffer.from(await backend.get('keys/abc')).equals(data)).toBe(true);
+    }, timeout);
+
+    test('an empty object round-trips', async () => {
+      await backend.put('empty', new Uint8Array(0));
+      expect((await backend.get('empty')).byteLength).toBe(0);
+      expect(await backend.stat('empty')).toEqual({ path: 'empty', size: 0 });
+    }, timeout);
+
+    test('ranged get returns exactly the range', async () => {
+      const data = prng(2)(10_000);
+      await backend.put('packs/ab/range', data);
+      const slice = await backend.get('packs/ab/range', { offset: 1234, length: 5678 });
+      expect(slice.byteLength).toBe(5678);
+      expect(Buffer.from(slice).equals(data.subarray(1234, 1234 + 5678))).toBe(true);
+      expect(Buffer.from(await backend.get('packs/ab/range', { offset: 0, length: 1 }))).toEqual(data.subarray(0, 1));
+      expect(Buffer.from(await backend.get('packs/ab/range', { offset: 9999, length: 1 }))).toEqual(data.subarray(9999));
+    }, timeout);
+
+    test('a range past the end is refused, not silently short', async () => {
+      await backend.put('short', text('0123456789'));
+      await expect(backend.get('short', { offset: 5, length: 10 })).rejects.toMatchObject({ code: 'DAMAGED_OBJECT' });
+      await expect(backend.get('short', { offset: 20, length: 1 })).rejects.toMatchObject({ code: 'DAMAGED_OBJECT' });
+    }, timeout);
+
+    test('get of a missing object throws NotFoundError', async () => {
+      await expect(backend.get('packs/00/missing')).rejects.toBeInstanceOf(NotFoundError);
+      await expect(backend.get('packs/00/missing', { offset: 0, length: 4 })).rejects.toBeInstanceOf(NotFoundError);
+    }, timeout);
+
+    test('put of an existing path throws ObjectExistsError and keeps the first content', async () => {
+      await backend.put('config', text('first'));
+      await expect(backend.put('config', text('second'))).rejects.toBeInstanceOf(ObjectExistsError);
+      await expect(backend.put('config', text('first'))).rejects.toBeInstanceOf(ObjectExistsError);
+      expect(new TextDecoder().decode(await backend.get('config'))).toBe('first');
+    }, timeout);
+
+    test('list is recursive, with paths relative to the store root', async () => {
+      await backend.put('config', text('c'));
+      await backend.put('packs/ab/ab01', text('1'));
+      await backend.put('packs/ab/ab02', text('22'));
+      await backend.put('packs/cd/cd01', text('333'));
+      await backend.put('packsx/other', text('4444'));
+      await backend.put('index/i1', text('55555'));
+      expect(await collect(backend.list('packs'))).toEqual([
+        { path: 'packs/ab/ab01', size: 1 },
+        { path: 'packs/ab/ab02', size: 2 },
+        { path: 'packs/cd/cd01', size: 3 },
+      ]);
+      expect(await collect(backend.list('packs/ab'))).toEqual([
+        { path: 'packs/ab/ab01', size: 1 },
+        { path: 'packs/ab/ab02', size: 2 },
+      ]);
+      expect(await collect(backend.list('index'))).toEqual([{ path: 'index/i1', size: 5 }]);
+    }, timeout);
+
+    test('list of a missing folder is empty', async () => {
+      expect(await collect(backend.list('snapshots'))).toEqual([]);
+      await backend.put('packs/ab/x', text('x'));
+      expect(await collect(backend.list('packs/zz'))).toEqual([]);
+    }, timeout);
+
+    test('stat gives the size, or undefined when missing', async () => {
+      await backend.put('packs/ab/stat', new Uint8Array(4321));
+      expect(await backend.stat('packs/ab/stat')).toEqual({ path: 'packs/ab/stat', size: 4321 });
+      expect(await backend.stat('packs/ab/nothing')).toBeUndefined();
+    }, timeout);
+
+    test('delete removes, and deleting a missing object is not an error', async () => {
+      await backend.put('locks/l1', text('lock'));
+      await backend.delete('locks/l1');
+      expect(await backend.stat('locks/l1')).toBeUndefined();
+      await expect(backend.get('locks/l1')).rejects.toBeInstanceOf(NotFoundError);
+      expect(await collect(backend.list('locks'))).toEqual([]);
+      await expect(backend.delete('locks/l1')).resolves.toBeUndefined();
+      await expect(backend.delete('locks/never')).resolves.toBeUndefined();
+      // The path is free again.
+      await backend.put('locks/l1', text('again'));
+      expect(new TextDecoder().decode(await backend.get('locks/l1'))).toBe('again');
+    }, timeout);
+
+    test('paths that escape the store are refused', async () => {
+      for (const bad of ['', '/abs', '../up', 'a/../b', 'a//b', './a']) {
+        await expect(backend.put(bad, text('x'))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      }
+    }, timeout);
+
+    test(`a big object (${bigSize} bytes) round-trips`, async () => {
+      const data = prng(3)(bigSize);
+      await backend.put('packs/bb/big', data);
+      expect(await backend.stat('packs/bb/big')).toEqual({ path: 'packs/bb/big', size: bigSize });
+      expect(sha(await backend.get('packs/bb/big'))).toBe(sha(data));
+      const tail = await backend.get('packs/bb/big', { offset: bigSize - 1000, length: 1000 });
+      expect(Buffer.from(tail).equals(data.subarray(bigSize - 1000))).toBe(true);
+    }, timeout);
+
+    test('concurrent puts and gets of distinct objects', async () => {
+      const rnd = prng(4);
+      const items = Array.from({ length: 40 }, (_, i) => ({ path: `packs/${(i % 4).toString(16).padStart(2, '0')}/obj${i}`, data: rnd(1000 + i * 37) }));
+      await Promise.all(items.map((x) => backend.put(x.path, x.data)));
+      const back = await Promise.all(items.map((x) => backend.get(x.path)));
+      back.forEach((b, i) => expect(Buffer.from(b).equals(items[i].data)).toBe(true));
+      expect((await collect(backend.list('packs'))).length).toBe(40);
+    }, timeout);
+
+    test('concurrent puts of the same path: one at least wins, the others see ObjectExistsError', async () => {
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => backend.put('snapshots/same', text('same'))));
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ObjectExistsError);
+      expect(new TextDecoder().decode(await backend.get('snapshots/same'))).toBe('same');
+    }, timeout);
+  });
+}

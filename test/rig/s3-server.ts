@@ -1,0 +1,122 @@
+/**
+ * A real S3-compatible server (the npm package s3rver) on loopback, for integration tests. Each call
+ * starts its own server on a free port with its data in a fresh temporary folder; stop() shuts it
+ * down and removes the folder. Start it in beforeAll, stop it in afterAll.
+ *
+ * What s3rver 3.7 does and does not do (checked against its source): SigV4 signatures are NOT
+ * verified (only the access key id is looked up, unknown ones get a real 403 InvalidAccessKeyId);
+ * If-None-Match on PUT is ignored (it overwrites); Content-MD5 is not checked; Object Lock headers
+ * are ignored; a multipart object's ETag is the MD5 of the whole object (not `md5-N`);
+ * AbortMultipartUpload answers 405 MethodNotAllowed; `Range: bytes=0-0` returns the whole object.
+ * Its ListObjectsV2 continuation tokens are DES-encrypted, and OpenSSL 3 (Node 17+) has no DES
+ * outside the legacy provider: every truncated listing fails with 500 InternalError unless the
+ * shim below is in place. Ranged GETs, HEAD and multipart uploads work.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+export interface S3TestServer {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+// s3rver ships no type declarations: the little we use, typed here.
+interface S3rverInstance {
+  run(): Promise<{ port: number; address: string }>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
+interface S3rverAccountModule {
+  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}
+
+// Scaleway-shaped test credentials (`SCW` + 17 characters, a UUID secret), so code that checks the
+// shape accepts them. s3rver keeps its key registry per process.
+export const TEST_ACCESS_KEY = 'SCWTESTACCESSKEY0';
+export const TEST_SECRET_KEY = '11111111-2222-4333-8444-555555555555';
+
+type CipherFactory = (algorithm: string, key: Buffer, iv: Buffer | null, options?: unknown) => unknown;
+
+/**
+ * s3rver only uses DES to make its continuation tokens opaque. When this Node cannot do DES, route
+ * `des` to AES-128-CTR with the 8-byte key and IV zero-padded: the tokens stay opaque and
+ * round-trip, and every other algorithm goes through untouched. Process-wide, for test workers only.
+ */
+function shimDesForS3rver(): void {
+  const crypto = require('node:crypto') as Record<string, unknown> & { createCipheriv: CipherFactory; createDecipheriv: CipherFactory };
+  if (crypto.__s3rverDesShim) return;
+  try {
+    crypto.createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+    return; // DES is available: nothing to do
+  } catch {
+    // fall through
+  }
+  const pad = (b: Buffer | null): Buffer => Buffer.concat([b ?? Buffer.alloc(0), Buffer.alloc(16)]).subarray(0, 16);
+  const wrap = (original: CipherFactory): CipherFactory =>
+    (algorithm, key, iv, options) => (algorithm === 'des' ? original('aes-128-ctr', pad(key), pad(iv)) : original(algorithm, key, iv, options));
+  crypto.createCipheriv = wrap(crypto.createCipheriv.bind(crypto));
+  crypto.createDecipheriv = wrap(crypto.createDecipheriv.bind(crypto));
+  crypto.__s3rverDesShim = true;
+}
+
+export async function startS3Server(): Promise<S3TestServer> {
+  shimDesForS3rver();
+  const S3rver = require('s3rver') as S3rverConstructor;
+  const accounts = require('s3rver/lib/models/account') as S3rverAccountModule;
+  accounts.DUMMY_ACCOUNT.createKeyPair(TEST_ACCESS_KEY, TEST_SECRET_KEY);
+
+  const directory = await mkdtemp(join(tmpdir(), 'scwb-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    vhostBuckets: false,
+    resetOnClose: false,
+  });
+  let address: { port: number };
+  try {
+    address = await server.run();
+  } catch (err) {
+    await rm(directory, { recursive: true, force: true });
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const region = 'fr-par';
+  const admin = new S3Client({
+    region,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  let stopped = false;
+  return {
+    endpoint,
+    accessKeyId: TEST_ACCESS_KEY,
+    secretAccessKey: TEST_SECRET_KEY,
+    region,
+    async createBucket(name: string): Promise<void> {
+      await admin.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      admin.destroy();
+      // Keep-alive sockets of clients would hold close() open.
+      server.httpServer?.closeAllConnections();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
