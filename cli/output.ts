@@ -2,7 +2,7 @@ import type { Progress } from '../engine';
 
 /**
  * Output convention (README "Scripting"): with --json every command prints JSON Lines on stdout —
- * zero or more {"type":"progress",...} lines, then exactly one {"type":"summary","command":...} line.
+ * zero or more {"type":"progress",...} (and {"type":"warning"}) lines, then exactly one {"type":"summary","command":...} line.
  * Without --json, results go to stdout as text and progress to stderr as a bar when it is a terminal.
  */
 export class Output {
@@ -12,6 +12,12 @@ export class Output {
 
   summary(command: string, fields: Record<string, unknown>): void {
     if (this.json) process.stdout.write(JSON.stringify({ type: 'summary', command, ...fields }) + '\n');
+  }
+
+  /** Something the user should know that does not stop the command: stderr, or a JSON line. */
+  warning(message: string): void {
+    if (this.json) process.stdout.write(JSON.stringify({ type: 'warning', message }) + '\n');
+    else process.stderr.write(`warning: ${message}\n`);
   }
 
   text(line: string): void {

@@ -17,13 +17,17 @@ export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot
 export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap } from './store/snapshots';
 export type { MapExtent } from './store/disk-map';
 export { backupImage, type BackupOptions } from './backup';
-export { restoreImage, TargetExistsError, type RestoreOptions, type RestoreResult } from './restore';
+export { restoreImage, type RestoreOptions, type RestoreResult } from './restore';
+export { restoreQcow2 } from './restore-qcow2';
+export { TargetExistsError } from './target-file';
+export { SnapshotSource } from './source/snapshot-source';
+export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
 export { checkRepository, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
 export type { DiskSource, DiskSourceInfo, Extent } from './source/disk-source';
 export { RawFileSource } from './source/raw-file';
 export { FileRangeReader, type RangeReader } from './source/range-reader';
-export { openDiskImage } from './source/open-image';
+export { openDiskImage, type OpenImageOptions } from './source/open-image';
 
 /** Create a new repository at a folder path, an `s3://BUCKET/PREFIX` URL, or on a given backend. */
 export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions & { location?: LocationOptions } = {}): Promise<Repository> {

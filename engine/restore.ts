@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
 import { idToHex } from './crypto/chunk-id';
-import { userPathError } from './fs-errors';
-import { BackupError, DamagedObjectError } from './errors';
+import { writeTargetFile } from './target-file';
+import { DamagedObjectError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { BlobEntry } from './store/blob';
 import { readPackBlobs } from './store/blob-reader';
 import type { Repository } from './store/repository';
+import type { MapExtent } from './store/disk-map';
 import type { Snapshot } from './store/snapshot';
 import { readDiskMap } from './store/snapshots';
 
@@ -27,12 +26,6 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-export class TargetExistsError extends BackupError {
-  constructor(target: string) {
-    super('TARGET_EXISTS', `${target} already exists; choose another target or pass --overwrite`);
-  }
-}
-
 /** What one pack must provide for the current map page: each blob and every guest offset it goes to. */
 interface PackWork {
   blobs: BlobEntry[];
@@ -47,49 +40,19 @@ interface PackWork {
  * complete, so a failed restore never leaves a half-written target.
  */
 export async function restoreImage(repo: Repository, snapshot: Snapshot, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  if (!options.overwrite && (await stat(target).catch(() => undefined))) throw new TargetExistsError(target);
   await repo.loadIndex();
   const progress = new ProgressReporter(options.onProgress);
   const concurrency = options.concurrency ?? 4;
-  const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
-  const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
-    throw userPathError(target, err);
-  });
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
-  try {
+  await writeTargetFile(target, !!options.overwrite, async (handle) => {
     await handle.truncate(snapshot.size);
     for await (const page of readDiskMap(repo, snapshot)) {
-      const work = new Map<number, PackWork>();
-      for (const e of page) {
-        if (!e.id) {
-          result.holeBytes += e.length;
-          continue;
-        }
-        const n = repo.index.find(e.id);
-        const hex = idToHex(e.id);
-        if (n < 0) {
-          throw new DamagedObjectError(`snapshot ${snapshot.id.slice(0, 12)}`, `chunk ${hex} for guest bytes ${e.offset}..${e.offset + e.length} is not in any index (its pack is missing or unindexed); run "scw-backup check"`);
-        }
-        const { blob } = repo.index.entry(n);
-        if (blob.rawLength !== e.length) {
-          throw new DamagedObjectError(`snapshot ${snapshot.id.slice(0, 12)}`, `chunk ${hex} is ${blob.rawLength} bytes but the map says ${e.length} at ${e.offset}`);
-        }
-        const pack = repo.index.packOf(n);
-        let w = work.get(pack);
-        if (!w) work.set(pack, (w = { blobs: [], offsets: new Map() }));
-        const list = w.offsets.get(hex);
-        if (list) list.push(e.offset);
-        else {
-          w.offsets.set(hex, [e.offset]);
-          w.blobs.push({ ...blob, id: Buffer.from(blob.id) });
-        }
-      }
+      const work = groupByPack(repo, snapshot, page, result);
       const queue = [...work.entries()];
       const worker = async () => {
         for (let item = queue.shift(); item; item = queue.shift()) {
           const [pack, w] = item;
-          const packId = repo.index.packId(pack);
-          await readPackBlobs(repo, packId, w.blobs, async (blob, data) => {
+          await readPackBlobs(repo, repo.index.packId(pack), w.blobs, async (blob, data) => {
             result.bytesFetched += blob.length;
             for (const offset of w.offsets.get(idToHex(blob.id)) ?? []) {
               await handle.write(data, 0, data.length, offset);
@@ -106,17 +69,38 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
     }
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, target);
-  } catch (err) {
-    await handle.close().catch(() => {
-      // Already closed on the success path before rename; the restore's error is what matters.
-    });
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
   result.durationMs = progress.elapsedMs;
   progress.report({ phase: 'done', bytesDone: snapshot.size, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 }, true);
   return result;
+}
+
+/** The page's data chunks grouped by the pack that holds them, each with every offset it fills. */
+function groupByPack(repo: Repository, snapshot: Snapshot, page: MapExtent[], result: { holeBytes: number }): Map<number, PackWork> {
+  const work = new Map<number, PackWork>();
+  for (const e of page) {
+    if (!e.id) {
+      result.holeBytes += e.length;
+      continue;
+    }
+    const n = repo.index.find(e.id);
+    const hex = idToHex(e.id);
+    if (n < 0) {
+      throw new DamagedObjectError(`snapshot ${snapshot.id.slice(0, 12)}`, `chunk ${hex} for guest bytes ${e.offset}..${e.offset + e.length} is not in any index (its pack is missing or unindexed); run "scw-backup check"`);
+    }
+    const { blob } = repo.index.entry(n);
+    if (blob.rawLength !== e.length) {
+      throw new DamagedObjectError(`snapshot ${snapshot.id.slice(0, 12)}`, `chunk ${hex} is ${blob.rawLength} bytes but the map says ${e.length} at ${e.offset}`);
+    }
+    const pack = repo.index.packOf(n);
+    let w = work.get(pack);
+    if (!w) work.set(pack, (w = { blobs: [], offsets: new Map() }));
+    const list = w.offsets.get(hex);
+    if (list) list.push(e.offset);
+    else {
+      w.offsets.set(hex, [e.offset]);
+      w.blobs.push({ ...blob, id: Buffer.from(blob.id) });
+    }
+  }
+  return work;
 }

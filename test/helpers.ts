@@ -60,3 +60,38 @@ export async function writeImage(dir: string, name: string, data: Uint8Array): P
 export function randomPassphrase(): string {
   return randomBytes(12).toString('base64');
 }
+
+/**
+ * Fill `dest` with real files (copied from /usr/share and /usr/lib, walked in sorted order) up to
+ * about `budget` bytes: realistic, compressible and varied content for disk-image tests.
+ */
+export function copyRealFiles(dest: string, budget: number): number {
+  const { readdirSync, lstatSync, mkdirSync, copyFileSync } = require('node:fs') as typeof import('node:fs');
+  const { join: j } = require('node:path') as typeof import('node:path');
+  let used = 0;
+  const walk = (src: string, dst: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(src).sort();
+    } catch {
+      return; // unreadable folder: skip it, other folders give enough files
+    }
+    for (const name of names) {
+      if (used >= budget) return;
+      const s = j(src, name);
+      const st = lstatSync(s);
+      if (st.isDirectory()) {
+        mkdirSync(j(dst, name), { recursive: true });
+        walk(s, j(dst, name));
+      } else if (st.isFile() && st.size < budget - used) {
+        copyFileSync(s, j(dst, name));
+        used += st.size;
+      }
+    }
+  };
+  for (const root of ['/usr/share/doc', '/usr/share/perl5', '/usr/lib/x86_64-linux-gnu']) {
+    mkdirSync(j(dest, root.replace(/\//g, '_')), { recursive: true });
+    walk(root, j(dest, root.replace(/\//g, '_')));
+  }
+  return used;
+}

@@ -18,7 +18,7 @@ export function registerBackup(program: Command): void {
     .action(async (file: string, flags: BackupFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const source = await openDiskImage(file);
+      const source = await openDiskImage(file, { onWarning: (m) => out.warning(m) });
       try {
         const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress() });
         out.endProgress();

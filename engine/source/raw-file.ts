@@ -16,6 +16,10 @@ export class RawFileSource implements DiskSource {
     return new RawFileSource(await FileRangeReader.open(path));
   }
 
+  static fromReader(reader: FileRangeReader): RawFileSource {
+    return new RawFileSource(reader);
+  }
+
   get size(): number {
     return this.reader.size;
   }

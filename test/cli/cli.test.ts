@@ -114,3 +114,21 @@ it('exits 3 when check finds damage', async () => {
   expect(summary.ok).toBe(false);
   expect(summary.errors[0].object).toBe(`snapshots/${first}`);
 });
+
+it('recognises a QCOW2 by its magic and restores either format', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const rawImg = await writeImage(dir.path, 'q.raw', makeImage(3 << 20, 13));
+  const q = join(dir.path, 'q.qcow2');
+  execFileSync('qemu-img', ['convert', '-O', 'qcow2', rawImg, q]);
+  const b = run(['backup', '--repo', repo, '--json', q]);
+  expect(b.code).toBe(0);
+  const summary = jsonLines(b.stdout).pop() as { snapshotId: string; format: string; size: number };
+  expect(summary).toMatchObject({ format: 'qcow2', size: 3 << 20 });
+  const outQ = join(dir.path, 'q.out.qcow2');
+  expect(run(['restore', '--repo', repo, summary.snapshotId, '--target', outQ, '--format', 'qcow2']).code).toBe(0);
+  expect(execFileSync('qemu-img', ['compare', q, outQ], { encoding: 'utf8' })).toMatch(/identical/);
+  const outRaw = join(dir.path, 'q.out.raw');
+  expect(run(['restore', '--repo', repo, summary.snapshotId, '--target', outRaw]).code).toBe(0);
+  expect((await readFile(outRaw)).equals(await readFile(rawImg))).toBe(true);
+  expect(run(['restore', '--repo', repo, summary.snapshotId, '--target', outRaw + '2', '--format', 'vmdk']).code).toBe(2);
+});

@@ -1,0 +1,65 @@
+/**
+ * One bit per guest cluster: the writer's whole memory of which clusters carry data (2 MiB for a
+ * 1 TiB disk with 64 KiB clusters).
+ */
+export class ClusterBitmap {
+  readonly bits: Uint8Array;
+
+  constructor(readonly length: number) {
+    this.bits = new Uint8Array(Math.ceil(length / 8));
+  }
+
+  get(i: number): boolean {
+    return (this.bits[i >>> 3] & (1 << (i & 7))) !== 0;
+  }
+
+  clear(i: number): void {
+    this.bits[i >>> 3] &= ~(1 << (i & 7));
+  }
+
+  /** Set bits [from, to). */
+  setRange(from: number, to: number): void {
+    let i = from;
+    while (i < to && (i & 7) !== 0) this.bits[i >>> 3] |= 1 << (i++ & 7);
+    const wholeEnd = to & ~7;
+    if (i < wholeEnd) {
+      this.bits.fill(0xff, i >>> 3, wholeEnd >>> 3);
+      i = wholeEnd;
+    }
+    while (i < to) this.bits[i >>> 3] |= 1 << (i++ & 7);
+  }
+
+  /** First set bit at or after `from` and before `to`, or -1. Skips whole zero bytes. */
+  nextSet(from: number, to: number = this.length): number {
+    let i = from;
+    while (i < to) {
+      if ((i & 7) === 0 && this.bits[i >>> 3] === 0) {
+        i += 8;
+        continue;
+      }
+      if (this.get(i)) return i;
+      i++;
+    }
+    return -1;
+  }
+
+  /** End of the run of set bits starting at `from` (exclusive), at most `limit`. */
+  runEnd(from: number, limit: number): number {
+    let i = from;
+    while (i < limit && this.get(i)) i++;
+    return i;
+  }
+
+  /** Number of set bits. */
+  count(): number {
+    let n = 0;
+    for (const b of this.bits) n += POPCOUNT[b];
+    return n;
+  }
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let v = b; v !== 0; v >>= 1) n += v & 1;
+  return n;
+});

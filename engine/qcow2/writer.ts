@@ -1,0 +1,196 @@
+import { InvalidInputError } from '../errors';
+import type { DiskSource } from '../source/disk-source';
+import { ClusterBitmap } from './bitmap';
+import { L1_ENTRY_SIZE, L2_ENTRY_SIZE } from './constants';
+import { checkClusterSize, computeLayout, encodeHeader, setU64, type Layout } from './layout';
+
+export interface Qcow2WriteOptions {
+  /** Cluster size of the image written (default 64 KiB, qemu's default). */
+  clusterSize?: number;
+  /**
+   * Read the allocated extents while planning and leave clusters that turn out all zero
+   * unallocated (default true). With false only source.extents() decides, no data is read while
+   * planning, and the length is known from the extents alone.
+   */
+  skipZeroClusters?: boolean;
+}
+
+/** The decided layout of the image to be written; pass it to qcow2Stream() to reuse it. */
+export interface Qcow2Plan {
+  /** Exact length of the stream in bytes. */
+  readonly length: number;
+  readonly clusterSize: number;
+  /** Virtual size in the header: the source size rounded up to 512 bytes. */
+  readonly virtualSize: number;
+  readonly sourceSize: number;
+  readonly dataClusters: number;
+  readonly l2Tables: number;
+  /** @internal */
+  readonly layout: Layout;
+  /** @internal */
+  readonly data: ClusterBitmap;
+}
+
+const DEFAULT_CLUSTER_SIZE = 64 * 1024;
+/** qemu counts the virtual size in 512-byte sectors and drops a partial one (block layer). */
+const SECTOR = 512;
+/** Data goes out in pieces of at most this much (one source.read() each). */
+const MAX_DATA_PIECE = 4 * 1024 * 1024;
+
+/**
+ * Decide which guest clusters carry data: every cluster that an extent touches, minus (by
+ * default) those whose bytes are all zero. Memory is one bit per guest cluster.
+ */
+export async function planQcow2(source: DiskSource, options: Qcow2WriteOptions = {}): Promise<Qcow2Plan> {
+  const clusterSize = options.clusterSize ?? DEFAULT_CLUSTER_SIZE;
+  checkClusterSize(clusterSize);
+  const where = source.info.location;
+  if (!Number.isSafeInteger(source.size) || source.size < 0) {
+    throw new InvalidInputError(where, `disk size ${source.size} is not a byte count`);
+  }
+  const virtualSize = Math.ceil(source.size / SECTOR) * SECTOR;
+  const data = new ClusterBitmap(Math.ceil(virtualSize / clusterSize));
+
+  let lastEnd = 0;
+  for await (const e of source.extents()) {
+    if (!Number.isSafeInteger(e.offset) || !Number.isSafeInteger(e.length) || e.offset < lastEnd || e.length < 0 || e.offset + e.length > source.size) {
+      throw new InvalidInputError(where, `extent ${e.offset}+${e.length} is out of order or outside the ${source.size}-byte disk`);
+    }
+    lastEnd = e.offset + e.length;
+    if (e.length === 0) continue;
+    data.setRange(Math.floor(e.offset / clusterSize), Math.ceil(lastEnd / clusterSize));
+  }
+  if (options.skipZeroClusters ?? true) await clearZeroClusters(source, data, clusterSize);
+
+  const layout = computeLayout(virtualSize, clusterSize, data);
+  return {
+    length: layout.length,
+    clusterSize,
+    virtualSize,
+    sourceSize: source.size,
+    dataClusters: layout.dataClusters,
+    l2Tables: layout.l2Tables,
+    layout,
+    data,
+  };
+}
+
+/** The exact byte length of qcow2Stream(source, options) (it plans; reuse the plan if you stream too). */
+export async function qcow2StreamLength(source: DiskSource, options: Qcow2WriteOptions = {}): Promise<number> {
+  return (await planQcow2(source, options)).length;
+}
+
+/**
+ * A QCOW2 v3 image of `source` as a forward-only byte stream (spec "Header", "Host cluster
+ * management", "Cluster mapping"): header, L1, refcount table and blocks, L2 tables, then only the
+ * data clusters. Holes stay unallocated. Every yielded buffer is fresh and owned by the consumer.
+ */
+export async function* qcow2Stream(
+  source: DiskSource,
+  options: Qcow2WriteOptions & { plan?: Qcow2Plan } = {},
+): AsyncGenerator<Uint8Array> {
+  const plan = options.plan ?? (await planQcow2(source, options));
+  if (plan.sourceSize !== source.size) {
+    throw new InvalidInputError('plan', `was made for a ${plan.sourceSize}-byte disk, not ${source.size} bytes`);
+  }
+  const l = plan.layout;
+  const data = plan.data;
+  const cs = l.clusterSize;
+
+  yield encodeHeader(l);
+
+  // L1 (spec "Cluster mapping", L1 table entry): L2 tables follow each other in L1 order.
+  let l2Rank = 0;
+  for (let c = 0; c < l.l1Clusters; c++) {
+    const out = new Uint8Array(cs);
+    const dv = new DataView(out.buffer);
+    const first = (c * cs) / L1_ENTRY_SIZE;
+    for (let i = first; i < Math.min(first + cs / L1_ENTRY_SIZE, l.l1Size); i++) {
+      if (!hasData(data, l, i)) continue;
+      // Bit 63: refcount exactly one, which qemu-img check insists on.
+      setU64(dv, (i - first) * L1_ENTRY_SIZE, l.l2Offset + l2Rank++ * cs, true);
+    }
+    yield out;
+  }
+
+  // Refcount table (spec "Host cluster management"): block k covers clusters from k * perBlock.
+  for (let c = 0; c < l.refcountTableClusters; c++) {
+    const out = new Uint8Array(cs);
+    const dv = new DataView(out.buffer);
+    const first = (c * cs) / 8;
+    for (let k = first; k < Math.min(first + cs / 8, l.refcountBlocks); k++) {
+      setU64(dv, (k - first) * 8, l.refcountBlocksOffset + k * cs);
+    }
+    yield out;
+  }
+
+  // Refcount blocks: 16-bit big-endian counts, 1 for every cluster of the file, 0 past its end.
+  const perBlock = cs / 2;
+  for (let k = 0; k < l.refcountBlocks; k++) {
+    const out = new Uint8Array(cs);
+    const used = Math.min(perBlock, l.totalClusters - k * perBlock);
+    for (let j = 0; j < used; j++) out[j * 2 + 1] = 1;
+    yield out;
+  }
+
+  // L2 tables, then data clusters in guest order: the n-th data cluster is at dataOffset + n * cs.
+  let dataRank = 0;
+  for (let i = 0; i < l.l1Size; i++) {
+    if (!hasData(data, l, i)) continue;
+    const out = new Uint8Array(cs);
+    const dv = new DataView(out.buffer);
+    const first = i * l.l2Entries;
+    const end = Math.min(first + l.l2Entries, l.guestClusters);
+    for (let c = data.nextSet(first, end); c >= 0; c = data.nextSet(c + 1, end)) {
+      setU64(dv, (c - first) * L2_ENTRY_SIZE, l.dataOffset + dataRank++ * cs, true);
+    }
+    yield out;
+  }
+
+  yield* dataClusters(source, data, l);
+}
+
+function hasData(data: ClusterBitmap, l: Layout, l1Index: number): boolean {
+  const first = l1Index * l.l2Entries;
+  return data.nextSet(first, Math.min(first + l.l2Entries, l.guestClusters)) >= 0;
+}
+
+/** Runs of consecutive data clusters, read from the source in pieces of up to MAX_DATA_PIECE. */
+async function* dataClusters(source: DiskSource, data: ClusterBitmap, l: Layout): AsyncGenerator<Uint8Array> {
+  const cs = l.clusterSize;
+  const maxClusters = Math.max(1, Math.floor(MAX_DATA_PIECE / cs));
+  for (let c = data.nextSet(0); c >= 0; c = data.nextSet(c)) {
+    const end = data.runEnd(c, Math.min(c + maxClusters, l.guestClusters));
+    const out = new Uint8Array((end - c) * cs);
+    const from = c * cs;
+    const to = Math.min(end * cs, source.size);
+    // The tail past the source size (last cluster, sector rounding) stays zero.
+    if (to > from) await source.read(from, out.subarray(0, to - from));
+    yield out;
+    c = end;
+  }
+}
+
+/** Drop clusters whose guest bytes are all zero, reading the marked runs in big pieces. */
+async function clearZeroClusters(source: DiskSource, data: ClusterBitmap, cs: number): Promise<void> {
+  const maxClusters = Math.max(1, Math.floor(MAX_DATA_PIECE / cs));
+  const buf = Buffer.alloc(maxClusters * cs);
+  const zero = Buffer.alloc(cs);
+  for (let c = data.nextSet(0); c >= 0; c = data.nextSet(c)) {
+    const end = data.runEnd(c, Math.min(c + maxClusters, data.length));
+    const from = c * cs;
+    const to = Math.min(end * cs, source.size);
+    if (to <= from) {
+      for (let k = c; k < end; k++) data.clear(k);
+      c = end;
+      continue;
+    }
+    await source.read(from, buf.subarray(0, to - from));
+    for (let k = c; k < end; k++) {
+      const a = (k - c) * cs;
+      const b = Math.min(a + cs, to - from);
+      if (buf.subarray(a, b).equals(zero.subarray(0, b - a))) data.clear(k);
+    }
+    c = end;
+  }
+}
