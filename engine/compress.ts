@@ -34,13 +34,13 @@ export class Compressor {
 export class Decompressor {
   private readonly dctx = new DCtx();
 
-  /** Decompress a frame whose content size must equal `expectedLength`. Throws on a bad frame. */
-  decompress(frame: Uint8Array, expectedLength: number): Buffer {
+  /** Decompress a frame whose content size must equal `expectedLength` (into `scratch` when given). */
+  decompress(frame: Uint8Array, expectedLength: number, scratch?: Buffer): Buffer {
     const size = getFrameContentSize(frame);
     if (size !== null && size !== expectedLength) {
       throw new Error(`zstd frame says ${size} bytes, expected ${expectedLength}`);
     }
-    const out = Buffer.allocUnsafe(expectedLength);
+    const out = scratch && scratch.length >= expectedLength ? scratch.subarray(0, expectedLength) : Buffer.allocUnsafe(expectedLength);
     const n = this.dctx.decompress(out, frame);
     if (n !== expectedLength) throw new Error(`zstd frame gave ${n} bytes, expected ${expectedLength}`);
     return out;

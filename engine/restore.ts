@@ -3,7 +3,9 @@ import { writeTargetFile } from './target-file';
 import { DamagedObjectError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { BlobEntry } from './store/blob';
-import { readPackBlobs } from './store/blob-reader';
+import { fetchPackRanges } from './store/blob-reader';
+import { WorkerPool } from './pipeline/worker-pool';
+import type { RestoreBlob } from './pipeline/chunk-ops';
 import type { Repository } from './store/repository';
 import type { MapExtent } from './store/disk-map';
 import type { Snapshot } from './store/snapshot';
@@ -15,6 +17,8 @@ export interface RestoreOptions {
   onProgress?: ProgressCallback;
   /** Packs fetched at once. */
   concurrency?: number;
+  /** Worker threads verifying and writing chunks (default: one per core; 0 = inline). */
+  workers?: number;
 }
 
 export interface RestoreResult {
@@ -35,7 +39,8 @@ interface PackWork {
 /**
  * Restore a snapshot to a raw file. Pack-driven: for each page of the disk map, the chunks are
  * grouped by pack, each pack is read once (neighbouring blobs in one ranged read), several packs at
- * a time, and every chunk is written at all its offsets, out of order. Holes are never written, so
+ * a time; worker threads decrypt, decompress and verify each chunk and write it at all its offsets
+ * with positional writes, out of order. Holes are never written, so
  * the file stays sparse. The file is built under a temporary name and renamed into place only when
  * complete, so a failed restore never leaves a half-written target.
  */
@@ -44,32 +49,40 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
   const progress = new ProgressReporter(options.onProgress);
   const concurrency = options.concurrency ?? 4;
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
-  await writeTargetFile(target, !!options.overwrite, async (handle) => {
-    await handle.truncate(snapshot.size);
-    for await (const page of readDiskMap(repo, snapshot)) {
-      const work = groupByPack(repo, snapshot, page, result);
-      const queue = [...work.entries()];
-      const worker = async () => {
-        for (let item = queue.shift(); item; item = queue.shift()) {
-          const [pack, w] = item;
-          await readPackBlobs(repo, repo.index.packId(pack), w.blobs, async (blob, data) => {
-            result.bytesFetched += blob.length;
-            for (const offset of w.offsets.get(idToHex(blob.id)) ?? []) {
-              await handle.write(data, 0, data.length, offset);
-              result.bytesWritten += data.length;
+  const pool = new WorkerPool(repo.keys, { workers: options.workers });
+  try {
+    await writeTargetFile(target, !!options.overwrite, async (handle) => {
+      await handle.truncate(snapshot.size);
+      for await (const page of readDiskMap(repo, snapshot)) {
+        const queue = [...groupByPack(repo, snapshot, page, result).entries()];
+        const fetcher = async () => {
+          for (let item = queue.shift(); item; item = queue.shift()) {
+            const [pack, w] = item;
+            const packId = repo.index.packId(pack);
+            for await (const range of fetchPackRanges(repo, packId, w.blobs)) {
+              result.bytesFetched += range.bytes.length;
+              const blobs: RestoreBlob[] = range.blobs.map((b) => ({
+                type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
+                targets: w.offsets.get(idToHex(b.id)) ?? [],
+              }));
+              const written = await pool.restore(handle.fd, packId, range.bytes, blobs).catch((err: unknown) => {
+                if (err instanceof DamagedObjectError) {
+                  throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
+                }
+                throw err;
+              });
+              // Added after the await: `x += await y` would read x before waiting and lose other fetchers' counts.
+              result.bytesWritten += written;
+              progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
             }
-            progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
-          }).catch((err: unknown) => {
-            if (err instanceof DamagedObjectError) {
-              throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
-            }
-            throw err;
-          });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-    }
-  });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, fetcher));
+      }
+    });
+  } finally {
+    await pool.close();
+  }
   result.durationMs = progress.elapsedMs;
   progress.report({ phase: 'done', bytesDone: snapshot.size, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 }, true);
   return result;

@@ -1,7 +1,10 @@
 import { createCipheriv, createHmac, randomFillSync } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Compressor } from '../compress';
 import { ID_LENGTH } from '../crypto/chunk-id';
 import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
+import type { BlobType } from '../store/blob';
+import { openBlob, type BlobOpener } from '../store/blob-reader';
 
 /**
  * The CPU-heavy work on chunks, written once and run either in worker threads or inline. Chunks are
@@ -60,4 +63,35 @@ export function sealRanges(
     o = p;
   }
   return o;
+}
+
+/** A blob to restore from a fetched pack range: where it is in the range, and where it goes. */
+export interface RestoreBlob {
+  type: number;
+  id: Uint8Array;
+  /** Offset in the pack (for messages) and in the fetched range. */
+  packOffset: number;
+  start: number;
+  length: number;
+  rawLength: number;
+  /** Guest offsets this chunk is written to. */
+  targets: number[];
+}
+
+/**
+ * Open, verify and write restored chunks straight to the target file descriptor (positional writes,
+ * so several threads write one file out of order). Plaintexts go through `scratch`: nothing is
+ * allocated per chunk. Returns the bytes written.
+ */
+export function restoreBlobs(opener: BlobOpener, packId: string, fd: number, data: Uint8Array, blobs: readonly RestoreBlob[], scratch: Buffer): number {
+  let written = 0;
+  for (const b of blobs) {
+    const entry = { type: b.type as BlobType, id: b.id, offset: b.packOffset, length: b.length, rawLength: b.rawLength };
+    const plain = openBlob(opener, packId, entry, data.subarray(b.start, b.start + b.length), scratch);
+    for (const target of b.targets) {
+      for (let done = 0; done < plain.length; ) done += writeSync(fd, plain, done, plain.length - done, target + done);
+      written += plain.length;
+    }
+  }
+  return written;
 }

@@ -1,12 +1,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Compressor } from '../compress';
-import { hashRanges, sealRanges } from './chunk-ops';
+import { Compressor, Decompressor } from '../compress';
+import { DamagedObjectError } from '../errors';
+import { hashRanges, restoreBlobs, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
 
 /** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
 const setup = workerData as WorkerSetup;
 const compressor = new Compressor(setup.level);
+const opener = { keys: { encryption: new Uint8Array(setup.encryptionKey), chunkId: new Uint8Array(setup.chunkIdKey) }, decompressor: new Decompressor() };
+let scratch = Buffer.allocUnsafe(0);
 const encKey = new Uint8Array(setup.encryptionKey);
 const idKey = new Uint8Array(setup.chunkIdKey);
 
@@ -38,6 +41,12 @@ parentPort?.on('message', (req: WorkerRequest) => {
       parentPort?.postMessage({ job: req.job, value: 0 });
       return;
     }
+    if (req.op === 'restore') {
+      const need = Math.max(0, ...req.blobs.map((x) => x.rawLength));
+      if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
+      parentPort?.postMessage({ job: req.job, value: restoreBlobs(opener, req.packId, req.fd, req.data, req.blobs, scratch) });
+      return;
+    }
     const b = batches.get(req.batch);
     if (!b) throw new Error(`batch ${req.batch} was never registered`);
     if (req.op === 'hash') {
@@ -48,6 +57,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
       parentPort?.postMessage({ job: req.job, value: n });
     }
   } catch (err) {
-    parentPort?.postMessage({ job: req.job, error: err instanceof Error ? err.message : String(err) });
+    const damaged = err instanceof DamagedObjectError ? { object: err.object, detail: err.detail } : undefined;
+    parentPort?.postMessage({ job: req.job, error: err instanceof Error ? err.message : String(err), damaged });
   }
 });

@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Compressor } from '../compress';
+import { Compressor, Decompressor } from '../compress';
+import { DamagedObjectError } from '../errors';
 import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
-import { hashRanges, sealRanges } from './chunk-ops';
+import { hashRanges, restoreBlobs, sealRanges, type RestoreBlob } from './chunk-ops';
 
 export interface WorkerSetup {
   encryptionKey: Uint8Array;
@@ -15,15 +16,18 @@ export interface WorkerSetup {
 
 export type WorkerRequest =
   | { op: 'register'; job: number; batch: number; memory: BatchMemory }
+  | { op: 'restore'; job: number; fd: number; packId: string; data: Uint8Array; blobs: RestoreBlob[] }
   | { op: 'hash'; job: number; batch: number; count: number }
   | { op: 'seal'; job: number; batch: number; count: number; type: number };
 
 type WithoutJob<T> = T extends unknown ? Omit<T, 'job'> : never;
 
-interface WorkerReply {
+export interface WorkerReply {
   job: number;
   value?: number;
   error?: string;
+  /** Set when the error was a DamagedObjectError, so it is rebuilt as one. */
+  damaged?: { object: string; detail: string };
 }
 
 /** Default worker count: one per core, at most 8 (the main thread reads, cuts and looks up). */
@@ -32,7 +36,7 @@ export function defaultWorkers(): number {
 }
 
 /**
- * Worker threads that hash and seal batches. With `workers: 0` the same operations run inline on the
+ * Worker threads that hash and seal batches (backup) and verify and write chunks (restore). With `workers: 0` the same operations run inline on the
  * calling thread (tests, tiny inputs, debugging). Requests go to the least busy worker.
  */
 export class WorkerPool {
@@ -40,13 +44,13 @@ export class WorkerPool {
   private readonly pending = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
   private nextJob = 0;
   private registered = 0;
-  private readonly inline?: { compressor: Compressor; keys: SubKeys };
+  private readonly inline?: { compressor: Compressor; decompressor: Decompressor; keys: SubKeys; scratch?: Buffer };
 
   constructor(keys: SubKeys, options: { workers?: number; level?: number } = {}) {
     const count = options.workers ?? defaultWorkers();
     const level = options.level ?? 1;
     if (count === 0) {
-      this.inline = { compressor: new Compressor(level), keys };
+      this.inline = { compressor: new Compressor(level), decompressor: new Decompressor(), keys };
       return;
     }
     const setup: WorkerSetup = { encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level };
@@ -57,7 +61,8 @@ export class WorkerPool {
         slot.busy--;
         const p = this.pending.get(reply.job);
         this.pending.delete(reply.job);
-        if (reply.error !== undefined) p?.reject(new Error(`chunk worker: ${reply.error}`));
+        if (reply.damaged) p?.reject(new DamagedObjectError(reply.damaged.object, reply.damaged.detail));
+        else if (reply.error !== undefined) p?.reject(new Error(`chunk worker: ${reply.error}`));
         else p?.resolve(reply.value ?? 0);
       });
       worker.on('error', (err) => this.failAll(err));
@@ -74,13 +79,13 @@ export class WorkerPool {
     this.pending.clear();
   }
 
-  private send(req: WithoutJob<WorkerRequest>, to?: { worker: Worker; busy: number }): Promise<number> {
+  private send(req: WithoutJob<WorkerRequest>, to?: { worker: Worker; busy: number }, transfer: ArrayBuffer[] = []): Promise<number> {
     const slot = to ?? this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const job = this.nextJob++;
     slot.busy++;
     return new Promise<number>((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
-      slot.worker.postMessage({ ...req, job });
+      slot.worker.postMessage({ ...req, job }, transfer);
     });
   }
 
@@ -105,6 +110,22 @@ export class WorkerPool {
       return sealRanges(this.inline.keys.encryption, this.inline.compressor, type, batch.data, batch.selStarts, batch.selLengths, batch.selIds, count, batch.out, batch.outLengths);
     }
     return this.send({ op: 'seal', batch: batch.poolId, count, type });
+  }
+
+  /**
+   * Verify the blobs of a fetched pack range and write them to `fd` at their targets (on a worker).
+   * `data` is handed over: the caller must not use it afterwards.
+   */
+  async restore(fd: number, packId: string, data: Uint8Array, blobs: RestoreBlob[]): Promise<number> {
+    if (this.inline) {
+      this.inline.scratch ??= Buffer.allocUnsafe(0);
+      const need = Math.max(0, ...blobs.map((b) => b.rawLength));
+      if (this.inline.scratch.length < need) this.inline.scratch = Buffer.allocUnsafe(need);
+      return restoreBlobs({ keys: this.inline.keys, decompressor: this.inline.decompressor }, packId, fd, data, blobs, this.inline.scratch);
+    }
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
+    const payload = own ? data : Uint8Array.prototype.slice.call(data);
+    return this.send({ op: 'restore', fd, packId, data: payload, blobs }, undefined, [payload.buffer as ArrayBuffer]);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
-import { COMPRESSION_NONE, COMPRESSION_ZSTD } from '../compress';
+import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Decompressor } from '../compress';
+import type { SubKeys } from '../crypto/subkeys';
 import { chunkId, idToHex } from '../crypto/chunk-id';
 import { blobAad, open } from '../crypto/seal';
 import { DamagedObjectError, NotFoundError } from '../errors';
@@ -9,8 +10,17 @@ import type { Repository } from './repository';
 /** Largest gap between two wanted blobs that is read through rather than split into two requests. */
 const MAX_GAP = 256 * 1024;
 
-/** Decrypt, decompress and verify one blob read from `packId`. */
-export function openBlob(repo: Repository, packId: string, blob: BlobEntry, sealed: Uint8Array): Buffer {
+/** What opening a blob needs: the repository, or a worker holding the same keys. */
+export interface BlobOpener {
+  keys: SubKeys;
+  decompressor: Decompressor;
+}
+
+/**
+ * Decrypt, decompress and verify one blob read from `packId`. With `scratch` (at least rawLength
+ * bytes) the plaintext of a compressed blob is written there instead of a fresh buffer.
+ */
+export function openBlob(repo: BlobOpener, packId: string, blob: BlobEntry, sealed: Uint8Array, scratch?: Buffer): Buffer {
   const where = `${packPath(packId)} (blob ${idToHex(blob.id)} at ${blob.offset})`;
   const plain = open(repo.keys.encryption, blobAad(blob.type, blob.id), sealed);
   if (!plain || plain.length < 1) throw new DamagedObjectError(where, 'authentication failed (truncated or modified)');
@@ -18,7 +28,7 @@ export function openBlob(repo: Repository, packId: string, blob: BlobEntry, seal
   if (plain[0] === COMPRESSION_NONE) data = plain.subarray(1);
   else if (plain[0] === COMPRESSION_ZSTD) {
     try {
-      data = repo.decompressor.decompress(plain.subarray(1), blob.rawLength);
+      data = repo.decompressor.decompress(plain.subarray(1), blob.rawLength, scratch);
     } catch (err) {
       throw new DamagedObjectError(where, `bad zstd payload: ${(err as Error).message}`, { cause: err });
     }
@@ -37,11 +47,16 @@ export async function readBlob(repo: Repository, id: Uint8Array): Promise<Buffer
   return openBlob(repo, pack, blob, sealed);
 }
 
-/**
- * Read several blobs of one pack with as few ranged reads as possible (neighbours are fetched in one
- * request), handing each verified plaintext to `visit` in pack order.
- */
-export async function readPackBlobs(repo: Repository, packId: string, blobs: BlobEntry[], visit: (blob: BlobEntry, data: Buffer) => Promise<void> | void): Promise<void> {
+/** A ranged read of a pack covering several wanted blobs (neighbours fetched in one request). */
+export interface PackRange {
+  /** Offset of `bytes` in the pack. */
+  start: number;
+  bytes: Uint8Array;
+  blobs: BlobEntry[];
+}
+
+/** Fetch the wanted blobs of one pack with as few ranged reads as possible, in pack order. */
+export async function* fetchPackRanges(repo: Repository, packId: string, blobs: BlobEntry[]): AsyncGenerator<PackRange> {
   const sorted = [...blobs].sort((a, b) => a.offset - b.offset);
   let i = 0;
   while (i < sorted.length) {
@@ -49,11 +64,16 @@ export async function readPackBlobs(repo: Repository, packId: string, blobs: Blo
     while (j < sorted.length && sorted[j].offset - (sorted[j - 1].offset + sorted[j - 1].length) <= MAX_GAP) j++;
     const start = sorted[i].offset;
     const end = sorted[j - 1].offset + sorted[j - 1].length;
-    const bytes = await repo.backend.get(packPath(packId), { offset: start, length: end - start });
-    for (let k = i; k < j; k++) {
-      const b = sorted[k];
-      await visit(b, openBlob(repo, packId, b, bytes.subarray(b.offset - start, b.offset - start + b.length)));
-    }
+    yield { start, bytes: await repo.backend.get(packPath(packId), { offset: start, length: end - start }), blobs: sorted.slice(i, j) };
     i = j;
+  }
+}
+
+/** Read several blobs of one pack, handing each verified plaintext to `visit` in pack order. */
+export async function readPackBlobs(repo: Repository, packId: string, blobs: BlobEntry[], visit: (blob: BlobEntry, data: Buffer) => Promise<void> | void): Promise<void> {
+  for await (const range of fetchPackRanges(repo, packId, blobs)) {
+    for (const b of range.blobs) {
+      await visit(b, openBlob(repo, packId, b, range.bytes.subarray(b.offset - range.start, b.offset - range.start + b.length)));
+    }
   }
 }

@@ -49,6 +49,7 @@ describe.each(chunkers)('backup and restore with %s chunks', (_name, chunker) =>
       const target = join(dir.path, 'restored.img');
       const r = await restoreImage(reopened, await findSnapshot(reopened, 'latest'), target);
       expect(r.size).toBe(size);
+      expect(r.bytesWritten + r.holeBytes).toBe(size);
       expect(Buffer.compare(await readFile(target), img)).toBe(0);
       // Sparse: the holes were not written, so fewer blocks are allocated than the size.
       const st = await stat(target);
