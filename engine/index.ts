@@ -9,7 +9,8 @@ import { Repository, type InitOptions } from './store/repository';
 export * from './errors';
 export type { Backend, ByteRange, ObjectInfo } from './store/backend';
 export { FsBackend } from './store/backends/fs';
-export { S3Backend, s3BackendFromUrl, type S3BackendOptions, type S3UrlOptions } from './store/backends/s3';
+// The S3 backend is reached through openBackend('s3://…'), which loads the AWS SDK only when needed.
+export type { S3Backend, S3BackendOptions, S3UrlOptions } from './store/backends/s3';
 export { openBackend, type LocationOptions } from './location';
 export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo } from './store/repository';
 export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, UnsupportedConfigError, type ChunkerParams, type RepositoryConfig } from './store/config';
