@@ -58,23 +58,9 @@ export class SnapshotSource implements DiskSource {
   private async overlapping(offset: number, end: number): Promise<MapExtent[]> {
     const out: MapExtent[] = [];
     const pages = this.snapshot.map;
-    let lo = 0;
-    let hi = pages.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (pages[mid].offset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    for (let pi = lo; pi < pages.length && pages[pi].offset < end; pi++) {
+    for (let pi = lastStartingAtOrBefore(pages, offset); pi < pages.length && pages[pi].offset < end; pi++) {
       const extents = await this.loadPage(pi);
-      let a = 0;
-      let b = extents.length - 1;
-      while (a < b) {
-        const mid = (a + b + 1) >> 1;
-        if (extents[mid].offset <= offset) a = mid;
-        else b = mid - 1;
-      }
-      for (let i = a; i < extents.length && extents[i].offset < end; i++) {
+      for (let i = lastStartingAtOrBefore(extents, offset); i < extents.length && extents[i].offset < end; i++) {
         if (extents[i].offset + extents[i].length > offset) out.push(extents[i]);
       }
     }
@@ -123,4 +109,16 @@ export class SnapshotSource implements DiskSource {
     this.page = undefined;
     this.recent.clear();
   }
+}
+
+/** Index of the last item whose offset is ≤ `offset` (items sorted by offset; 0 when none is). */
+function lastStartingAtOrBefore(items: ReadonlyArray<{ offset: number }>, offset: number): number {
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (items[mid].offset <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
