@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  RawFileSource, backupImage, checkRepository, findSnapshot, initRepository, listSnapshots, openRepository, restoreImage,
+  RawFileSource, backupImage, checkRepository, findSnapshot, initRepository, listSnapshots, openRepository, restoreImage, restoreQcow2,
   type ChunkerParams,
 } from '../../engine';
 import { PASS, TEST_INIT, makeImage, prng, tempDir, writeImage } from '../helpers';
@@ -58,6 +59,16 @@ describe.each(chunkers)('backup and restore with %s chunks', (_name, chunker) =>
       const old = join(dir.path, 'old.img');
       await restoreImage(reopened, await findSnapshot(reopened, s1.id.slice(0, 8)), old);
       expect(Buffer.compare(await readFile(old), makeImage(size, 7))).toBe(0);
+
+      // The QCOW2 path reads the snapshot through SnapshotSource (chunks straddling its reads).
+      const q = join(dir.path, 'restored.qcow2');
+      await restoreQcow2(reopened, s2, q);
+      execFileSync('qemu-img', ['convert', '-O', 'raw', q, join(dir.path, 'from-qcow2.raw')]);
+      // QCOW2 sizes are whole 512-byte sectors: the image is the disk plus zero padding.
+      const fromQcow2 = await readFile(join(dir.path, 'from-qcow2.raw'));
+      expect(fromQcow2.length).toBe(Math.ceil(size / 512) * 512);
+      expect(Buffer.compare(fromQcow2.subarray(0, size), img)).toBe(0);
+      expect(fromQcow2.subarray(size).every((b) => b === 0)).toBe(true);
 
       const check = await checkRepository(reopened, { readData: true });
       expect(check.errors).toEqual([]);
