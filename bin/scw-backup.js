@@ -3,4 +3,7 @@
 // The AWS SDK warns on every run that its releases after January 2027 will need Node 22. The version
 // pinned in package-lock.json supports Node 20, so the warning only adds noise to our output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// If the event loop ever empties before main() settles (a bug: something awaited that nothing will
+// resolve), exit non-zero instead of reporting success for work that did not finish.
+process.exitCode = 1;
 require('../dist/cli/main.js').main(process.argv).then((code) => { process.exitCode = code; });

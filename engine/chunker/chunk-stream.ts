@@ -9,7 +9,7 @@ export type DiskPiece =
   | { kind: 'hole'; offset: number; length: number };
 
 /** Read size: large reads keep a remote source (S3 ranged GETs) and the disk busy. */
-export const DEFAULT_WINDOW = 8 * 1024 * 1024;
+export const DEFAULT_WINDOW = 4 * 1024 * 1024;
 
 /**
  * The ranges to read: the source's allocated extents, clipped to the disk, merged, and for fixed

@@ -14,10 +14,11 @@ export interface KdfParams {
 }
 
 /**
- * OWASP's Password Storage Cheat Sheet: Argon2id with m = 46 MiB, t = 1, p = 1. Pure-JS Argon2 costs
- * about 0.9 s with these on our machines; every open pays it once per key file tried.
+ * OWASP's Password Storage Cheat Sheet lists equivalent Argon2id settings; we use m = 19 MiB, t = 2,
+ * p = 1 rather than m = 46 MiB, t = 1: the same strength, ~0.6 s instead of ~0.9 s in pure JavaScript
+ * here, and 27 MiB less peak memory for every command (each open pays it once per key tried).
  */
-export const DEFAULT_KDF = { time: 1, memoryKiB: 47104, parallelism: 1 } as const;
+export const DEFAULT_KDF = { time: 2, memoryKiB: 19456, parallelism: 1 } as const;
 
 /** Below these the passphrase protects little; init accepts them only when asked (tests). */
 export const WEAK_KDF_MEMORY_KIB = 19456;

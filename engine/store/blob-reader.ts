@@ -9,6 +9,8 @@ import type { Repository } from './repository';
 
 /** Largest gap between two wanted blobs that is read through rather than split into two requests. */
 const MAX_GAP = 256 * 1024;
+/** Largest single ranged read: bounds restore memory (reads in flight × this) whatever the pack size. */
+const MAX_RANGE = 4 * 1024 * 1024;
 
 /** What opening a blob needs: the repository, or a worker holding the same keys. */
 export interface BlobOpener {
@@ -61,8 +63,8 @@ export async function* fetchPackRanges(repo: Repository, packId: string, blobs: 
   let i = 0;
   while (i < sorted.length) {
     let j = i + 1;
-    while (j < sorted.length && sorted[j].offset - (sorted[j - 1].offset + sorted[j - 1].length) <= MAX_GAP) j++;
     const start = sorted[i].offset;
+    while (j < sorted.length && sorted[j].offset - (sorted[j - 1].offset + sorted[j - 1].length) <= MAX_GAP && sorted[j].offset + sorted[j].length - start <= MAX_RANGE) j++;
     const end = sorted[j - 1].offset + sorted[j - 1].length;
     yield { start, bytes: await repo.backend.get(packPath(packId), { offset: start, length: end - start }), blobs: sorted.slice(i, j) };
     i = j;
