@@ -10,6 +10,8 @@ export type DiskPiece =
 
 /** Read size: large reads keep a remote source (S3 ranged GETs) and the disk busy. */
 export const DEFAULT_WINDOW = 4 * 1024 * 1024;
+/** Windows being read ahead of the one being cut. */
+const READ_AHEAD = 3;
 
 /**
  * The ranges to read: the source's allocated extents, clipped to the disk, merged, and for fixed
@@ -60,34 +62,46 @@ function* segments(data: Buffer, at: number, minRun: number): Generator<{ start:
 
 /**
  * Cut the disk into chunks and holes, in guest order. Each `data` piece is a view into a reused
- * buffer: valid until the next piece is requested. The next window is read while the current one
- * is being processed (two buffers), so reading overlaps hashing, compression and encryption.
+ * buffer: valid until the next piece is requested. Up to READ_AHEAD windows are being read while
+ * the current one is processed, so reading (a libuv thread per read, or S3 requests) overlaps
+ * hashing, compression and encryption.
  */
 export async function* cutDisk(source: DiskSource, params: ChunkerParams, counters: { bytesRead: number }, window = DEFAULT_WINDOW): AsyncGenerator<DiskPiece> {
   const maxChunk = params.kind === 'fixed' ? params.size : params.max;
   const win = Math.max(window, maxChunk) - (Math.max(window, maxChunk) % (params.kind === 'fixed' ? params.size : 1));
-  const buffers = [Buffer.allocUnsafe(win), Buffer.allocUnsafe(win)];
+  const buffers = Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(win));
   const assembly = Buffer.allocUnsafe(maxChunk);
   const cdc = params.kind === 'fastcdc' ? new FastCdc(params.min, params.avg, params.max) : undefined;
   const zeroRun = params.kind === 'fastcdc' ? Math.max(ZERO_BLOCK, Math.ceil(params.min / ZERO_BLOCK) * ZERO_BLOCK) : 0;
   let pos = 0;
   let which = 0;
+  // A buffer is reused only after READ_AHEAD more windows were issued, by which time the consumer
+  // has moved past every piece of it.
+  const nextBuffer = () => buffers[which++ % buffers.length];
   for await (const region of readRegions(source, params)) {
     if (region.offset > pos) yield { kind: 'hole', offset: pos, length: region.offset - pos };
     const end = region.offset + region.length;
-    const read = (at: number, buf: Buffer) => {
-      const view = buf.subarray(0, Math.min(buf.length, end - at));
-      return source.read(at, view).then(() => view);
+    const pending: Array<Promise<Buffer>> = [];
+    let issuedTo = region.offset;
+    const issue = () => {
+      while (pending.length < READ_AHEAD && issuedTo < end) {
+        const view = nextBuffer().subarray(0, Math.min(win, end - issuedTo));
+        const read = source.read(issuedTo, view).then(() => view);
+        // Observed when awaited below; this keeps a read abandoned by a failing backup from
+        // becoming an unhandled rejection.
+        read.catch(() => undefined);
+        pending.push(read);
+        issuedTo += view.length;
+      }
     };
+    issue();
     cdc?.reset();
     let carried = 0;
-    let next: Promise<Buffer> | undefined = read(region.offset, buffers[which]);
     for (let at = region.offset; at < end; ) {
-      const data = await (next as Promise<Buffer>);
+      const data = await (pending.shift() as Promise<Buffer>);
+      issue();
       counters.bytesRead += data.length;
       const after = at + data.length;
-      which ^= 1;
-      next = after < end ? read(after, buffers[which]) : undefined;
       if (!cdc) {
         for (let p = 0; p < data.length; p += maxChunk) {
           yield { kind: 'data', offset: at + p, data: data.subarray(p, Math.min(data.length, p + maxChunk)) };
