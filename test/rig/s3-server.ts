@@ -41,7 +41,7 @@ interface S3rverAccountModule {
 
 // Scaleway-shaped test credentials (`SCW` + 17 characters, a UUID secret), so code that checks the
 // shape accepts them. s3rver keeps its key registry per process.
-export const TEST_ACCESS_KEY = 'SCWTESTACCESSKEY0';
+export const TEST_ACCESS_KEY = 'SCWTESTACCESSKEY0000'; // SCW + 17 characters, as the Scaleway SDK checks
 export const TEST_SECRET_KEY = '11111111-2222-4333-8444-555555555555';
 
 type CipherFactory = (algorithm: string, key: Buffer, iv: Buffer | null, options?: unknown) => unknown;
