@@ -24,7 +24,7 @@ export { restoreQcow2 } from './restore-qcow2';
 export { TargetExistsError } from './target-file';
 export { SnapshotSource } from './source/snapshot-source';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
-export { checkRepository, type CheckOptions, type CheckResult, type CheckProblem } from './check';
+export { checkRepository, checkRepository as check, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
 export type { DiskSource, DiskSourceInfo, Extent } from './source/disk-source';
 export { RawFileSource } from './source/raw-file';
