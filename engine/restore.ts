@@ -77,7 +77,14 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
             }
           }
         };
-        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, fetcher));
+        // Wait for every fetcher even when one fails: workers write through this file descriptor,
+        // which must stay open until none of them can still be writing.
+        const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, queue.length) }, () => fetcher().catch((err: unknown) => {
+          queue.length = 0; // the others stop taking packs
+          throw err;
+        })));
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
       }
     });
   } finally {
