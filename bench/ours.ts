@@ -79,7 +79,7 @@ function parseSummary(stdout: string): Record<string, number> {
     }
     if (msg.type !== 'summary') continue;
     const out: Record<string, number> = {};
-    for (const k of ['bytesRead', 'bytesNew', 'bytesStored']) if (typeof msg[k] === 'number') out[k] = msg[k] as number;
+    for (const k of ['bytesRead', 'bytesNew', 'bytesStored', 'containerBytesRead']) if (typeof msg[k] === 'number') out[k] = msg[k] as number;
     return out;
   }
   throw new BenchError(`\`scw-backup backup --json\` exited 0 but printed no {"type":"summary"} line; it did not finish. Last output:\n${stdout.slice(-1500)}`);

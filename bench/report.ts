@@ -159,7 +159,7 @@ function reported(f: CaseFigures | null): string {
   return e.length ? e.map(([k, v]) => `${k} ${bytes(v)}`).join(', ') : '–';
 }
 
-function caseTable(c: BenchCase, res: CaseResult, virtualSize: number, changedBytes: number): string {
+function caseTable(c: BenchCase, res: CaseResult, virtualSize: number, changedBytes: number, qcowFileBytes: number): string {
   const { ours: o, restic: rs } = res;
   const sec = (n: number): string => n.toFixed(2);
   const mbps = (n: number): string => n.toFixed(0);
@@ -185,6 +185,9 @@ function caseTable(c: BenchCase, res: CaseResult, virtualSize: number, changedBy
     row('peak RSS restore (MiB)', o, rs, (f) => f.rssMiB.restore, mib),
     row('init (s, not in the ratios above)', o, rs, (f) => f.initS, sec),
     `| second backup, as reported by the tool | ${reported(o)} | ${reported(rs)} | |`,
+    ...(c.input === 'qcow2' && o?.reportedSecond.containerBytesRead !== undefined
+      ? ['', `Our second backup read ${bytesExact(o.reportedSecond.containerBytesRead)} of the ${bytesExact(qcowFileBytes)}-byte QCOW2 file (allocated clusters and metadata only; unallocated clusters are never read).`]
+      : []),
     '',
     'Per run (first / second / restore seconds, bytes added):',
     '',
@@ -296,7 +299,7 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     '',
     ...r.cases.map((c) => {
       const res = r.results[c.id];
-      return res ? caseTable(c, res, d.spec.virtualSize, d.changedBytes) : `### ${c.id}: not run\n`;
+      return res ? caseTable(c, res, d.spec.virtualSize, d.changedBytes, d.qcow2FileBytes) : `### ${c.id}: not run\n`;
     }),
     chunkerTable(r),
     '## History',

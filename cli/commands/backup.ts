@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupImage, openDiskImage } from '../../engine';
+import { Qcow2Image, backupImage, openDiskImage } from '../../engine';
 import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
@@ -26,7 +26,9 @@ export function registerBackup(program: Command): void {
         out.text(`snapshot ${snap.id.slice(0, 12)} saved: ${formatBytes(snap.size)} disk (${snap.source.format}), ` +
           `${formatBytes(s.bytesRead)} read, ${formatBytes(s.holeBytes)} holes, ${formatBytes(s.bytesNew)} new, ` +
           `${formatBytes(s.bytesStored)} stored, ${(s.durationMs / 1000).toFixed(1)} s`);
-        out.summary('backup', { snapshotId: snap.id, size: snap.size, format: snap.source.format, tags: snap.tags, ...s });
+        // For a QCOW2, how many bytes of the file were read (allocated clusters and metadata only).
+        const container = source instanceof Qcow2Image ? { containerBytesRead: source.stats.bytesRead } : {};
+        out.summary('backup', { snapshotId: snap.id, size: snap.size, format: snap.source.format, tags: snap.tags, ...s, ...container });
       } finally {
         await source.close();
       }
