@@ -1,3 +1,6 @@
+// The AWS SDK's notice about Node 22 (for its releases after January 2027) is noise in test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
