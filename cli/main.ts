@@ -9,6 +9,10 @@ import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
 import { registerRestore } from './commands/restore';
 import { registerSnapshots } from './commands/snapshots';
+import { registerCopy } from './commands/copy';
+import { registerForget } from './commands/forget';
+import { registerPrune } from './commands/prune';
+import { registerUnlock } from './commands/unlock';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -25,7 +29,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

@@ -39,8 +39,15 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   const tags = options.tags ?? {};
   validateTags(tags);
   const progress = new ProgressReporter(options.onProgress);
-  await repo.loadIndex();
+  // Lock first, then read the index: a prune that finished before the lock cannot have removed packs
+  // this backup then deduplicates against (prune refuses to start while the lock exists).
   const lock = await Lock.take(repo, false);
+  try {
+    await repo.loadIndex();
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const writer = new BlobWriter(repo);
   const map = new DiskMapWriter(repo, writer);
   const stats = { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: 0, newChunks: 0, holeBytes: 0, durationMs: 0 };

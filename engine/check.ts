@@ -70,6 +70,12 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   const progress = new ProgressReporter(options.onProgress);
   const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
 
+  // Snapshots are listed before the index is read: a backup writes its index files before its
+  // snapshot, so every snapshot listed here has its index files in place by the time they are read,
+  // even when backups finish while check runs.
+  const snapshotPaths: string[] = [];
+  for await (const obj of repo.backend.list('snapshots')) snapshotPaths.push(obj.path);
+
   for await (const obj of repo.backend.list('index')) {
     result.indexFiles++;
     try {
@@ -92,7 +98,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     if (!indexed.has(id)) result.warnings.push({ object: packPath(id), message: `${packPath(id)} is not in any index (left by an interrupted backup; unused)` });
   }
 
-  for await (const obj of repo.backend.list('snapshots')) {
+  for (const path of snapshotPaths) {
+    const obj = { path };
     result.snapshots++;
     let snapshot: Snapshot;
     try {

@@ -26,6 +26,18 @@ export { SnapshotSource } from './source/snapshot-source';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
 export { checkRepository, checkRepository as check, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
+export {
+  applyRetentionPolicy, describePolicy, groupSnapshots, isEmptyPolicy, parseGroupBy, parseRetentionDuration,
+  type GroupField, type KeepCount, type RetentionDecision, type RetentionDuration, type RetentionOptions, type RetentionPolicy,
+  type SnapshotGroupKey,
+} from './retention';
+export { forgetSnapshots, removeSnapshots, EmptyPolicyError, type ForgetGroup, type ForgetOptions, type ForgetResult } from './forget';
+export { pruneRepository, PruneRefusedError, DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, type PruneOptions, type PruneResult } from './prune';
+export { copySnapshots, snapshotIdentity, IncompatibleStoresError, type CopiedSnapshot, type CopyOptions, type CopyResult } from './copy';
+export {
+  Lock, LockExpiredError, RepositoryLockedError, LOCK_REFRESH_MS, LOCK_STALE_MS, describeLock, isStale, listLocks, removeLocks,
+  type LockEntry, type LockInfo, type LockOptions, type UnlockResult, type UnreadableLock,
+} from './store/locks';
 export type { DiskSource, DiskSourceInfo, Extent } from './source/disk-source';
 export { RawFileSource } from './source/raw-file';
 export { FileRangeReader, type RangeReader } from './source/range-reader';

@@ -12,6 +12,11 @@ export interface ObjectInfo {
   /** Path relative to the repository root, with `/` separators. */
   path: string;
   size: number;
+  /**
+   * When the object was written, when the backend knows it cheaply (folder: mtime; S3: the listing's
+   * LastModified). Prune uses it for its grace period (FORMAT.md §12); undefined means unknown.
+   */
+  modified?: Date;
 }
 
 export interface Backend {

@@ -118,7 +118,7 @@ export class FsBackend implements Backend {
         if (entry.isDirectory()) stack.push(full);
         else if (entry.isFile()) {
           const st = await stat(full).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
-          if (st) yield { path: relative(this.location, full).split(sep).join('/'), size: st.size };
+          if (st) yield { path: relative(this.location, full).split(sep).join('/'), size: st.size, modified: st.mtime };
         }
       }
     }

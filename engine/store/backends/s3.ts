@@ -314,7 +314,7 @@ export class S3Backend implements Backend {
       for (const object of page.Contents ?? []) {
         // Keys ending in `/` are folder markers made by consoles, not objects of ours.
         if (!object.Key || object.Key.endsWith('/') || !object.Key.startsWith(this.root)) continue;
-        yield { path: object.Key.slice(this.root.length), size: object.Size ?? 0 };
+        yield { path: object.Key.slice(this.root.length), size: object.Size ?? 0, modified: object.LastModified };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -16,7 +16,8 @@ export interface ContractOptions {
 
 async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
-  for await (const x of it) out.push(x);
+  // `modified` is optional and checked on its own below.
+  for await (const x of it) out.push({ path: x.path, size: x.size });
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -103,6 +104,18 @@ export function describeBackendContract(
         { path: 'packs/ab/ab02', size: 2 },
       ]);
       expect(await collect(backend.list('index'))).toEqual([{ path: 'index/i1', size: 5 }]);
+    }, timeout);
+
+    test('list gives each object\'s modification time (prune\'s grace period needs it)', async () => {
+      const before = Date.now();
+      await backend.put('packs/ab/timed', text('t'));
+      const listed: ObjectInfo[] = [];
+      for await (const x of backend.list('packs')) listed.push(x);
+      // A Date (not instanceof-checked: node:fs makes its Dates outside jest's sandbox).
+      const modified = listed[0].modified?.getTime();
+      expect(typeof modified).toBe('number');
+      // Loose: the store's clock may differ from ours by a little.
+      expect(Math.abs((modified as number) - before)).toBeLessThan(5 * 60 * 1000);
     }, timeout);
 
     test('list of a missing folder is empty', async () => {

@@ -1,0 +1,128 @@
+/**
+ * Forget: apply a retention policy (retention.ts) to the snapshots of a store, group by group, and
+ * delete the manifests of the snapshots it does not keep. Only `snapshots/<id>` files are deleted;
+ * the data they referenced stays until `prune` (FORMAT.md §12).
+ */
+import { BackupError, InvalidInputError } from './errors';
+import {
+  applyRetentionPolicy, calendarIn, describePolicy, groupSnapshots, isEmptyPolicy, validatePolicy,
+  type GroupField, type RetentionPolicy, type SnapshotGroupKey,
+} from './retention';
+import { Lock, describeLock } from './store/locks';
+import type { Repository } from './store/repository';
+import type { Snapshot } from './store/snapshot';
+import { findSnapshot, listSnapshots } from './store/snapshots';
+
+export interface ForgetOptions {
+  policy: RetentionPolicy;
+  /** Default host and location (`source`). Empty: one group for every snapshot. */
+  groupBy?: readonly GroupField[];
+  /** Only snapshots carrying all these tags are considered. */
+  tags?: Record<string, string>;
+  /** Only snapshots of this host are considered. */
+  hostname?: string;
+  /** Time zone of calendar buckets (default UTC). */
+  timeZone?: string;
+  now?: Date;
+  dryRun?: boolean;
+}
+
+export interface ForgetSnapshotRef {
+  id: string;
+  time: string;
+}
+
+export interface ForgetGroup {
+  key: SnapshotGroupKey;
+  keep: Array<ForgetSnapshotRef & { reasons: string[] }>;
+  remove: ForgetSnapshotRef[];
+}
+
+export interface ForgetResult {
+  dryRun: boolean;
+  /** describePolicy() of the policy applied, or `remove given snapshots`. */
+  policy: string;
+  groups: ForgetGroup[];
+  /** Ids whose manifest was deleted (or would be, in a dry run). */
+  removed: string[];
+  /** Deletions the store refused (Object Lock retention): those snapshots remain. */
+  notRemoved: Array<{ id: string; message: string }>;
+  warnings: string[];
+}
+
+/** forget with an empty policy would remove every snapshot: refused, as restic does. */
+export class EmptyPolicyError extends InvalidInputError {
+  constructor() {
+    super('--keep-*', 'no keep rule given (or every count is 0): forget refuses a policy that would remove every snapshot; ' +
+      'give at least one --keep-last/-hourly/-daily/-weekly/-monthly/-yearly/-within rule, or the ids of the snapshots to remove');
+  }
+}
+
+const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
+
+async function deleteManifests(repo: Repository, ids: string[], result: ForgetResult): Promise<void> {
+  for (const id of ids) {
+    try {
+      await repo.backend.delete(`snapshots/${id}`);
+      result.removed.push(id);
+    } catch (err) {
+      if (!(err instanceof BackupError && err.code === 'S3_DELETE_DENIED')) throw err;
+      result.notRemoved.push({ id, message: err.message });
+    }
+  }
+}
+
+async function withWriterLock<T>(repo: Repository, dryRun: boolean | undefined, warnings: string[], fn: () => Promise<T>): Promise<T> {
+  if (dryRun) return fn();
+  // Non-exclusive: forget may run beside backups, but not while a prune holds the store.
+  const lock = await Lock.take(repo, false, { operation: 'forget', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
+  try {
+    return await fn();
+  } finally {
+    await lock.release().catch(() => {
+      // A lock left behind goes stale; forget's own work is done.
+    });
+  }
+}
+
+/** Apply a retention policy to every group of snapshots and delete the ones it does not keep. */
+export async function forgetSnapshots(repo: Repository, options: ForgetOptions): Promise<ForgetResult> {
+  validatePolicy(options.policy);
+  if (isEmptyPolicy(options.policy)) throw new EmptyPolicyError();
+  calendarIn(options.timeZone); // an unknown zone fails before anything is read
+  const result: ForgetResult = { dryRun: !!options.dryRun, policy: describePolicy(options.policy), groups: [], removed: [], notRemoved: [], warnings: [] };
+  return withWriterLock(repo, options.dryRun, result.warnings, async () => {
+    let snapshots = await listSnapshots(repo, { tags: options.tags });
+    if (options.hostname !== undefined) snapshots = snapshots.filter((s) => s.hostname === options.hostname);
+    const doomed: string[] = [];
+    for (const group of groupSnapshots(snapshots, options.groupBy ?? ['host', 'location'])) {
+      const decision = applyRetentionPolicy(group.snapshots, options.policy, { now: options.now, timeZone: options.timeZone });
+      result.groups.push({
+        key: group.key,
+        keep: decision.keep.map((k) => ({ ...ref(k.snapshot), reasons: k.reasons })),
+        remove: decision.remove.map(ref),
+      });
+      doomed.push(...decision.remove.map((s) => s.id));
+    }
+    if (options.dryRun) result.removed.push(...doomed);
+    else await deleteManifests(repo, doomed, result);
+    return result;
+  });
+}
+
+/** Delete the given snapshots (ids, unique prefixes or `latest`). */
+export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean } = {}): Promise<ForgetResult> {
+  if (refs.length === 0) throw new InvalidInputError('snapshot', 'no snapshot given');
+  const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], warnings: [] };
+  return withWriterLock(repo, options.dryRun, result.warnings, async () => {
+    const found: Snapshot[] = [];
+    for (const r of refs) {
+      const s = await findSnapshot(repo, r);
+      if (!found.some((f) => f.id === s.id)) found.push(s);
+    }
+    result.groups.push({ key: {}, keep: [], remove: found.map(ref) });
+    if (options.dryRun) result.removed.push(...found.map((s) => s.id));
+    else await deleteManifests(repo, found.map((s) => s.id), result);
+    return result;
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * Prune's first half, which changes nothing: read every index file, mark every blob a snapshot
+ * needs (map pages and the data chunks they list), and decide for each pack whether it is kept,
+ * repacked or removed (FORMAT.md §12).
+ */
+import { idToHex } from './crypto/chunk-id';
+import { AAD } from './crypto/seal';
+import { BackupError } from './errors';
+import { ProgressReporter } from './progress';
+import type { ObjectInfo } from './store/backend';
+import { openBlob } from './store/blob-reader';
+import { BlobTable } from './store/blob-table';
+import { decodeMapPage } from './store/disk-map';
+import { decodeIndex } from './store/index-file';
+import { packPath } from './store/pack';
+import type { Repository } from './store/repository';
+import { listSnapshots } from './store/snapshots';
+
+/** Prune will not run: the store already lacks data a snapshot needs, or an option is wrong. */
+export class PruneRefusedError extends BackupError {
+  constructor(location: string, why: string) {
+    super('PRUNE_REFUSED', `prune of ${location} refused: ${why}`);
+  }
+}
+
+export interface PlanOptions {
+  /** Repack a partly used pack when at least this percentage of its blob bytes is unused (default 50). */
+  repackThreshold: number;
+  /** Packs written less than this long before `now` are never removed or repacked. */
+  graceMs: number;
+  now: number;
+  progress: ProgressReporter;
+}
+
+export interface PrunePlan {
+  table: BlobTable;
+  /** Every index file read, with the packs it lists (pack numbers). */
+  indexFiles: Map<string, number[]>;
+  /** Every pack in the store at the start, by id. */
+  stored: Map<string, ObjectInfo>;
+  snapshots: number;
+  /** Indexed packs kept as they are. */
+  keep: number[];
+  /** Partly used packs whose used blobs move to new packs. */
+  repack: number[];
+  /** Indexed packs no snapshot needs. */
+  remove: number[];
+  /** Indexed packs missing from the store that no snapshot needs: left out of the new index. */
+  dropMissing: number[];
+  /** Unindexed packs older than the grace period (left by interrupted backups). */
+  unindexedRemove: string[];
+  /** Unindexed packs younger than the grace period, or of unknown age. */
+  unindexedKeep: string[];
+  usedBlobs: number;
+  usedBytes: number;
+  /** Stored size of every pack. */
+  totalBytes: number;
+  /** Young packs that would otherwise have been removed or repacked. */
+  youngKept: number;
+}
+
+/** Load every index file, keeping all entries, duplicates included. A pack listed by several files counts once. */
+async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<string, number[]>> {
+  const files = new Map<string, number[]>();
+  const owner = new Map<number, string>();
+  for await (const obj of repo.backend.list('index')) {
+    const payload = await repo.loadObject(obj.path, AAD.index);
+    const packsHere = new Set<number>();
+    decodeIndex(payload, obj.path, (packId, blob) => {
+      const pn = table.packNumber(packId);
+      packsHere.add(pn);
+      // A pack listed twice (an interrupted prune's new index beside the old one) has the same
+      // blobs in both listings: take them from the first file only.
+      const first = owner.get(pn);
+      if (first === undefined) owner.set(pn, obj.path);
+      else if (first !== obj.path) return;
+      table.add(pn, blob);
+    });
+    files.set(obj.path, [...packsHere]);
+  }
+  return files;
+}
+
+/** Mark the blobs every snapshot needs. Refuses when one of them has no copy in a stored pack. */
+async function mark(repo: Repository, table: BlobTable, stored: Map<string, ObjectInfo>, progress: ProgressReporter): Promise<number> {
+  const usable = (pn: number): boolean => stored.has(table.packId(pn));
+  const snapshots = await listSnapshots(repo);
+  const missing: string[] = [];
+  let done = 0;
+  for (const snapshot of snapshots) {
+    const name = `snapshot ${snapshot.id.slice(0, 12)}`;
+    for (const page of snapshot.map) {
+      const pageId = Buffer.from(page.id, 'hex');
+      const e = table.claim(pageId, usable);
+      if (e === 'known') continue; // its chunks were marked with the page's first use
+      if (e === 'missing') {
+        missing.push(`${name} needs map page ${page.id} which no stored pack holds`);
+        continue;
+      }
+      const packId = table.packId(table.packOf(e));
+      const blob = table.entry(e);
+      const sealed = await repo.backend.get(packPath(packId), { offset: blob.offset, length: blob.length });
+      const payload = openBlob(repo, packId, blob, sealed);
+      for (const extent of decodeMapPage(payload, `map page ${page.id.slice(0, 12)} of ${name}`, page.offset, page.length)) {
+        if (extent.id && table.claim(extent.id, usable) === 'missing') {
+          missing.push(`${name} needs chunk ${idToHex(extent.id)} (guest offset ${extent.offset}) which no stored pack holds`);
+        }
+      }
+    }
+    progress.report({ phase: 'mark', bytesDone: ++done, bytesTotal: snapshots.length, bytesNew: 0, bytesStored: 0 });
+  }
+  if (missing.length > 0) {
+    throw new PruneRefusedError(repo.location, `the store is already missing data: ${missing[0]}` +
+      (missing.length > 1 ? ` (and ${missing.length - 1} more)` : '') + '; run "scw-backup check" and repair before pruning');
+  }
+  return snapshots.length;
+}
+
+/** Read the store and decide what to do with every pack. Changes nothing. */
+export async function planPrune(repo: Repository, options: PlanOptions): Promise<PrunePlan> {
+  const stored = new Map<string, ObjectInfo>();
+  for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj);
+  const table = new BlobTable();
+  const indexFiles = await loadIndexFiles(repo, table);
+  const snapshots = await mark(repo, table, stored, options.progress);
+
+  const packCount = table.packCount;
+  const entries = new Uint32Array(packCount);
+  const usedEntries = new Uint32Array(packCount);
+  const blobBytes = new Float64Array(packCount);
+  const usedBytes = new Float64Array(packCount);
+  let usedBlobs = 0;
+  let usedTotal = 0;
+  for (let e = 0; e < table.size; e++) {
+    const pn = table.packOf(e);
+    entries[pn]++;
+    blobBytes[pn] += table.lengthOf(e);
+    if (table.isUsed(e)) {
+      usedEntries[pn]++;
+      usedBytes[pn] += table.lengthOf(e);
+      usedBlobs++;
+      usedTotal += table.lengthOf(e);
+    }
+  }
+
+  const young = (info: ObjectInfo | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
+  const plan: PrunePlan = {
+    table, indexFiles, stored, snapshots, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [],
+    usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
+  };
+  const candidates: Array<{ pn: number; unused: number }> = [];
+  for (let pn = 0; pn < packCount; pn++) {
+    const info = stored.get(table.packId(pn));
+    if (!info) plan.dropMissing.push(pn); // nothing in it is used: claims only pick stored packs
+    else if (entries[pn] > 0 && usedEntries[pn] === entries[pn]) plan.keep.push(pn);
+    else if (young(info)) {
+      plan.keep.push(pn);
+      plan.youngKept++;
+    } else if (usedEntries[pn] === 0) plan.remove.push(pn);
+    else {
+      const unused = 1 - usedBytes[pn] / blobBytes[pn];
+      if (unused * 100 >= options.repackThreshold) candidates.push({ pn, unused });
+      else plan.keep.push(pn);
+    }
+  }
+  // The emptiest packs first: a repack budget (prune's --max-repack-size) takes them in this order.
+  candidates.sort((a, b) => b.unused - a.unused || a.pn - b.pn);
+  plan.repack = candidates.map((c) => c.pn);
+  for (const [id, info] of stored) {
+    plan.totalBytes += info.size;
+    if (table.hasPack(id)) continue;
+    // Unknown age counts as young: never remove what might be a writer's pack in flight.
+    if (info.modified === undefined || young(info)) plan.unindexedKeep.push(id);
+    else plan.unindexedRemove.push(id);
+  }
+  return plan;
+}

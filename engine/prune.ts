@@ -1,0 +1,263 @@
+/**
+ * Prune: remove the data no snapshot needs. Under an exclusive lock, in an order that leaves a valid
+ * store wherever it stops (FORMAT.md §12): new packs (repacked blobs) first, then a new complete
+ * index, then the old index files are deleted, and only then the packs nothing lists any more.
+ */
+import { createHash } from 'node:crypto';
+import { AAD } from './crypto/seal';
+import { BackupError } from './errors';
+import { planPrune, PruneRefusedError, type PrunePlan } from './prune-plan';
+import { ProgressReporter, type ProgressCallback } from './progress';
+import type { BlobEntry } from './store/blob';
+import { fetchPackRanges, openBlob } from './store/blob-reader';
+import { decodeIndex, encodeIndex, type IndexedPack } from './store/index-file';
+import { describeLock, isStale, listLocks, Lock } from './store/locks';
+import { PackBuilder, packPath } from './store/pack';
+import type { Repository } from './store/repository';
+import { sealObject } from './store/sealed-object';
+import { sealedBound } from './pipeline/chunk-ops';
+
+export { PruneRefusedError } from './prune-plan';
+
+export const DEFAULT_REPACK_THRESHOLD = 50;
+export const DEFAULT_PRUNE_GRACE_MS = 60 * 60 * 1000;
+/** New index files list at most about this many blobs (~3 MiB of index payload each). */
+const BLOBS_PER_INDEX_FILE = 65536;
+
+export interface PruneOptions {
+  /** Only report what would be done. Takes no lock (and says which locks a real prune would meet). */
+  dryRun?: boolean;
+  /** Repack a partly used pack when at least this percentage of its blob bytes is unused (0-100, default 50). */
+  repackThreshold?: number;
+  /** Cap on the stored bytes of packs repacked in one run: bytes, or a percentage of the store's pack bytes. */
+  maxRepack?: { bytes: number } | { percent: number };
+  /** Packs younger than this are neither removed nor repacked (default 1 hour; FORMAT.md §12). */
+  graceMs?: number;
+  /** Epoch ms clock (tests). */
+  now?: () => number;
+  onProgress?: ProgressCallback;
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  snapshots: number;
+  blobs: { total: number; used: number };
+  /** What the plan decided for each pack; `notDeleted` lists the removals the store refused. */
+  packs: { total: number; kept: number; repacked: number; removed: number; missingDropped: number; unindexedRemoved: number; unindexedKept: number; youngKept: number; written: number };
+  /** `removed`: stored bytes of the packs deleted (planned ones in a dry run); `written`: of new packs. */
+  bytes: { total: number; used: number; removed: number; written: number };
+  indexFiles: { read: number; written: number; removed: number };
+  /** Objects the store refused to delete (Object Lock retention, missing permission): nothing was lost. */
+  notDeleted: Array<{ object: string; message: string }>;
+  warnings: string[];
+  durationMs: number;
+}
+
+const isDeleteDenied = (err: unknown): err is BackupError => err instanceof BackupError && err.code === 'S3_DELETE_DENIED';
+
+/**
+ * Remove unused data. Refuses (RepositoryLockedError) while another process holds a non-stale
+ * lock, and (PruneRefusedError) when a snapshot already lacks data. The Repository's in-memory
+ * index, if it was loaded before, describes packs that may be gone afterwards: open the
+ * repository again before backing up through it.
+ */
+export async function pruneRepository(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const progress = new ProgressReporter(options.onProgress);
+  const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+  if (!(threshold >= 0 && threshold <= 100)) throw new PruneRefusedError(repo.location, `repack threshold ${threshold} is not a percentage between 0 and 100`);
+  const warnings: string[] = [];
+  let lock: Lock | undefined;
+  if (options.dryRun) {
+    for (const l of await listLocks(repo)) {
+      if (!isStale(l)) warnings.push(`a real prune would be refused now: the repository is locked by ${describeLock(l)}`);
+    }
+  } else {
+    lock = await Lock.take(repo, true, { operation: 'prune', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
+  }
+  try {
+    const plan = await planPrune(repo, {
+      repackThreshold: threshold,
+      graceMs: options.graceMs ?? DEFAULT_PRUNE_GRACE_MS,
+      now: started,
+      progress,
+    });
+    applyRepackBudget(plan, options.maxRepack);
+    const result = summarize(plan, !!options.dryRun, warnings);
+    for (const pn of plan.dropMissing) warnings.push(`${packPath(plan.table.packId(pn))} is listed in the index but missing from the store; no snapshot needs it, so the new index leaves it out`);
+    if (plan.unindexedKeep.length > 0) warnings.push(`${plan.unindexedKeep.length} unindexed pack(s) are younger than the grace period (or of unknown age) and were kept`);
+    if (!options.dryRun && lock) await execute(repo, plan, lock, result, progress);
+    result.durationMs = now() - started;
+    return result;
+  } finally {
+    if (lock) {
+      await lock.release().catch((err: unknown) => {
+        warnings.push(`could not remove our lock: ${err instanceof Error ? err.message : String(err)}; it goes stale in 30 minutes`);
+      });
+    }
+  }
+}
+
+/** Apply --max-repack: the emptiest packs stay first in line; the rest are kept as they are. */
+function applyRepackBudget(plan: PrunePlan, max: PruneOptions['maxRepack']): void {
+  if (!max) return;
+  let budget = 'bytes' in max ? max.bytes : (plan.totalBytes * max.percent) / 100;
+  const chosen: number[] = [];
+  for (const pn of plan.repack) {
+    const size = plan.stored.get(plan.table.packId(pn))?.size ?? 0;
+    if (size <= budget) {
+      chosen.push(pn);
+      budget -= size;
+    } else plan.keep.push(pn);
+  }
+  plan.repack = chosen;
+}
+
+function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneResult {
+  const sizeOf = (id: string): number => plan.stored.get(id)?.size ?? 0;
+  const removedBytes = [...plan.remove, ...plan.repack].reduce((n, pn) => n + sizeOf(plan.table.packId(pn)), 0) +
+    plan.unindexedRemove.reduce((n, id) => n + sizeOf(id), 0);
+  return {
+    dryRun,
+    snapshots: plan.snapshots,
+    blobs: { total: plan.table.size, used: plan.usedBlobs },
+    packs: {
+      total: plan.stored.size, kept: plan.keep.length, repacked: plan.repack.length, removed: plan.remove.length,
+      missingDropped: plan.dropMissing.length, unindexedRemoved: plan.unindexedRemove.length, unindexedKept: plan.unindexedKeep.length,
+      youngKept: plan.youngKept, written: 0,
+    },
+    bytes: { total: plan.totalBytes, used: plan.usedBytes, removed: removedBytes, written: 0 },
+    indexFiles: { read: plan.indexFiles.size, written: 0, removed: 0 },
+    notDeleted: [],
+    warnings,
+    durationMs: 0,
+  };
+}
+
+async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: PruneResult, progress: ProgressReporter): Promise<void> {
+  const rewrite = plan.remove.length + plan.repack.length + plan.dropMissing.length > 0;
+  const { order, start } = plan.table.byPack();
+  const entriesOf = (pn: number): number[] => Array.from(order.subarray(start[pn], start[pn + 1]));
+
+  // 1. Used blobs of the packs to repack go into new packs (unindexed until step 2).
+  const newPacks = await repack(repo, plan, entriesOf, progress);
+  result.packs.written = newPacks.length;
+  result.bytes.written = newPacks.reduce((n, p) => n + p.size, 0);
+
+  // 2. A complete new index: kept packs with all their entries, and the new packs.
+  const written = new Set<string>();
+  if (rewrite) {
+    let batch: IndexedPack[] = [];
+    let blobs = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      written.add(await putIndexFile(repo, batch));
+      batch = [];
+      blobs = 0;
+    };
+    // Pack by pack, so that only one index file's entries are ever held as objects.
+    const add = async (p: IndexedPack): Promise<void> => {
+      batch.push(p);
+      blobs += p.blobs.length;
+      if (blobs >= BLOBS_PER_INDEX_FILE) await flush();
+    };
+    for (const pn of plan.keep) await add({ id: plan.table.packId(pn), blobs: entriesOf(pn).map((e) => plan.table.entry(e)) });
+    for (const p of newPacks) await add(p);
+    await flush();
+  }
+  result.indexFiles.written = written.size;
+
+  // 3. Index files that appeared while we worked (a writer whose lock went stale): their packs stay.
+  const protectedPacks = new Set<string>();
+  for await (const obj of repo.backend.list('index')) {
+    if (plan.indexFiles.has(obj.path) || written.has(obj.path)) continue;
+    result.warnings.push(`${obj.path} appeared during prune; the packs it lists are kept`);
+    decodeIndex(await repo.loadObject(obj.path, AAD.index), obj.path, (packId) => protectedPacks.add(packId));
+  }
+
+  // 4. Nothing is removed unless our lock is still fresh: otherwise a writer may have ignored it.
+  lock.assertFresh();
+  let deleted = 0;
+  const total = (rewrite ? plan.indexFiles.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length;
+  const remove = async (path: string): Promise<boolean> => {
+    try {
+      await repo.backend.delete(path);
+      progress.report({ phase: 'delete', bytesDone: ++deleted, bytesTotal: total, bytesNew: 0, bytesStored: result.bytes.written });
+      return true;
+    } catch (err) {
+      // Refused (Object Lock, permissions): report and go on, keeping whatever it would leave dangling.
+      // Anything else (the store is unreachable) stops prune; the store is valid at every step.
+      if (!isDeleteDenied(err)) throw err;
+      result.notDeleted.push({ object: path, message: err.message });
+      return false;
+    }
+  };
+  // 5. The old index files.
+  if (rewrite) {
+    for (const [path, packs] of plan.indexFiles) {
+      if (await remove(path)) result.indexFiles.removed++;
+      // An old index file that stays must not point at packs we remove.
+      else for (const pn of packs) protectedPacks.add(plan.table.packId(pn));
+    }
+  }
+
+  // 6. Packs that no index lists any more.
+  const doomed = [
+    ...(rewrite ? [...plan.remove, ...plan.repack].map((pn) => plan.table.packId(pn)) : []),
+    ...plan.unindexedRemove,
+  ];
+  result.bytes.removed = 0;
+  for (const id of doomed) {
+    if (protectedPacks.has(id)) continue;
+    if (await remove(packPath(id))) result.bytes.removed += plan.stored.get(id)?.size ?? 0;
+  }
+  if (result.notDeleted.length > 0) {
+    result.warnings.push(`${result.notDeleted.length} object(s) could not be deleted (first: ${result.notDeleted[0].object}); nothing was lost, prune again once they can be deleted`);
+  }
+}
+
+/** Copy the used blobs of the packs to repack into new packs, verifying each (no re-encryption: a sealed blob is bound to its id, not its place). */
+async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number) => number[], progress: ProgressReporter): Promise<Array<IndexedPack & { size: number }>> {
+  const out: Array<IndexedPack & { size: number }> = [];
+  if (plan.repack.length === 0) return out;
+  const c = repo.config.chunker;
+  const slack = sealedBound(c.kind === 'fixed' ? c.size : c.max) + 64 * 1024;
+  let builder = new PackBuilder(Buffer.allocUnsafe(repo.config.packSize + slack));
+  const flush = async (): Promise<void> => {
+    if (builder.count === 0) return;
+    const pack = builder.finish(repo.keys.encryption, repo.compressor);
+    await repo.backend.put(packPath(pack.id), pack.data);
+    out.push({ id: pack.id, blobs: pack.blobs, size: pack.data.length });
+    builder = new PackBuilder(builder.buffer);
+  };
+  let read = 0;
+  const total = plan.repack.reduce((n, pn) => n + (plan.stored.get(plan.table.packId(pn))?.size ?? 0), 0);
+  for (const pn of plan.repack) {
+    const packId = plan.table.packId(pn);
+    const used: BlobEntry[] = entriesOf(pn).filter((e) => plan.table.isUsed(e)).map((e) => {
+      const b = plan.table.entry(e);
+      return { ...b, id: Buffer.from(b.id) };
+    });
+    for await (const range of fetchPackRanges(repo, packId, used)) {
+      read += range.bytes.length;
+      for (const b of range.blobs) {
+        const sealed = range.bytes.subarray(b.offset - range.start, b.offset - range.start + b.length);
+        openBlob(repo, packId, b, sealed); // damaged data is never copied: prune stops here
+        builder.add(b.type, b.id, sealed, b.rawLength);
+        if (builder.size >= repo.config.packSize) await flush();
+      }
+      progress.report({ phase: 'repack', bytesDone: read, bytesTotal: total, bytesNew: 0, bytesStored: 0 });
+    }
+  }
+  await flush();
+  return out;
+}
+
+/** Store one index file (FORMAT.md §7) under the SHA-256 of its sealed bytes; returns its path. */
+async function putIndexFile(repo: Repository, packs: readonly IndexedPack[]): Promise<string> {
+  const sealed = sealObject(repo.keys.encryption, AAD.index, encodeIndex(packs), repo.compressor);
+  const path = `index/${createHash('sha256').update(sealed).digest('hex')}`;
+  await repo.backend.put(path, sealed);
+  return path;
+}
