@@ -1,7 +1,10 @@
 import { BenchError } from './exec';
 import type { ImageFormat } from './tool-runner';
 
-export type CaseId = 'raw' | 'raw-fastcdc' | 'qcow2';
+export type CaseId = 'raw' | 'raw-fastcdc' | 'qcow2' | 's3';
+
+/** Where the store lives: a local folder, or a prefix of a bucket on the local S3 server (test/rig). */
+export type StoreKind = 'folder' | 's3';
 
 export interface BenchCase {
   id: CaseId;
@@ -12,6 +15,10 @@ export interface BenchCase {
   oursInit: string[];
   /** What our restore writes; restic always restores the file it was given. */
   oursRestore: ImageFormat;
+  /** Where the store is (default a folder under bench/work/stores/). */
+  store?: StoreKind;
+  /** restic is not run for this case (s3: restic against S3 is out of scope). */
+  oursOnly?: boolean;
 }
 
 export const CASES: readonly BenchCase[] = [
@@ -23,6 +30,15 @@ export const CASES: readonly BenchCase[] = [
     input: 'qcow2',
     oursInit: [],
     oursRestore: 'raw',
+  },
+  {
+    id: 's3',
+    title: 'raw image, default chunker, store on the local S3 server (s3rver behind a counting proxy); ours only',
+    input: 'raw',
+    oursInit: [],
+    oursRestore: 'raw',
+    store: 's3',
+    oursOnly: true,
   },
 ];
 

@@ -3,6 +3,37 @@ import * as path from 'node:path';
 import { assertSameBytes, duBytes, run } from './exec';
 import type { ToolRunner } from './tool-runner';
 
+/** S3 requests one command made, as the counting proxy saw them. */
+export interface RequestCounts {
+  total: number;
+  /** By HTTP method; a GET that lists (ListObjectsV2) counts as LIST. */
+  byMethod: Record<string, number>;
+  /** Most requests in flight at once during the command. */
+  maxInFlight: number;
+}
+
+/**
+ * Where a run's store lives and how it is measured: a local folder (du -sb) by default, or a
+ * prefix of a bucket on the local S3 server (sum of listed object sizes, requests counted).
+ */
+export interface StoreSite {
+  /** Bytes the store holds now. */
+  bytes(store: string): Promise<number>;
+  /** Make sure the store does not exist (before a run), and remove it (after). */
+  remove(store: string): Promise<void>;
+  /** Start counting requests for the next command (S3 only). */
+  startCounting?(): void;
+  /** Requests since startCounting(). */
+  counted?(): RequestCounts;
+}
+
+export const folderSite: StoreSite = {
+  bytes: duBytes,
+  async remove(store) {
+    await fsp.rm(store, { recursive: true, force: true });
+  },
+};
+
 /** Figures of one init → backup 1 → backup 2 → restore sequence in a fresh store. */
 export interface RunFigures {
   initS: number;
@@ -11,9 +42,11 @@ export interface RunFigures {
   restoreS: number;
   storeAfterFirstBytes: number;
   storeAfterSecondBytes: number;
-  /** du -sb growth of the store over the second backup. */
+  /** Growth of the store over the second backup (du -sb, or the sum of the S3 object sizes). */
   secondAddedBytes: number;
   rssKiB: { init: number; first: number; second: number; restore: number };
+  /** S3 stores only: requests each command made. */
+  requests?: { init: RequestCounts; first: RequestCounts; second: RequestCounts; restore: RequestCounts };
   /** What the tool itself reported for each backup (informational). */
   reportedFirst: Record<string, number>;
   reportedSecond: Record<string, number>;
@@ -29,6 +62,8 @@ export interface Sequence {
   backupPath: string;
   store: string;
   scratch: string;
+  /** How the store is measured and removed (default: a local folder). */
+  site?: StoreSite;
 }
 
 /**
@@ -55,31 +90,39 @@ const s = (x: number): string => `${x.toFixed(2)} s`;
 const ms = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function runSequence(q: Sequence, log: (line: string) => void): Promise<RunFigures> {
-  await fsp.rm(q.store, { recursive: true, force: true });
+  const site = q.site ?? folderSite;
+  await site.remove(q.store);
+  if (!q.site) await fsp.mkdir(path.dirname(q.store), { recursive: true });
   await fsp.rm(q.scratch, { recursive: true, force: true });
-  await fsp.mkdir(path.dirname(q.store), { recursive: true });
   await fsp.mkdir(q.scratch, { recursive: true });
+  // Requests of one command: counting starts right before it and is read right after it.
+  const counted = async <T>(cmd: () => Promise<T>): Promise<[T, RequestCounts | undefined]> => {
+    site.startCounting?.();
+    const r = await cmd();
+    return [r, site.counted?.()];
+  };
+  const req = (c: RequestCounts | undefined): string => (c ? `, ${c.total} requests (${formatByMethod(c.byMethod)})` : '');
   try {
-    const init = await q.runner.init(q.store);
+    const [init, initReq] = await counted(() => q.runner.init(q.store));
     await settle();
 
     await linkAt(q.image1, q.backupPath);
-    const first = await q.runner.backup(q.store, q.backupPath);
-    const storeAfterFirstBytes = await duBytes(q.store);
+    const [first, firstReq] = await counted(() => q.runner.backup(q.store, q.backupPath));
+    const storeAfterFirstBytes = await site.bytes(q.store);
     await settle();
-    log(`    first backup ${s(first.seconds)}, store ${storeAfterFirstBytes} B`);
+    log(`    first backup ${s(first.seconds)}, store ${storeAfterFirstBytes} B${req(firstReq)}`);
 
     await linkAt(q.image2, q.backupPath);
-    const second = await q.runner.backup(q.store, q.backupPath);
-    const storeAfterSecondBytes = await duBytes(q.store);
+    const [second, secondReq] = await counted(() => q.runner.backup(q.store, q.backupPath));
+    const storeAfterSecondBytes = await site.bytes(q.store);
     await settle();
-    log(`    second backup ${s(second.seconds)}, +${storeAfterSecondBytes - storeAfterFirstBytes} B`);
+    log(`    second backup ${s(second.seconds)}, +${storeAfterSecondBytes - storeAfterFirstBytes} B${req(secondReq)}`);
 
-    const restore = await q.runner.restore(q.store, q.scratch, q.backupPath);
+    const [restore, restoreReq] = await counted(() => q.runner.restore(q.store, q.scratch, q.backupPath));
     const cmpStart = process.hrtime.bigint();
     await assertSameBytes(q.expectedRestore, restore.file, `${q.runner.name} restore of ${path.basename(q.expectedRestore)}`);
     const cmpS = Number(process.hrtime.bigint() - cmpStart) / 1e9;
-    log(`    restore ${s(restore.seconds)}, identical to ${path.basename(q.expectedRestore)} (cmp ${s(cmpS)})`);
+    log(`    restore ${s(restore.seconds)}${req(restoreReq)}, identical to ${path.basename(q.expectedRestore)} (cmp ${s(cmpS)})`);
 
     return {
       initS: ms(init.seconds),
@@ -92,12 +135,19 @@ export async function runSequence(q: Sequence, log: (line: string) => void): Pro
       rssKiB: { init: init.peakRssKiB, first: first.peakRssKiB, second: second.peakRssKiB, restore: restore.peakRssKiB },
       reportedFirst: first.reported,
       reportedSecond: second.reported,
+      ...(initReq && firstReq && secondReq && restoreReq ? { requests: { init: initReq, first: firstReq, second: secondReq, restore: restoreReq } } : {}),
     };
   } finally {
-    await fsp.rm(q.store, { recursive: true, force: true });
+    await site.remove(q.store);
     await fsp.rm(q.scratch, { recursive: true, force: true });
     await fsp.rm(q.backupPath, { force: true });
   }
+}
+
+/** `PUT 12, GET 3, HEAD 12`: most frequent first. */
+export function formatByMethod(byMethod: Record<string, number>): string {
+  const e = Object.entries(byMethod).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return e.length ? e.map(([m, n]) => `${m} ${n}`).join(', ') : 'none';
 }
 
 export function median(xs: readonly number[]): number {
@@ -125,7 +175,16 @@ export interface CaseFigures extends Summary {
   secondMBps: number;
   restoreMBps: number;
   reportedSecond: Record<string, number>;
+  /** S3 stores only: median requests per command (each field its own median over runs). */
+  requests?: { init: RequestCounts; first: RequestCounts; second: RequestCounts; restore: RequestCounts };
   runs: RunFigures[];
+}
+
+function medianCounts(xs: readonly RequestCounts[]): RequestCounts {
+  const methods = new Set(xs.flatMap((x) => Object.keys(x.byMethod)));
+  const byMethod: Record<string, number> = {};
+  for (const m of [...methods].sort()) byMethod[m] = median(xs.map((x) => x.byMethod[m] ?? 0));
+  return { total: median(xs.map((x) => x.total)), byMethod, maxInFlight: median(xs.map((x) => x.maxInFlight)) };
 }
 
 export function summarize(runs: readonly RunFigures[], virtualSize: number): CaseFigures {
@@ -149,6 +208,16 @@ export function summarize(runs: readonly RunFigures[], virtualSize: number): Cas
     secondMBps: Math.round((virtualSize / 1e6 / med((r) => r.secondS)) * 10) / 10,
     restoreMBps: Math.round((virtualSize / 1e6 / restoreS) * 10) / 10,
     reportedSecond,
+    ...(runs.every((r) => r.requests)
+      ? {
+          requests: {
+            init: medianCounts(runs.map((r) => r.requests!.init)),
+            first: medianCounts(runs.map((r) => r.requests!.first)),
+            second: medianCounts(runs.map((r) => r.requests!.second)),
+            restore: medianCounts(runs.map((r) => r.requests!.restore)),
+          },
+        }
+      : {}),
     runs: runs.slice(),
   };
 }

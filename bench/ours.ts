@@ -27,20 +27,22 @@ export class OursRunner implements ToolRunner {
    * @param command argv prefix that runs the CLI (see oursCommand)
    * @param initArgs extra `init` flags for this case, e.g. ['--chunker', 'fastcdc']
    * @param restoreFormat what `restore --format` writes; the bench compares it with the raw or QCOW2 image 2
+   * @param extraEnv added to the child's environment (the S3 endpoint and credentials of the s3 case)
    */
   constructor(
     private readonly command: readonly string[],
     private readonly initArgs: readonly string[],
     private readonly restoreFormat: ImageFormat,
+    private readonly extraEnv: Readonly<Record<string, string>> = {},
   ) {}
 
   describe(): string {
     const init = ['init', '--repo', 'STORE', ...this.initArgs];
-    return `\`${quote(['scw-backup', ...init])}\`, \`scw-backup backup --repo STORE --json IMAGE\`, \`scw-backup restore --repo STORE latest --target FILE${this.restoreFormat === 'raw' ? '' : ` --format ${this.restoreFormat}`}\` (writes ${this.restoreFormat}) (SCW_BACKUP_PASSWORD)`;
+    return `\`${quote(['scw-backup', ...init])}\`, \`scw-backup backup --repo STORE --json IMAGE\`, \`scw-backup restore --repo STORE latest --target FILE${this.restoreFormat === 'raw' ? '' : ` --format ${this.restoreFormat}`}\` (writes ${this.restoreFormat}) (SCW_BACKUP_PASSWORD${Object.keys(this.extraEnv).map((k) => `, ${k}`).join('')})`;
   }
 
   private env(): NodeJS.ProcessEnv {
-    return { ...process.env, SCW_BACKUP_PASSWORD: OURS_PASSWORD };
+    return { ...process.env, ...this.extraEnv, SCW_BACKUP_PASSWORD: OURS_PASSWORD };
   }
 
   async init(store: string): Promise<Measured> {

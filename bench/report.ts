@@ -2,7 +2,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
-import type { CaseFigures, Summary } from './measure';
+import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
 import type { ToolVersions } from './tools';
 
 export interface Machine {
@@ -201,6 +201,41 @@ function caseTable(c: BenchCase, res: CaseResult, virtualSize: number, changedBy
   return lines.join('\n');
 }
 
+/**
+ * The s3 case: ours only, against the local S3 server; one row per command with its time, rate,
+ * S3 requests (counted by the proxy), peak RSS and what it added to the bucket.
+ */
+function s3Table(c: BenchCase, res: CaseResult, virtualSize: number, changedBytes: number): string {
+  const o = res.ours;
+  const head = [`### ${c.id}: ${c.title}`, ''];
+  if (!o) return [...head, 'Not run (it is an ours-only case: BENCH_TOOLS must include ours).', ''].join('\n');
+  const req = (r: RequestCounts | undefined): string[] => (r ? [String(r.total), formatByMethod(r.byMethod), String(r.maxInFlight)] : ['–', '–', '–']);
+  const mbps = (n: number): string => n.toFixed(0);
+  const added = `${bytesExact(o.secondAddedBytes)}, ${(o.secondAddedBytes / changedBytes).toFixed(2)}× the ${bytes(changedBytes)} changed`;
+  const rows: string[][] = [
+    ['init', o.initS.toFixed(2), '–', ...req(o.requests?.init), (median(o.runs.map((r) => r.rssKiB.init)) / 1024).toFixed(1), '–'],
+    ['first backup', o.firstS.toFixed(2), mbps(o.firstMBps), ...req(o.requests?.first), o.rssMiB.first.toFixed(1), `${bytesExact(o.storeAfterFirstBytes)} (store after it)`],
+    ['second backup', o.secondS.toFixed(2), mbps(o.secondMBps), ...req(o.requests?.second), o.rssMiB.second.toFixed(1), added],
+    ['restore', o.restoreS.toFixed(2), mbps(o.restoreMBps), ...req(o.requests?.restore), o.rssMiB.restore.toFixed(1), '–'],
+  ];
+  return [
+    ...head,
+    'restic is not run in this case (restic against S3 is out of scope). The restore is compared byte for byte with image 2, as in the other cases.',
+    '',
+    `| median | s | MB/s of the ${bytes(virtualSize)} disk | S3 requests | by kind | most in flight | peak RSS (MiB) | bytes added to the bucket (sum of object sizes) |`,
+    '|---|---:|---:|---:|---|---:|---:|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    `| second backup, as reported by the tool | | | | | | | ${reported(o)} |`,
+    '',
+    'Per run (first / second / restore seconds, bytes added, requests first / second / restore):',
+    '',
+    `- ours: ${o.runs
+      .map((r) => `${r.firstS.toFixed(2)} / ${r.secondS.toFixed(2)} / ${r.restoreS.toFixed(2)} s, ${r.secondAddedBytes.toLocaleString('en-US')} B${r.requests ? `, ${r.requests.first.total} / ${r.requests.second.total} / ${r.requests.restore.total} requests` : ''}`)
+      .join('; ')}`,
+    '',
+  ].join('\n');
+}
+
 /** The question of the issue: fixed-size vs FastCDC, for throughput and for what a second backup stores. */
 function chunkerTable(r: Report): string {
   // The default chunker is fixed-size (64 KiB), so the default raw case is the fixed side.
@@ -299,7 +334,8 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     '',
     ...r.cases.map((c) => {
       const res = r.results[c.id];
-      return res ? caseTable(c, res, d.spec.virtualSize, d.changedBytes, d.qcow2FileBytes) : `### ${c.id}: not run\n`;
+      if (!res) return `### ${c.id}: not run\n`;
+      return c.store === 's3' ? s3Table(c, res, d.spec.virtualSize, d.changedBytes) : caseTable(c, res, d.spec.virtualSize, d.changedBytes, d.qcow2FileBytes);
     }),
     chunkerTable(r),
     '## History',

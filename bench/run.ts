@@ -4,7 +4,7 @@
  * Env:
  *   BENCH_SIZE   full (default: 4 GiB disk, ~1.4 GiB of files, 200 writes) | small (256 MiB, ~80 MiB, 20 writes)
  *   BENCH_RUNS   runs per tool and case, median reported (default 3)
- *   BENCH_CASES  comma list of raw, raw-fastcdc, qcow2 (default: all)
+ *   BENCH_CASES  comma list of raw, raw-fastcdc, qcow2, s3 (default: all; s3 is ours only, against the local S3 server)
  *   BENCH_TOOLS  comma list of ours, restic (default: both)
  *   BENCH_OURS_CMD  command that runs our CLI instead of `node bin/scw-backup.js`
  *
@@ -17,10 +17,11 @@ import * as path from 'node:path';
 import { selectCases, type BenchCase, type CaseId } from './cases';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { BenchError, run } from './exec';
-import { runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
+import { formatByMethod, runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
 import { OursRunner, oursCommand } from './ours';
 import { historyEntry, machineInfo, readHistory, resultsJson, resultsMarkdown, type CaseResult, type Report } from './report';
 import { ResticRunner } from './restic';
+import { startBenchS3, type BenchS3 } from './s3';
 import type { ImageFormat, ToolRunner } from './tool-runner';
 import { ensureTools, toolVersions } from './tools';
 
@@ -86,6 +87,8 @@ interface Job {
   runner: ToolRunner;
   input: ImageFormat;
   expectedRestore: string;
+  /** Set for the s3 case: the store is a prefix of the bucket on the local S3 server. */
+  s3?: BenchS3;
   runs: RunFigures[];
 }
 
@@ -93,7 +96,7 @@ function images(ds: Dataset, f: ImageFormat): { image1: string; image2: string }
   return f === 'raw' ? { image1: ds.raw1, image2: ds.raw2 } : { image1: ds.qcow1, image2: ds.qcow2 };
 }
 
-function methodNotes(ds: Dataset, jobs: readonly Job[], runs: number): string[] {
+function methodNotes(ds: Dataset, jobs: readonly Job[], runs: number, s3: BenchS3 | undefined): string[] {
   const notes = [
     `Each run uses a fresh store under bench/work/stores/: init, back up image 1, back up image 2 into the same store, restore the latest snapshot, \`cmp\` it with image 2 (a mismatch fails the bench). ${runs} run(s); tools and cases are interleaved within each run so drift hits all alike.`,
     'Both images are hard-linked, in turn, to one fixed path (bench/work/current.raw or .qcow2) before each backup: same path for both snapshots (restic uses the first as parent), different inode and mtime (nobody skips the changed file on metadata).',
@@ -102,6 +105,11 @@ function methodNotes(ds: Dataset, jobs: readonly Job[], runs: number): string[] 
     `MB/s = virtual disk size (${ds.spec.virtualSize.toLocaleString('en-US')} B) / seconds, 1 MB = 10^6 B, for both tools and both formats (restic reads the QCOW2 file itself, which is smaller).`,
     'restic: `--no-cache` (our tool keeps no cache; for a local repository the cache would copy metadata between two folders of one disk); defaults otherwise (repository format 2, `--compression auto` = zstd, 16 MiB packs). restic 0.14 `restore` has no `--sparse`: it writes the zeros of the disk out as data, we keep holes. restic\'s local backend fsyncs each file it stores. restic draws a random chunker polynomial per repository, so its chunk boundaries, and what its second backup adds, differ from one fresh store to the next (hence the per-run figures).',
   ];
+  if (s3) {
+    notes.push(
+      's3 case (ours only: restic against S3 is out of scope): the store is `s3://bench/run-N` on the local S3 server of the tests (test/rig/s3-server.ts: s3rver, started inside the bench\'s own Node process, data in a temporary folder on the local disk), reached over loopback through the test fault proxy (test/rig/fault-proxy.ts) with no faults queued, which counts every request. The CLI gets SCW_ACCESS_KEY, SCW_SECRET_KEY, SCW_BACKUP_S3_ENDPOINT (the proxy) and SCW_DEFAULT_REGION. Requests are counted per command (a GET on the bucket itself is a LIST); bytes added = growth of the sum of the object sizes listed under the prefix (listed directly from s3rver, not counted). s3rver shares the CPU with the CLI and has no network latency: the times say what the S3 code path costs here, not what Scaleway Object Storage would take.',
+    );
+  }
   for (const j of jobs) notes.push(`${j.key}: ${j.runner.describe()}`);
   return notes;
 }
@@ -131,94 +139,114 @@ async function main(): Promise<void> {
   if (toolSet.has('restic')) {
     const restic = new ResticRunner(tools.restic);
     for (const input of ['raw', 'qcow2'] as const) {
-      if (!cases.some((c) => c.input === input)) continue;
+      if (!cases.some((c) => c.input === input && !c.oursOnly)) continue;
       jobs.push({ key: `restic-${input}`, runner: restic, input, expectedRestore: images(ds, input).image2, runs: [] });
     }
   }
   const oursJobs = new Map<CaseId, Job>();
-  if (toolSet.has('ours')) {
-    const cmd = oursCommand(root, process.env.BENCH_OURS_CMD);
-    log(`ours: ${cmd.join(' ')}`);
+  let s3: BenchS3 | undefined;
+  if (toolSet.has('ours') && cases.some((c) => c.store === 's3')) {
+    s3 = await startBenchS3();
+    log(`s3: local S3 server ${s3.serverEndpoint}, counting proxy ${s3.proxyEndpoint}, bucket bench`);
+  } else if (cases.some((c) => c.store === 's3')) {
+    log('s3: skipped, it is an ours-only case and BENCH_TOOLS does not include ours');
+  }
+  try {
+    if (toolSet.has('ours')) {
+      const cmd = oursCommand(root, process.env.BENCH_OURS_CMD);
+      log(`ours: ${cmd.join(' ')}`);
+      for (const c of cases) {
+        const expected = c.oursRestore === 'raw' ? ds.raw2 : ds.qcow2;
+        const site = c.store === 's3' ? s3 : undefined;
+        const job: Job = {
+          key: `ours-${c.id}`,
+          runner: new OursRunner(cmd, c.oursInit, c.oursRestore, site?.env),
+          input: c.input,
+          expectedRestore: expected,
+          ...(site ? { s3: site } : {}),
+          runs: [],
+        };
+        jobs.push(job);
+        oursJobs.set(c.id, job);
+      }
+    }
+
+    for (const f of new Set(jobs.map((j) => j.input))) {
+      const { image1, image2 } = images(ds, f);
+      for (const img of [image1, image2]) await run(['cat', img], { discardStdout: true });
+    }
+    log('page cache warmed with the input images');
+
+    for (let i = 1; i <= runs; i++) {
+      for (const j of jobs) {
+        log(`run ${i}/${runs} ${j.key}`);
+        const { image1, image2 } = images(ds, j.input);
+        const figures = await runSequence(
+          {
+            runner: j.runner,
+            image1,
+            image2,
+            expectedRestore: j.expectedRestore,
+            backupPath: path.join(work, `current.${j.input}`),
+            store: j.s3 ? j.s3.storeUrl(i) : path.join(work, 'stores', `${j.key}-run${i}`),
+            scratch: path.join(work, 'restore', j.key),
+            ...(j.s3 ? { site: j.s3 } : {}),
+          },
+          log,
+        );
+        j.runs.push(figures);
+      }
+    }
+
+    for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
+
+    const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
+    const results: Partial<Record<CaseId, CaseResult>> = {};
+    const resticOwner = new Map<ImageFormat, CaseId>();
     for (const c of cases) {
-      const expected = c.oursRestore === 'raw' ? ds.raw2 : ds.qcow2;
-      const job: Job = { key: `ours-${c.id}`, runner: new OursRunner(cmd, c.oursInit, c.oursRestore), input: c.input, expectedRestore: expected, runs: [] };
-      jobs.push(job);
-      oursJobs.set(c.id, job);
+      const rj = c.oursOnly ? undefined : jobs.find((j) => j.runner.name === 'restic' && j.input === c.input);
+      const from = resticOwner.get(c.input);
+      if (!from && rj) resticOwner.set(c.input, c.id);
+      results[c.id] = {
+        title: c.title,
+        input: c.input,
+        ours: summary(oursJobs.get(c.id)),
+        restic: summary(rj),
+        ...(from && rj ? { resticFrom: from } : {}),
+      };
     }
-  }
 
-  for (const f of new Set(jobs.map((j) => j.input))) {
-    const { image1, image2 } = images(ds, f);
-    for (const img of [image1, image2]) await run(['cat', img], { discardStdout: true });
-  }
-  log('page cache warmed with the input images');
-
-  for (let i = 1; i <= runs; i++) {
-    for (const j of jobs) {
-      log(`run ${i}/${runs} ${j.key}`);
-      const { image1, image2 } = images(ds, j.input);
-      const figures = await runSequence(
-        {
-          runner: j.runner,
-          image1,
-          image2,
-          expectedRestore: j.expectedRestore,
-          backupPath: path.join(work, `current.${j.input}`),
-          store: path.join(work, 'stores', `${j.key}-run${i}`),
-          scratch: path.join(work, 'restore', j.key),
-        },
-        log,
-      );
-      j.runs.push(figures);
+    const outDir = size === 'full' ? path.join(root, 'bench') : path.join(work, `results-${size}`);
+    await fsp.mkdir(outDir, { recursive: true });
+    const jsonFile = path.join(outDir, 'results.json');
+    const mdFile = path.join(outDir, 'RESULTS.md');
+    const benchEnv: Record<string, string> = {};
+    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD']) {
+      const v = process.env[k];
+      if (v !== undefined) benchEnv[k] = v;
     }
-  }
-
-  for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
-
-  const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
-  const results: Partial<Record<CaseId, CaseResult>> = {};
-  const resticOwner = new Map<ImageFormat, CaseId>();
-  for (const c of cases) {
-    const rj = jobs.find((j) => j.runner.name === 'restic' && j.input === c.input);
-    const from = resticOwner.get(c.input);
-    if (!from) resticOwner.set(c.input, c.id);
-    results[c.id] = {
-      title: c.title,
-      input: c.input,
-      ours: summary(oursJobs.get(c.id)),
-      restic: summary(rj),
-      ...(from && rj ? { resticFrom: from } : {}),
+    const report: Report = {
+      machine: machineInfo(versions),
+      date: new Date().toISOString(),
+      commit: await gitCommit(root),
+      command: process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node ${path.relative(root, process.argv[1] ?? 'dist/bench/run.js')}`,
+      env: benchEnv,
+      runs,
+      dataset: ds,
+      cases,
+      results,
+      methodNotes: methodNotes(ds, jobs, runs, s3),
+      wallSeconds: (Date.now() - started) / 1000,
+      loadAvg: { start: loadAtStart, end: os.loadavg() },
     };
+    const history = [...(await readHistory(jsonFile)), historyEntry(report)];
+    await fsp.writeFile(jsonFile, `${JSON.stringify(resultsJson(report, history), null, 2)}\n`);
+    await fsp.writeFile(mdFile, resultsMarkdown(report, history));
+    printSummary(cases, results);
+    log(`wrote ${path.relative(root, mdFile)} and ${path.relative(root, jsonFile)}`);
+  } finally {
+    await s3?.stop();
   }
-
-  const outDir = size === 'full' ? path.join(root, 'bench') : path.join(work, `results-${size}`);
-  await fsp.mkdir(outDir, { recursive: true });
-  const jsonFile = path.join(outDir, 'results.json');
-  const mdFile = path.join(outDir, 'RESULTS.md');
-  const benchEnv: Record<string, string> = {};
-  for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD']) {
-    const v = process.env[k];
-    if (v !== undefined) benchEnv[k] = v;
-  }
-  const report: Report = {
-    machine: machineInfo(versions),
-    date: new Date().toISOString(),
-    commit: await gitCommit(root),
-    command: process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node ${path.relative(root, process.argv[1] ?? 'dist/bench/run.js')}`,
-    env: benchEnv,
-    runs,
-    dataset: ds,
-    cases,
-    results,
-    methodNotes: methodNotes(ds, jobs, runs),
-    wallSeconds: (Date.now() - started) / 1000,
-    loadAvg: { start: loadAtStart, end: os.loadavg() },
-  };
-  const history = [...(await readHistory(jsonFile)), historyEntry(report)];
-  await fsp.writeFile(jsonFile, `${JSON.stringify(resultsJson(report, history), null, 2)}\n`);
-  await fsp.writeFile(mdFile, resultsMarkdown(report, history));
-  printSummary(cases, results);
-  log(`wrote ${path.relative(root, mdFile)} and ${path.relative(root, jsonFile)}`);
 }
 
 function printSummary(cases: readonly BenchCase[], results: Partial<Record<CaseId, CaseResult>>): void {
@@ -227,7 +255,11 @@ function printSummary(cases: readonly BenchCase[], results: Partial<Record<CaseI
   for (const c of cases) {
     const r = results[c.id];
     if (!r) continue;
-    process.stdout.write(`${c.id}\n  ours:   ${f(r.ours)}\n  restic: ${f(r.restic)}\n`);
+    const req = r.ours?.requests;
+    const reqLine = req
+      ? `\n  requests: init ${req.init.total}, first ${req.first.total} (${formatByMethod(req.first.byMethod)}), second ${req.second.total} (${formatByMethod(req.second.byMethod)}), restore ${req.restore.total} (${formatByMethod(req.restore.byMethod)})`
+      : '';
+    process.stdout.write(`${c.id}\n  ours:   ${f(r.ours)}${reqLine}\n  restic: ${c.oursOnly ? 'not run (ours-only case)' : f(r.restic)}\n`);
   }
 }
 
