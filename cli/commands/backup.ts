@@ -3,19 +3,25 @@ import { Qcow2Image, backupImage, openDiskImage } from '../../engine';
 import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
+import { backupScalewayBlock, isScalewayBlockUrl, type ScalewayFlags } from './scaleway';
 
-interface BackupFlags extends RepoFlags {
+interface BackupFlags extends RepoFlags, ScalewayFlags {
   tag?: Record<string, string>;
   host?: string;
+  keepNativeSnapshot?: boolean;
 }
 
 export function registerBackup(program: Command): void {
   commonOptions(program.command('backup'))
     .description('back up a disk image (raw or QCOW2: the guest disk is stored, not the container)')
-    .argument('<file>', 'disk image to back up')
+    .argument('<file>', 'disk image to back up, or scaleway-block://ZONE/VOLUME_ID')
     .option('--tag <key=value>', 'label the snapshot (repeatable), e.g. environment=production', collectTag)
     .option('--host <name>', 'host name to record (default: this machine)')
-    .action(async (file: string, flags: BackupFlags) => {
+    .option('--bucket <name>', 'Scaleway volumes: staging bucket for the export (else SCW_BACKUP_BUCKET)')
+    .option('--staging-prefix <prefix>', 'Scaleway volumes: key prefix in the staging bucket', 'scw-backup')
+    .option('--keep-native-snapshot', 'Scaleway volumes: keep the Scaleway snapshot after the backup')
+    .action(async (file: string, flags: BackupFlags, cmd: Command) => {
+      if (isScalewayBlockUrl(file)) return backupScalewayBlock(cmd, file, flags);
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
       const source = await openDiskImage(file, { onWarning: (m) => out.warning(m) });

@@ -2,9 +2,15 @@ import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
+import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
 
-interface RestoreFlags extends RepoFlags {
-  target: string;
+interface RestoreFlags extends RepoFlags, ScalewayFlags {
+  target?: string;
+  to?: string;
+  name?: string;
+  attach?: string;
+  size?: string;
+  perfIops?: string;
   overwrite?: boolean;
   format: string;
 }
@@ -13,10 +19,20 @@ export function registerRestore(program: Command): void {
   commonOptions(program.command('restore'))
     .description('restore a snapshot to a disk image file (sparse: holes are not written)')
     .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest"')
-    .requiredOption('--target <file>', 'file to write')
+    .option('--target <file>', 'file to write')
+    .option('--to <url>', 'restore to a new Scaleway Block volume: scaleway-block://ZONE')
     .option('--overwrite', 'replace the target if it exists')
     .option('--format <format>', 'raw (sparse file) or qcow2 (v3, uncompressed: what Scaleway imports)', 'raw')
-    .action(async (ref: string, flags: RestoreFlags) => {
+    .option('--bucket <name>', 'with --to: staging bucket for the import (else SCW_BACKUP_BUCKET)')
+    .option('--staging-prefix <prefix>', 'with --to: key prefix in the staging bucket', 'scw-backup')
+    .option('--name <name>', 'with --to: name of the new volume')
+    .option('--attach <server-id>', 'with --to: attach the new volume to this Instance')
+    .option('--size <size>', 'with --to: size of the new volume (default the original\'s), e.g. 20G')
+    .option('--perf-iops <iops>', 'with --to: IOPS class, 5000 or 15000 (default the original\'s)')
+    .action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
+      if (flags.to !== undefined && flags.target !== undefined) throw new InvalidInputError('--to', 'give either --target FILE or --to scaleway-block://ZONE, not both');
+      if (flags.to !== undefined) return restoreScalewayBlock(cmd, ref, flags.to, flags);
+      if (flags.target === undefined) throw new InvalidInputError('--target', 'missing: give --target FILE (or --to scaleway-block://ZONE)');
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
       const snap = await findSnapshot(repo, ref);

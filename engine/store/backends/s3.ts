@@ -11,6 +11,7 @@ import { DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError
 import type { Backend, ByteRange, ObjectInfo } from '../backend';
 import { withRetry } from './retry';
 import { multipartEtag, readBody } from './s3-body';
+import { uploadStream } from './s3-stream-upload';
 import type { RetryOptions } from './retry';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, resolveS3Config } from './s3-config';
 import type { S3ResolvedConfig, S3UrlOptions } from './s3-config';
@@ -208,6 +209,23 @@ export class S3Backend implements Backend {
           return this.settleExisting(path, key, now ?? { size: -1 }, data, md5, mayBeOurs);
         }
       }, this.retry);
+    } catch (err) {
+      throw translateS3Error(err, this.ctx('put', path));
+    }
+  }
+
+  /**
+   * Store a stream of unknown length without buffering it whole (multipart, bounded memory; see
+   * s3-stream-upload.ts). Unlike put(), it does not guard against overwriting: for staging objects
+   * whose names we choose, never for the store's own objects.
+   */
+  async putStream(path: string, stream: AsyncIterable<Uint8Array>, options: { expectedSize?: number; onProgress?: (bytes: number) => void } = {}): Promise<void> {
+    const key = this.key(path);
+    try {
+      await uploadStream({
+        client: this.client, bucket: this.bucket, key, body: stream, partSize: this.partSize, retry: this.options.retry,
+        expectedSize: options.expectedSize, onProgress: options.onProgress, objectFields: { ...this.lock },
+      });
     } catch (err) {
       throw translateS3Error(err, this.ctx('put', path));
     }

@@ -1,0 +1,95 @@
+/**
+ * The Scaleway Block forms of `backup` and `restore` (docs/SCALEWAY.md):
+ *   scw-backup backup  --repo R scaleway-block://ZONE/VOLUME_ID --bucket B [--tag k=v ...]
+ *   scw-backup restore --repo R SNAPSHOT --to scaleway-block://ZONE --bucket B [--name N] [--attach SERVER_ID]
+ * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
+ */
+import type { Command } from 'commander';
+import { InvalidInputError, findSnapshot } from '../../engine';
+import {
+  backupBlockVolume, createScalewayClients, parseScalewayBlockUrl, resolveScalewayProfile, restoreBlockVolume, stagingBackend,
+  type ScalewayBlockUrl,
+} from '../../engine/scaleway';
+import { parseInteger, parseSize } from '../args';
+import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
+import { Output, formatBytes } from '../output';
+
+export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
+
+export interface ScalewayFlags extends RepoFlags {
+  bucket?: string;
+  stagingPrefix?: string;
+}
+
+export function isScalewayBlockUrl(arg: string): boolean {
+  return arg.startsWith(SCALEWAY_BLOCK_SCHEME);
+}
+
+/** A bad URL is a usage error (exit 2) naming it. */
+function parseUrl(cmd: Command, url: string, needVolume: boolean): ScalewayBlockUrl {
+  try {
+    return parseScalewayBlockUrl(url, needVolume);
+  } catch (err) {
+    if (err instanceof InvalidInputError) cmd.error(`scw-backup: ${err.message}`, { exitCode: EXIT_USAGE, code: 'scw-backup.bad-url' });
+    throw err;
+  }
+}
+
+function requireBucket(flags: ScalewayFlags): string {
+  const bucket = flags.bucket ?? process.env.SCW_BACKUP_BUCKET;
+  if (!bucket) throw new InvalidInputError('--bucket', 'no staging bucket given: pass --bucket NAME or set SCW_BACKUP_BUCKET (it must exist, in the zone\'s region)');
+  return bucket;
+}
+
+export async function backupScalewayBlock(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean }): Promise<void> {
+  const target = parseUrl(cmd, url, true);
+  const bucket = requireBucket(flags);
+  const out = new Output(!!flags.json);
+  const profile = resolveScalewayProfile({ zone: target.zone });
+  const repo = await openRepo(flags);
+  const staging = stagingBackend(profile, bucket, { zone: target.zone });
+  try {
+    const r = await backupBlockVolume(repo, createScalewayClients(profile), staging, {
+      zone: target.zone, volumeId: target.volumeId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
+      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
+    });
+    out.endProgress();
+    const s = r.snapshot.stats;
+    out.text(`snapshot ${r.snapshot.id.slice(0, 12)} saved: volume ${r.volume.name} (${r.volume.id}, ${formatBytes(r.volume.size)}), ` +
+      `${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesNew)} new, ${formatBytes(s.bytesStored)} stored, ${(s.durationMs / 1000).toFixed(1)} s` +
+      (r.nativeSnapshotKept ? `; Scaleway snapshot ${r.nativeSnapshotId} kept` : ''));
+    out.summary('backup', {
+      snapshotId: r.snapshot.id, size: r.snapshot.size, format: r.snapshot.source.format, tags: r.snapshot.tags, source: r.snapshot.source, ...s,
+      nativeSnapshotId: r.nativeSnapshotId, nativeSnapshotKept: r.nativeSnapshotKept, cleanup: r.cleanup, leftovers: r.leftovers,
+    });
+  } finally {
+    await staging.close();
+  }
+}
+
+export async function restoreScalewayBlock(
+  cmd: Command, ref: string, to: string,
+  flags: ScalewayFlags & { name?: string; attach?: string; size?: string; perfIops?: string },
+): Promise<void> {
+  const target = parseUrl(cmd, to, false);
+  const bucket = requireBucket(flags);
+  const out = new Output(!!flags.json);
+  const profile = resolveScalewayProfile({ zone: target.zone });
+  const repo = await openRepo(flags);
+  const snapshot = await findSnapshot(repo, ref);
+  const staging = stagingBackend(profile, bucket, { zone: target.zone });
+  try {
+    const r = await restoreBlockVolume(repo, createScalewayClients(profile), staging, {
+      snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach,
+      size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
+      perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
+      onProgress: out.progress(), onWarning: (m) => out.warning(m),
+    });
+    out.endProgress();
+    out.text(`restored snapshot ${snapshot.id.slice(0, 12)} to volume ${r.volumeName} (${r.volumeId}) in ${r.zone}, ${formatBytes(r.size)}` +
+      (r.attachedTo ? `, attached to server ${r.attachedTo}` : ''));
+    out.summary('restore', { snapshotId: snapshot.id, format: 'scaleway-block', ...r });
+  } finally {
+    await staging.close();
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Scaleway sources: back up a Block Storage volume through the staging bucket, and restore a stored
+ * snapshot as a new volume (docs/SCALEWAY.md). Other folders import only this file.
+ */
+export {
+  DEFAULT_API_URL, checkZone, createScalewayClients, regionOfZone, resolveScalewayProfile, stagingBackend,
+  type ClientOptions, type ScalewayClients, type ScalewayProfile, type ScalewayProfileOptions, type StagingOptions,
+} from './config';
+export {
+  ExportFailedError, ImportFailedError, QuotaExceededError, ResourceFailedError, ScalewayApiError, ScalewayResourceNotFoundError,
+  WaitTimeoutError, WrongProjectError, isScalewayNotFound, isTransientScalewayError, translateScalewayError,
+} from './errors';
+export { DEFAULT_WAIT, callScaleway, waitForStatus, type FlowTimeouts, type WaitOptions, type WaitSpec } from './wait';
+export { S3ObjectReader, type RangedObjectStore } from './s3-object-reader';
+export { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, STAGING_TAG, TAG, type CleanupReport } from './common';
+export { backupBlockVolume, type BackupStaging, type BlockBackupOptions, type BlockBackupResult } from './block-backup';
+export { RestoreIncompleteError, restoreBlockVolume, type BlockRestoreOptions, type BlockRestoreResult, type RestoreStaging } from './block-restore';
+export { parseScalewayBlockUrl, type ScalewayBlockUrl } from './url';

@@ -1,0 +1,139 @@
+/** Profile resolution, URLs, waiting, and the streaming multipart upload against s3rver (in process). */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvalidInputError } from '../../../engine';
+import {
+  ExportFailedError, WaitTimeoutError, parseScalewayBlockUrl, regionOfZone, resolveScalewayProfile, waitForStatus,
+} from '../../../engine/scaleway';
+import { makeS3Client, S3Backend } from '../../../engine/store/backends/s3';
+import { uploadStream } from '../../../engine/store/backends/s3-stream-upload';
+import { S3ObjectReader } from '../../../engine/scaleway/s3-object-reader';
+import { startS3Server, type S3TestServer } from '../../rig/s3-server';
+import { prng } from '../../helpers';
+
+const MiB = 1024 * 1024;
+const KEY = 'SCWABCDEFGHIJ0123456';
+const SECRET = '11111111-2222-4333-8444-555555555555';
+const PROJECT = '22222222-3333-4444-8555-666666666666';
+
+describe('resolveScalewayProfile', () => {
+  const env = { SCW_ACCESS_KEY: KEY, SCW_SECRET_KEY: SECRET, SCW_DEFAULT_PROJECT_ID: PROJECT, SCW_DEFAULT_ZONE: 'nl-ams-2' };
+
+  test('reads the scw CLI variables; options win', () => {
+    expect(resolveScalewayProfile({ env })).toEqual({ accessKey: KEY, secretKey: SECRET, projectId: PROJECT, organizationId: undefined, zone: 'nl-ams-2', apiUrl: 'https://api.scaleway.com' });
+    expect(resolveScalewayProfile({ env: { ...env, SCW_API_URL: 'http://127.0.0.1:9/' }, zone: 'pl-waw-1' })).toMatchObject({ zone: 'pl-waw-1', apiUrl: 'http://127.0.0.1:9' });
+    expect(regionOfZone('fr-par-2')).toBe('fr-par');
+  });
+
+  test.each([
+    [{ SCW_ACCESS_KEY: undefined }, /^SCW_ACCESS_KEY: is not set/],
+    [{ SCW_ACCESS_KEY: 'AKIA123' }, /^SCW_ACCESS_KEY: is not an access key/],
+    [{ SCW_SECRET_KEY: 'hunter2-not-a-uuid' }, /^SCW_SECRET_KEY: is not a secret key/],
+    [{ SCW_DEFAULT_PROJECT_ID: 'proj' }, /^SCW_DEFAULT_PROJECT_ID: "proj" is not a project id/],
+    [{ SCW_DEFAULT_ORGANIZATION_ID: 'org' }, /^SCW_DEFAULT_ORGANIZATION_ID: /],
+    [{ SCW_DEFAULT_ZONE: 'fr-par' }, /^SCW_DEFAULT_ZONE: "fr-par" is not a Scaleway zone/],
+    [{ SCW_API_URL: 'ftp://x' }, /^SCW_API_URL: /],
+  ])('%j → InvalidInputError naming the variable', (change, message) => {
+    let err: unknown;
+    try {
+      resolveScalewayProfile({ env: { ...env, ...change } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('hunter2');
+  });
+});
+
+test('parseScalewayBlockUrl', () => {
+  const id = '0d4b5c4e-1f2a-4b3c-8d9e-0123456789ab';
+  expect(parseScalewayBlockUrl(`scaleway-block://fr-par-1/${id}`, true)).toEqual({ zone: 'fr-par-1', volumeId: id });
+  expect(parseScalewayBlockUrl('scaleway-block://nl-ams-1', false)).toEqual({ zone: 'nl-ams-1', volumeId: undefined });
+  expect(() => parseScalewayBlockUrl('scaleway-block://fr-par-1', true)).toThrow(/scaleway-block:\/\/fr-par-1: is not a Scaleway Block URL: expected scaleway-block:\/\/ZONE\/VOLUME_ID/);
+  expect(() => parseScalewayBlockUrl(`scaleway-block://fr-par-1/${id}`, false)).toThrow(InvalidInputError);
+  expect(() => parseScalewayBlockUrl('s3://x/y', true)).toThrow(InvalidInputError);
+});
+
+describe('waitForStatus', () => {
+  function fakeClock(): { now: () => number; sleep: (ms: number) => Promise<void>; slept: number[] } {
+    let t = 0;
+    const slept: number[] = [];
+    return { now: () => t, sleep: async (ms) => { slept.push(ms); t += ms; }, slept };
+  }
+
+  test('backs off exponentially up to the maximum and times out naming resource, id and last status', async () => {
+    const clock = fakeClock();
+    const err = await waitForStatus({ resource: 'snapshot', id: 'snap-1', wanted: 'available', fetch: async () => ({ s: 'exporting' }), status: (x) => x.s, done: ['available'] },
+      { minDelayMs: 100, maxDelayMs: 1000, timeoutMs: 5000, ...clock }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect((err as WaitTimeoutError).lastStatus).toBe('exporting');
+    expect((err as Error).message).toMatch(/^snapshot snap-1 is still "exporting" after 5 s/);
+    expect(clock.slept.slice(0, 6)).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+
+  test('an error status is a typed error; transient poll failures are retried', async () => {
+    const clock = fakeClock();
+    const answers: Array<string | Error> = [Object.assign(new Error('boom'), { status: 503 }), 'exporting', 'error'];
+    const err = await waitForStatus({
+      resource: 'snapshot', id: 'snap-2', wanted: 'export', done: ['available'], status: (x: string) => x,
+      fetch: async () => { const a = answers.shift() as string | Error; if (a instanceof Error) throw a; return a; },
+      onFailed: (s) => new ExportFailedError('snap-2', s, 'b', 'k.qcow2'),
+    }, { minDelayMs: 10, ...clock }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExportFailedError);
+    expect((err as Error).message).toBe('snapshot snap-2 ended in status "error" while exporting to s3://b/k.qcow2');
+  });
+});
+
+describe('uploadStream and S3ObjectReader against s3rver', () => {
+  let s3: S3TestServer;
+  let client: S3Client;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket('stream');
+    client = makeS3Client({ bucket: 'stream', prefix: '', endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, credentialSource: 'options' });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await s3.stop();
+  });
+
+  async function* pieces(data: Buffer, size: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+  }
+
+  async function read(key: string): Promise<Buffer> {
+    const out = await client.send(new GetObjectCommand({ Bucket: 'stream', Key: key }));
+    return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  }
+
+  test('odd-sized pieces → 5 MiB parts, read back equal; small streams are one PUT', async () => {
+    const data = prng(3)(13 * MiB + 12345);
+    const progress: number[] = [];
+    const r = await uploadStream({ client, bucket: 'stream', key: 'big.bin', body: pieces(data, 777_777), partSize: 5 * MiB, partsInFlight: 2, onProgress: (b) => progress.push(b) });
+    expect(r).toEqual({ size: data.length, parts: 3 });
+    expect(progress[progress.length - 1]).toBe(data.length);
+    expect((await read('big.bin')).equals(data)).toBe(true);
+
+    const small = prng(4)(1000);
+    expect(await uploadStream({ client, bucket: 'stream', key: 'small.bin', body: pieces(small, 100) })).toEqual({ size: 1000, parts: 1 });
+    expect((await read('small.bin')).equals(small)).toBe(true);
+
+    // S3Backend.putStream and ranged reads through S3ObjectReader.
+    const backend = new S3Backend({ bucket: 'stream', client, partSize: 5 * MiB });
+    await backend.putStream('via-backend.bin', pieces(data, 1 << 20), { expectedSize: data.length });
+    const reader = await S3ObjectReader.open(backend, 'via-backend.bin');
+    expect(reader.size).toBe(data.length);
+    expect(Buffer.from(await reader.read(7 * MiB - 3, 4096)).equals(data.subarray(7 * MiB - 3, 7 * MiB - 3 + 4096))).toBe(true);
+    await expect(reader.read(data.length - 10, 11)).rejects.toThrow(/runs past the end/);
+  });
+
+  test('a producer that fails mid-stream: the upload is aborted and the error comes through, nothing is stored', async () => {
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield prng(5)(6 * MiB);
+      throw new Error('chunk 1234 is damaged');
+    }
+    await expect(uploadStream({ client, bucket: 'stream', key: 'broken.bin', body: failing(), partSize: 5 * MiB })).rejects.toThrow('chunk 1234 is damaged');
+    const backend = new S3Backend({ bucket: 'stream', client });
+    expect(await backend.stat('broken.bin')).toBeUndefined();
+  });
+});
