@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { openRepository, type LocationOptions, type Repository } from '../engine';
+import { InvalidInputError, openRepository, type LocationOptions, type Repository } from '../engine';
 import { requireRepo } from './args';
 import { getPassphrase } from './password';
 
@@ -23,6 +23,7 @@ export interface RepoFlags {
   json?: boolean;
   s3Endpoint?: string;
   s3Region?: string;
+  retainUntil?: string;
 }
 
 export function commonOptions(cmd: Command): Command {
@@ -31,11 +32,22 @@ export function commonOptions(cmd: Command): Command {
     .option('--password-file <file>', 'read the passphrase from the first line of this file (else SCW_BACKUP_PASSWORD, else a prompt)')
     .option('--s3-endpoint <url>', 'S3 endpoint (else SCW_BACKUP_S3_ENDPOINT, else https://s3.<region>.scw.cloud)')
     .option('--s3-region <region>', 'S3 region (else SCW_DEFAULT_REGION, else fr-par)')
+    .option('--retain-until <date>', 'S3 Object Lock: every object this command writes is kept (GOVERNANCE) until this date, e.g. 2027-12-31')
     .option('--json', 'print JSON Lines on stdout: progress lines, then one summary line');
 }
 
 export function locationOptions(flags: RepoFlags): LocationOptions {
-  return { s3: { endpoint: flags.s3Endpoint, region: flags.s3Region } };
+  return { s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, retainUntil: parseRetainUntil(flags.retainUntil) } };
+}
+
+function parseRetainUntil(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new InvalidInputError('--retain-until', `"${text}" is not an ISO 8601 date (e.g. 2027-12-31 or 2027-12-31T00:00:00Z)`);
+  }
+  if (date.getTime() <= Date.now()) throw new InvalidInputError('--retain-until', `${text} is in the past`);
+  return date;
 }
 
 /** The repository named by --repo, opened with the passphrase from --password-file / env / prompt. */

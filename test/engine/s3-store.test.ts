@@ -69,3 +69,37 @@ it('works from the CLI with an s3:// repository and the scw CLI credentials vari
   expect(missing.stderr).toMatch(/no-such-bucket/);
   expect(missing.stderr).not.toMatch(/\n\s+at /);
 });
+
+it('puts Object Lock retention on what a command writes when asked with --retain-until', async () => {
+  const { startFaultProxy } = await import('../rig/fault-proxy');
+  const proxy = await startFaultProxy(s3.endpoint);
+  try {
+    const cli = resolve(__dirname, '../../bin/scw-backup.js');
+    const env = {
+      ...process.env, SCW_BACKUP_PASSWORD: 'pw', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey,
+      SCW_BACKUP_S3_ENDPOINT: proxy.endpoint, SCW_DEFAULT_REGION: s3.region,
+    };
+    const run = (...args: string[]) => new Promise<{ status: number | null; stderr: string }>((res) => {
+      const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (status) => res({ status, stderr }));
+    });
+    const repo = 's3://store/locked';
+    expect((await run('init', '--repo', repo, '--kdf-memory-kib', '64', '--allow-weak-kdf')).status).toBe(0);
+    proxy.reset();
+    const img = await writeImage(dir.path, 'locked.img', makeImage(1 << 20, 23));
+    expect((await run('backup', '--repo', repo, '--retain-until', '2099-01-01', img)).status).toBe(0);
+    const puts = proxy.requests.filter((r) => r.method === 'PUT' && /\/(packs|index|snapshots)\//.test(r.url));
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    for (const p of puts) {
+      expect(p.headers['x-amz-object-lock-mode']).toBe('GOVERNANCE');
+      expect(String(p.headers['x-amz-object-lock-retain-until-date'])).toMatch(/^2099-01-01/);
+    }
+    const past = await run('backup', '--repo', repo, '--retain-until', '2001-01-01', img);
+    expect(past.status).toBe(2);
+    expect(past.stderr).toMatch(/--retain-until.*in the past/);
+  } finally {
+    await proxy.stop();
+  }
+});
