@@ -113,7 +113,7 @@ it('finds snapshots by unique prefix and says when one is missing or ambiguous',
   const { imgPath, repo } = await setup(dir.path);
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) ids.push((await backupFile(repo, imgPath)).id);
-  expect((await findSnapshot(repo, ids[3].slice(0, 10))).id).toBe(ids[3]);
+  expect((await findSnapshot(repo, ids[1].slice(0, 10))).id).toBe(ids[1]);
   expect((await findSnapshot(repo, 'latest')).id).toBe(ids[2]);
   await expect(findSnapshot(repo, 'ffff0000ffff')).rejects.toBeInstanceOf(NotFoundError);
   await expect(findSnapshot(repo, 'not-an-id')).rejects.toThrow(/not "latest" or a snapshot id/);
