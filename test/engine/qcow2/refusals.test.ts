@@ -43,7 +43,16 @@ async function refusal(reader: Parameters<typeof openQcow2>[0]): Promise<BackupE
 describe('openQcow2 refuses', () => {
   it('LUKS encrypted images', async () => {
     const file = join(dir, 'luks.qcow2');
-    qemuImg('create', '-q', '-f', 'qcow2', '--object', 'secret,id=sec0,data=123456', '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10', file, '1M');
+    // qemu times its PBKDF to pick an iteration count; on a busy machine that measurement sometimes
+    // fails ("Unable to get accurate CPU usage"), so give it a longer window and a few tries.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        qemuImg('create', '-q', '-f', 'qcow2', '--object', 'secret,id=sec0,data=123456', '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=100', file, '1M');
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/accurate CPU usage/.test((err as Error).message)) throw err;
+      }
+    }
     const err = await refusal(await FileRangeReader.open(file));
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
     expect((err as UnsupportedFeatureError).feature).toBe('encryption');
