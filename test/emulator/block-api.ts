@@ -29,10 +29,7 @@ const SNAPSHOT_TRANSIENT = ['creating', 'deleting', 'exporting'];
 
 export function addBlockRoutes(router: Router, state: EmulatorState): void {
   const base = '/block/v1/zones/:zone';
-  const zoneOf = (ctx: RouteContext): string => {
-    state.checkZone(ctx.params.zone);
-    return ctx.params.zone;
-  };
+  const zoneOf = (ctx: RouteContext): string => state.zoneOf(ctx);
 
   router.add('GET', `${base}/volumes`, async (ctx) => {
     const zone = zoneOf(ctx);

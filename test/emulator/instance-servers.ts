@@ -17,10 +17,7 @@ import type { EmulatorState } from './state';
 
 export function addServerRoutes(router: Router, state: EmulatorState): void {
   const base = '/instance/v1/zones/:zone/servers';
-  const zoneOf = (ctx: RouteContext): string => {
-    state.checkZone(ctx.params.zone);
-    return ctx.params.zone;
-  };
+  const zoneOf = (ctx: RouteContext): string => state.zoneOf(ctx);
 
   router.add('GET', base, async (ctx) => {
     const zone = zoneOf(ctx);

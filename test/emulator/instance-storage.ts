@@ -19,10 +19,7 @@ const SNAPSHOT_TRANSIENT = ['snapshotting', 'importing', 'exporting'];
 
 export function addLocalStorageRoutes(router: Router, state: EmulatorState): void {
   const base = '/instance/v1/zones/:zone';
-  const zoneOf = (ctx: RouteContext): string => {
-    state.checkZone(ctx.params.zone);
-    return ctx.params.zone;
-  };
+  const zoneOf = (ctx: RouteContext): string => state.zoneOf(ctx);
 
   router.add('GET', `${base}/volumes`, async (ctx) => {
     const zone = zoneOf(ctx);

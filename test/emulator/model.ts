@@ -10,19 +10,23 @@ export type VolumeType = BlockVolumeType | 'l_ssd';
 
 export const PERF_IOPS: Record<BlockVolumeType, number> = { sbs_5k: 5000, sbs_15k: 15000 };
 
-export interface VolumeRecord {
+/** What every zoned, project-owned resource with a size and tags has. */
+export interface ZonedResource {
   id: string;
   name: string;
   zone: string;
   projectId: string;
   organizationId: string;
-  type: VolumeType;
   size: number;
   tags: string[];
-  /** Block `VolumeStatus` for SBS volumes (creating, available, in_use, error…); Instance `VolumeState` for l_ssd. */
-  status: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface VolumeRecord extends ZonedResource {
+  type: VolumeType;
+  /** Block `VolumeStatus` for SBS volumes (creating, available, in_use, error…); Instance `VolumeState` for l_ssd. */
+  status: string;
   parentSnapshotId: string | null;
   lastDetachedAt: Date | null;
   /** The server it is attached to, and since when (the Block reference). */
@@ -37,38 +41,20 @@ export interface SnapshotParent {
 }
 
 /** A Block Storage snapshot (SBS). */
-export interface BlockSnapshotRecord {
-  id: string;
-  name: string;
-  zone: string;
-  projectId: string;
-  organizationId: string;
-  size: number;
-  tags: string[];
+export interface BlockSnapshotRecord extends ZonedResource {
   /** Block `SnapshotStatus`: creating, available, exporting, error… */
   status: string;
   volumeType: BlockVolumeType;
   parentVolume: SnapshotParent | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 /** An Instance snapshot (of a local l_ssd volume, or imported from a bucket). */
-export interface InstanceSnapshotRecord {
-  id: string;
-  name: string;
-  zone: string;
-  projectId: string;
-  organizationId: string;
-  size: number;
-  tags: string[];
+export interface InstanceSnapshotRecord extends ZonedResource {
   /** Instance `SnapshotState`: snapshotting, importing, exporting, available, error… */
   state: string;
   volumeType: 'l_ssd';
   baseVolume: { id: string; name: string } | null;
   errorDetails: string | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 export interface ServerRecord {

@@ -71,6 +71,12 @@ export class EmulatorState {
     if (!ZONE_PATTERN.test(zone)) throw invalidArguments('zone', `"${zone}" is not a zone such as fr-par-1`, 'format');
   }
 
+  /** The `:zone` of a zoned API path, checked. */
+  zoneOf(ctx: { params: Record<string, string> }): string {
+    this.checkZone(ctx.params.zone);
+    return ctx.params.zone;
+  }
+
   /** An SBS volume (Block API view). */
   blockVolume(zone: string, id: string): VolumeRecord {
     const v = this.volumes.get(id);
