@@ -1,6 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DamagedObjectError, InvalidInputError } from '../errors';
 import { userPathError } from '../fs-errors';
+import type { Extent } from './disk-source';
+import { fileDataExtents } from './file-extents';
 
 /**
  * Random access to the bytes of a container file (a raw image, a QCOW2 file, an S3 object).
@@ -53,6 +55,11 @@ export class FileRangeReader implements RangeReader {
       if (bytesRead === 0) throw new DamagedObjectError(this.location, `file ended at ${offset + done} while reading`);
       done += bytesRead;
     }
+  }
+
+  /** Where the file holds data (holes of a sparse file left out). */
+  dataExtents(): Iterable<Extent> {
+    return fileDataExtents(this.handle.fd, this.size);
   }
 
   async close(): Promise<void> {

@@ -2,8 +2,8 @@ import { FileRangeReader } from './range-reader';
 import type { DiskSource, DiskSourceInfo, Extent } from './disk-source';
 
 /**
- * A raw disk image file: the file's bytes are the guest disk. Node has no SEEK_DATA/SEEK_HOLE, so
- * the whole file is one extent; all-zero chunks still become holes in the snapshot.
+ * A raw disk image file: the file's bytes are the guest disk. The file's holes (SEEK_DATA/SEEK_HOLE,
+ * native/sparse) are not read; all-zero chunks in its data still become holes in the snapshot.
  */
 export class RawFileSource implements DiskSource {
   readonly info: DiskSourceInfo;
@@ -25,7 +25,7 @@ export class RawFileSource implements DiskSource {
   }
 
   async *extents(): AsyncIterable<Extent> {
-    if (this.size > 0) yield { offset: 0, length: this.size };
+    yield* this.reader.dataExtents();
   }
 
   read(offset: number, into: Uint8Array): Promise<void> {

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "sparse",
+      "sources": ["sparse.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
