@@ -1,4 +1,4 @@
-import { cutDisk } from './chunker/chunk-stream';
+import { cutDisk, windowSize } from './chunker/chunk-stream';
 import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { DiskSource } from './source/disk-source';
@@ -39,12 +39,21 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   const tags = options.tags ?? {};
   validateTags(tags);
   const progress = new ProgressReporter(options.onProgress);
+  // Workers boot (a thread, modules, keys) while the lock is taken and the index read.
+  const pool = new WorkerPool(repo.keys, { workers: options.workers });
   // Lock first, then read the index: a prune that finished before the lock cannot have removed packs
   // this backup then deduplicates against (prune refuses to start while the lock exists).
-  const lock = await Lock.take(repo, false);
+  let lock: Lock;
+  try {
+    lock = await Lock.take(repo, false);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   try {
     await repo.loadIndex();
   } catch (err) {
+    await pool.close();
     await lock.release();
     throw err;
   }
@@ -52,11 +61,11 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   const map = new DiskMapWriter(repo, writer);
   const stats = { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: 0, newChunks: 0, holeBytes: 0, durationMs: 0 };
   const chunker = repo.config.chunker;
-  const pool = new WorkerPool(repo.keys, { workers: options.workers });
-  const pipeline = new BackupPipeline(pool, writer, map, stats, chunker.kind === 'fixed' ? chunker.size : chunker.max, chunker.kind === 'fixed' ? chunker.size : chunker.min);
+  const window = windowSize(chunker, options.window);
+  const pipeline = new BackupPipeline(pool, writer, map, stats, window, chunker.kind === 'fixed' ? chunker.size : chunker.min);
   try {
     await pipeline.start();
-    for await (const piece of cutDisk(source, chunker, stats, options.window)) {
+    for await (const piece of cutDisk(source, chunker, stats, window, pipeline.takeWindow)) {
       await pipeline.add(piece);
       progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }

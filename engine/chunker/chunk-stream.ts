@@ -11,7 +11,14 @@ export type DiskPiece =
 /** Read size: large reads keep a remote source (S3 ranged GETs) and the disk busy. */
 export const DEFAULT_WINDOW = 4 * 1024 * 1024;
 /** Windows being read ahead of the one being cut. */
-const READ_AHEAD = 3;
+export const READ_AHEAD = 3;
+
+/** The read window for these chunker parameters: at least one largest chunk, whole fixed chunks. */
+export function windowSize(params: ChunkerParams, window = DEFAULT_WINDOW): number {
+  const maxChunk = params.kind === 'fixed' ? params.size : params.max;
+  const w = Math.max(window, maxChunk);
+  return params.kind === 'fixed' ? w - (w % params.size) : w;
+}
 
 /**
  * The ranges to read: the source's allocated extents, clipped to the disk, merged, and for fixed
@@ -61,23 +68,32 @@ function* segments(data: Buffer, at: number, minRun: number): Generator<{ start:
 }
 
 /**
- * Cut the disk into chunks and holes, in guest order. Each `data` piece is a view into a reused
- * buffer: valid until the next piece is requested. Up to READ_AHEAD windows are being read while
+ * Cut the disk into chunks and holes, in guest order. Each `data` piece is a view into a buffer that
+ * is reused: valid until the next piece is requested. Up to READ_AHEAD windows are being read while
  * the current one is processed, so reading (a libuv thread per read, or S3 requests) overlaps
- * hashing, compression and encryption.
+ * hashing, compression and encryption. With fixed-size chunks and `takeWindow`, each window is read
+ * straight into a buffer that function hands out (the pipeline's shared batches: no copy between
+ * the read and the workers); otherwise windows go to this generator's own buffers.
  */
-export async function* cutDisk(source: DiskSource, params: ChunkerParams, counters: { bytesRead: number }, window = DEFAULT_WINDOW): AsyncGenerator<DiskPiece> {
+export async function* cutDisk(
+  source: DiskSource,
+  params: ChunkerParams,
+  counters: { bytesRead: number },
+  window = DEFAULT_WINDOW,
+  takeWindow?: () => Promise<Buffer>,
+): AsyncGenerator<DiskPiece> {
   const maxChunk = params.kind === 'fixed' ? params.size : params.max;
-  const win = Math.max(window, maxChunk) - (Math.max(window, maxChunk) % (params.kind === 'fixed' ? params.size : 1));
-  const buffers = Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(win));
-  const assembly = Buffer.allocUnsafe(maxChunk);
+  const win = windowSize(params, window);
   const cdc = params.kind === 'fastcdc' ? new FastCdc(params.min, params.avg, params.max) : undefined;
+  const inPlace = cdc ? undefined : takeWindow;
+  const buffers = inPlace ? [] : Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(win));
+  const assembly = cdc ? Buffer.allocUnsafe(maxChunk) : Buffer.alloc(0);
   const zeroRun = params.kind === 'fastcdc' ? Math.max(ZERO_BLOCK, Math.ceil(params.min / ZERO_BLOCK) * ZERO_BLOCK) : 0;
   let pos = 0;
   let which = 0;
-  // A buffer is reused only after READ_AHEAD more windows were issued, by which time the consumer
-  // has moved past every piece of it.
-  const nextBuffer = () => buffers[which++ % buffers.length];
+  // An own buffer is reused only after READ_AHEAD more windows were issued, by which time the
+  // consumer has moved past every piece of it. A taken window is the pipeline's until it is done.
+  const nextBuffer = inPlace ?? (async () => buffers[which++ % buffers.length]);
   for await (const region of readRegions(source, params)) {
     if (region.offset > pos) yield { kind: 'hole', offset: pos, length: region.offset - pos };
     const end = region.offset + region.length;
@@ -85,13 +101,18 @@ export async function* cutDisk(source: DiskSource, params: ChunkerParams, counte
     let issuedTo = region.offset;
     const issue = () => {
       while (pending.length < READ_AHEAD && issuedTo < end) {
-        const view = nextBuffer().subarray(0, Math.min(win, end - issuedTo));
-        const read = source.read(issuedTo, view).then(() => view);
+        const at = issuedTo;
+        const length = Math.min(win, end - at);
+        const read = nextBuffer().then(async (buffer) => {
+          const view = buffer.subarray(0, length);
+          await source.read(at, view);
+          return view;
+        });
         // Observed when awaited below; this keeps a read abandoned by a failing backup from
         // becoming an unhandled rejection.
         read.catch(() => undefined);
         pending.push(read);
-        issuedTo += view.length;
+        issuedTo += length;
       }
     };
     issue();

@@ -1,5 +1,5 @@
 import { ID_LENGTH } from '../crypto/chunk-id';
-import type { DiskPiece } from '../chunker/chunk-stream';
+import { READ_AHEAD, type DiskPiece } from '../chunker/chunk-stream';
 import { BLOB_DATA } from '../store/blob';
 import type { BlobWriter } from '../store/blob-writer';
 import type { SnapshotStats } from '../store/snapshot';
@@ -8,42 +8,44 @@ import { Batch } from './batch';
 import { isZero } from './chunk-ops';
 import type { WorkerPool } from './worker-pool';
 
-/** Chunk data per batch; a batch also holds at least one largest chunk. */
-const BATCH_BYTES = 2 << 20;
-
 type Item = { offset: number; hole: number } | { offset: number; index: number };
 
 /**
- * The backup's middle: pieces from the chunker are copied into shared batches; each batch is hashed
- * on a worker, looked up in order on this thread (the disk map and dedup decisions must follow disk
- * order), its new chunks sealed on a worker, and the sealed blobs appended to packs in order.
- * Several batches are in flight at once, so the workers stay busy while this thread reads and cuts.
- * Queues and their bounds: `ring` batches (2 per worker + 2) — memory is ring × ~2 × BATCH_BYTES.
+ * The backup's middle. The reader fills batches (shared memory) with windows of the disk, or, for
+ * content-defined chunks, pieces are copied into them; each batch is hashed on a worker, looked up
+ * in order on this thread (the disk map and dedup decisions must follow disk order), its new chunks
+ * sealed on a worker, and the sealed blobs appended to packs in order. Several batches are in
+ * flight at once, so the workers stay busy while this thread reads and cuts.
+ *
+ * Queues and their bounds: one ring of READ_AHEAD + 2 + workers batches, each `capacity` bytes of
+ * data plus as much for sealed output. A batch is free, being read into, being cut (the current
+ * one), or being processed; `takeWindow` waits for a free one, which is the backpressure on the
+ * reader. Memory is ring × ~2 × capacity, whatever the disk's size.
  */
 export class BackupPipeline {
   private readonly free: Batch[] = [];
-  private current: Batch;
+  private readonly waiting: Array<{ resolve: (b: Batch) => void; reject: (e: unknown) => void }> = [];
+  private readonly ring: Batch[] = [];
+  private current: Batch | undefined;
   private items: Item[] = [];
   private lookupChain: Promise<void> = Promise.resolve();
   private appendChain: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
-  private readonly ring: Batch[];
 
+  /** `capacity`: the read window (at least one largest chunk); `minChunk` bounds chunks per batch. */
   constructor(
     private readonly pool: WorkerPool,
     private readonly writer: BlobWriter,
     private readonly map: DiskMapWriter,
     private readonly stats: SnapshotStats,
-    maxChunk: number,
+    capacity: number,
     minChunk: number,
   ) {
-    const capacity = Math.max(BATCH_BYTES, maxChunk);
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
-    const ring = 2 * Math.max(1, pool.size) + 2;
-    for (let i = 0; i < ring; i++) this.free.push(new Batch(capacity, maxChunks));
-    this.current = this.free.pop() as Batch;
-    this.ring = [this.current, ...this.free];
+    const size = READ_AHEAD + 2 + Math.max(1, pool.size);
+    for (let i = 0; i < size; i++) this.ring.push(new Batch(capacity, maxChunks));
+    this.free.push(...this.ring);
   }
 
   /** Share the batches' memory with the workers (once, before the first add). */
@@ -55,48 +57,80 @@ export class BackupPipeline {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+
+  private take(): Promise<Batch> {
+    this.throwIfFailed();
+    const b = this.free.pop();
+    if (b) return Promise.resolve(b);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private release(b: Batch): void {
+    b.reset();
+    const w = this.waiting.shift();
+    if (w) w.resolve(b);
+    else this.free.push(b);
+  }
+
+  /** A free batch's data, for the reader to fill with a window of the disk (zero-copy chunks). */
+  takeWindow = async (): Promise<Buffer> => (await this.take()).data;
+
   async add(piece: DiskPiece): Promise<void> {
     this.throwIfFailed();
     if (piece.kind === 'hole') {
       this.items.push({ offset: piece.offset, hole: piece.length });
       return;
     }
+    const owner = this.current?.holds(piece.data) ? this.current : this.ring.find((b) => b.holds(piece.data));
+    if (owner && owner !== this.current) {
+      if (this.current) this.submit();
+      this.current = owner;
+    }
     // Zero chunks become holes here, before any copy or hashing (memcmp runs at memory speed).
     if (isZero(piece.data)) {
       this.items.push({ offset: piece.offset, hole: piece.data.length });
       return;
     }
-    if (!this.current.fits(piece.data.length)) await this.submit();
+    if (owner) {
+      this.items.push({ offset: piece.offset, index: owner.pushInPlace(piece.data) });
+      return;
+    }
+    if (this.current && !this.current.fits(piece.data.length)) this.submit();
+    this.current ??= await this.take();
     this.items.push({ offset: piece.offset, index: this.current.push(piece.data) });
   }
 
-  private async submit(): Promise<void> {
+  /** Hand the current batch (or, at the end, only holes) to processing. */
+  private submit(): void {
     const batch = this.current;
     const items = this.items;
+    this.current = undefined;
     this.items = [];
-    const work = this.process(batch, items).catch((err: unknown) => {
-      this.failure ??= err;
-    });
+    const work = this.process(batch, items).catch((err: unknown) => this.fail(err));
     const tracked: Promise<void> = work.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
-    while (this.free.length === 0) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    this.current = this.free.pop() as Batch;
   }
 
-  private async process(batch: Batch, items: Item[]): Promise<void> {
-    const hashed = batch.count > 0 ? this.pool.hash(batch) : Promise.resolve();
+  private async process(batch: Batch | undefined, items: Item[]): Promise<void> {
+    const hashed = batch && batch.count > 0 ? this.pool.hash(batch) : Promise.resolve();
+    // Observed through `lookedUp`; this keeps a hash failure from being unhandled meanwhile.
+    hashed.catch(() => undefined);
     const lookedUp = this.lookupChain.then(async () => {
       await hashed;
-      return this.lookup(batch, items);
+      return batch ? this.lookup(batch, items) : this.lookupHoles(items);
     });
     this.lookupChain = lookedUp.then(() => undefined);
     this.lookupChain.catch(() => {
       // Observed through `lookedUp` by this batch; later batches chained on it fail the same way.
     });
     const selected = await lookedUp;
-    if (selected > 0) await this.pool.seal(batch, selected, BLOB_DATA);
+    if (batch && selected > 0) await this.pool.seal(batch, selected, BLOB_DATA);
     const appended = this.appendChain.then(async () => {
+      if (!batch) return;
       let o = 0;
       for (let j = 0; j < selected; j++) {
         const len = batch.outLengths[j];
@@ -109,8 +143,16 @@ export class BackupPipeline {
       // Observed through `appended` below.
     });
     await appended;
-    batch.reset();
-    this.free.push(batch);
+    if (batch) this.release(batch);
+  }
+
+  private async lookupHoles(items: Item[]): Promise<number> {
+    for (const item of items) {
+      if (!('hole' in item)) throw new Error('a chunk without a batch');
+      this.stats.holeBytes += item.hole;
+      await this.map.hole(item.offset, item.hole);
+    }
+    return 0;
   }
 
   /** In disk order: holes (and zero chunks) to the map, known chunks referenced, new ones selected. */
@@ -143,13 +185,14 @@ export class BackupPipeline {
 
   /** Process what is left and wait for every batch. */
   async finish(): Promise<void> {
-    if (this.items.length > 0) await this.submit();
-    await Promise.all(this.inFlight);
+    if (this.current || this.items.length > 0) this.submit();
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.throwIfFailed();
   }
 
   /** After a failure: let batches in flight settle (their errors are secondary). */
   async abort(): Promise<void> {
-    await Promise.all(this.inFlight);
+    this.fail(new Error('backup aborted'));
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 }

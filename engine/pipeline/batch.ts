@@ -4,7 +4,9 @@ import { NONCE_LENGTH, TAG_LENGTH } from '../crypto/seal';
 /**
  * A batch of chunks in shared memory, reused from a small ring: the chunk bytes, their ranges, and
  * room for what the workers compute (ids, sealed blobs). Nothing in it is allocated per
- * chunk, and workers read and write it without copies.
+ * chunk, and workers read and write it without copies. With fixed-size chunks the reader reads a
+ * window of the disk straight into `data` and the chunks are recorded in place (`pushInPlace`);
+ * content-defined chunks, which span windows, are copied in (`push`).
  */
 export class Batch {
   readonly data: Buffer;
@@ -52,6 +54,20 @@ export class Batch {
   /** Room for a chunk of `length` bytes? */
   fits(length: number): boolean {
     return this.count < this.maxChunks && this.used + length <= this.capacity;
+  }
+
+  /** Is `view` a part of this batch's data (a window the reader filled in place)? */
+  holds(view: Uint8Array): boolean {
+    return view.buffer === this.shared.data;
+  }
+
+  /** Record a chunk that already lies in this batch's data (no copy); returns its index. */
+  pushInPlace(view: Uint8Array): number {
+    const i = this.count++;
+    this.starts[i] = view.byteOffset;
+    this.lengths[i] = view.length;
+    this.used = Math.max(this.used, view.byteOffset + view.length);
+    return i;
   }
 
   /** Copy a chunk in; returns its index in the batch. */
