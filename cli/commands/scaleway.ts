@@ -6,10 +6,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot } from '../../engine';
-import {
-  backupBlockVolume, createScalewayClients, parseScalewayBlockUrl, resolveScalewayProfile, restoreBlockVolume, stagingBackend,
-  type ScalewayBlockUrl,
-} from '../../engine/scaleway';
+import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
 import { parseInteger, parseSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
@@ -19,6 +16,11 @@ export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
 export interface ScalewayFlags extends RepoFlags {
   bucket?: string;
   stagingPrefix?: string;
+}
+
+/** The Scaleway and AWS SDKs load only for these commands: every other command starts faster. */
+function loadScaleway(): Promise<typeof import('../../engine/scaleway')> {
+  return import('../../engine/scaleway');
 }
 
 export function isScalewayBlockUrl(arg: string): boolean {
@@ -45,6 +47,7 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
   const target = parseUrl(cmd, url, true);
   const bucket = requireBucket(flags);
   const out = new Output(!!flags.json);
+  const { backupBlockVolume, createScalewayClients, resolveScalewayProfile, stagingBackend } = await loadScaleway();
   const profile = resolveScalewayProfile({ zone: target.zone });
   const repo = await openRepo(flags);
   const staging = stagingBackend(profile, bucket, { zone: target.zone });
@@ -74,6 +77,7 @@ export async function restoreScalewayBlock(
   const target = parseUrl(cmd, to, false);
   const bucket = requireBucket(flags);
   const out = new Output(!!flags.json);
+  const { createScalewayClients, resolveScalewayProfile, restoreBlockVolume, stagingBackend } = await loadScaleway();
   const profile = resolveScalewayProfile({ zone: target.zone });
   const repo = await openRepo(flags);
   const snapshot = await findSnapshot(repo, ref);
