@@ -2,6 +2,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
+import { flatnessMarkdown, type FlatnessRow } from './flatness';
 import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
 import type { ToolVersions } from './tools';
 
@@ -64,6 +65,7 @@ export interface ResultsJson {
   ours: Summary | null;
   restic: Summary | null;
   cases: Partial<Record<CaseId, CaseResult>>;
+  flatness: FlatnessRow[];
   history: HistoryEntry[];
 }
 
@@ -77,6 +79,8 @@ export interface Report {
   dataset: Dataset;
   cases: BenchCase[];
   results: Partial<Record<CaseId, CaseResult>>;
+  /** Memory against disk size (bench/flatness.ts); empty when not measured. */
+  flatness: FlatnessRow[];
   methodNotes: string[];
   wallSeconds: number;
   /** os.loadavg() before and after: other work on the machine skews the figures. */
@@ -124,6 +128,7 @@ export function resultsJson(r: Report, history: HistoryEntry[]): ResultsJson {
     ours: pick(raw?.ours ?? null),
     restic: pick(raw?.restic ?? null),
     cases: r.results,
+    flatness: r.flatness,
     history,
   };
 }
@@ -338,6 +343,7 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
       return c.store === 's3' ? s3Table(c, res, d.spec.virtualSize, d.changedBytes) : caseTable(c, res, d.spec.virtualSize, d.changedBytes, d.qcow2FileBytes);
     }),
     chunkerTable(r),
+    flatnessMarkdown(r.flatness),
     '## History',
     '',
     historyTable(history),

@@ -7,6 +7,7 @@
  *   BENCH_CASES  comma list of raw, raw-fastcdc, qcow2, s3 (default: all; s3 is ours only, against the local S3 server)
  *   BENCH_TOOLS  comma list of ours, restic (default: both)
  *   BENCH_OURS_CMD  command that runs our CLI instead of `node bin/scw-backup.js`
+ *   BENCH_FLATNESS  1 (default when ours runs) | 0: memory against disk size, 16x the disk, same data
  *
  * Full-size runs write bench/RESULTS.md and bench/results.json; small runs write them
  * under bench/work/results-small/ so a smoke run never overwrites the published figures.
@@ -16,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectCases, type BenchCase, type CaseId } from './cases';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
+import { measureFlatness, type FlatnessRow } from './flatness';
 import { BenchError, run } from './exec';
 import { formatByMethod, runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
 import { OursRunner, oursCommand } from './ours';
@@ -68,6 +70,12 @@ function envTools(): Set<'ours' | 'restic'> {
   const bad = v.filter((t) => t !== 'ours' && t !== 'restic');
   if (bad.length || v.length === 0) throw new BenchError(`BENCH_TOOLS: expected ours and/or restic, got "${process.env.BENCH_TOOLS}"`);
   return new Set(v as Array<'ours' | 'restic'>);
+}
+
+function envFlatness(): boolean {
+  const v = (process.env.BENCH_FLATNESS ?? '1').trim();
+  if (v === '0' || v === '1') return v === '1';
+  throw new BenchError(`BENCH_FLATNESS must be 0 or 1, not "${v}"`);
 }
 
 async function gitCommit(root: string): Promise<string> {
@@ -198,6 +206,13 @@ async function main(): Promise<void> {
       }
     }
 
+    let flatness: FlatnessRow[] = [];
+    if (toolSet.has('ours') && envFlatness()) {
+      const cmd = oursCommand(root, process.env.BENCH_OURS_CMD);
+      log('flatness: peak memory against disk size (ours)');
+      flatness = await measureFlatness(new OursRunner(cmd, [], 'raw'), ds, tools, work, runs, log);
+    }
+
     for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
 
     const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
@@ -221,7 +236,7 @@ async function main(): Promise<void> {
     const jsonFile = path.join(outDir, 'results.json');
     const mdFile = path.join(outDir, 'RESULTS.md');
     const benchEnv: Record<string, string> = {};
-    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD']) {
+    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS']) {
       const v = process.env[k];
       if (v !== undefined) benchEnv[k] = v;
     }
@@ -235,6 +250,7 @@ async function main(): Promise<void> {
       dataset: ds,
       cases,
       results,
+      flatness,
       methodNotes: methodNotes(ds, jobs, runs, s3),
       wallSeconds: (Date.now() - started) / 1000,
       loadAvg: { start: loadAtStart, end: os.loadavg() },
