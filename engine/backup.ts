@@ -21,6 +21,8 @@ export interface BackupOptions {
   window?: number;
   /** Worker threads for hashing, compression and encryption (default: one per core; 0 = inline). */
   workers?: number;
+  /** The manifest's time (default: when the backup ends); the volumes of one server share one. */
+  time?: Date;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -77,7 +79,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     const host = currentHost();
     const manifest: SnapshotManifest = {
       version: 1,
-      time: new Date().toISOString(),
+      time: (options.time ?? new Date()).toISOString(),
       hostname: options.hostname ?? host.hostname,
       username: host.username,
       source: { ...options.sourceDetails, format: source.info.format, location: source.info.location },

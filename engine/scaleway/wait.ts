@@ -27,6 +27,8 @@ export interface FlowTimeouts {
   export?: WaitOptions;
   import?: WaitOptions;
   volume?: WaitOptions;
+  /** A server stopping or starting around a volume swap. */
+  server?: WaitOptions;
 }
 
 export function phaseWait(t: FlowTimeouts | undefined, phase: Exclude<keyof FlowTimeouts, 'default'>): WaitOptions {

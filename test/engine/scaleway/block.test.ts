@@ -5,17 +5,17 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { findSnapshot, initRepository, listSnapshots, type Repository } from '../../../engine';
 import {
   ExportFailedError, QuotaExceededError, RestoreIncompleteError, STAGING_TAG, ScalewayResourceNotFoundError, WaitTimeoutError, WrongProjectError,
-  backupBlockVolume, createScalewayClients, resolveScalewayProfile, restoreBlockVolume, stagingBackend,
+  backupBlockVolume, restoreBlockVolume, stagingBackend,
   type ScalewayClients, type ScalewayProfile,
 } from '../../../engine/scaleway';
 import type { S3Backend } from '../../../engine/store/backends/s3';
 import { S3BucketNotFoundError } from '../../../engine/store/backends/s3';
-import { realmSafeFetch, run, startRig, type Rig } from '../../emulator/harness';
-import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from '../../rig/s3-server';
+import { run, waitBlockSnapshot, type Rig } from '../../emulator/harness';
+import { startScalewayRig, type ScalewayTestRig } from './scaleway-rig';
 import { PASS, TEST_INIT, copyRealFiles, prng, tempDir } from '../../helpers';
 
 const MiB = 1024 * 1024;
@@ -23,6 +23,7 @@ const FAST = { default: { minDelayMs: 5, maxDelayMs: 40, timeoutMs: 20_000 } };
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let raw: string;
+let setup: ScalewayTestRig;
 let rig: Rig;
 let profile: ScalewayProfile;
 let clients: ScalewayClients;
@@ -37,27 +38,18 @@ beforeAll(async () => {
   await writeFile(join(files, 'random.bin'), prng(5)(2 * MiB));
   raw = join(dir.path, 'disk.raw');
   await run('mke2fs', ['-q', '-t', 'ext4', '-F', '-d', files, raw, '32M']);
-  rig = await startRig({ accessKey: TEST_ACCESS_KEY });
-  profile = resolveScalewayProfile({
-    accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY, projectId: rig.emulator.credentials.projectId,
-    organizationId: rig.emulator.credentials.organizationId, zone: 'fr-par-1', apiUrl: rig.emulator.url, env: {},
-  });
-  clients = createScalewayClients(profile, { fetch: realmSafeFetch });
   // 5 MiB parts: the restore's ~13 MiB image goes up as a real multipart upload.
-  staging = stagingBackend(profile, rig.bucket, { endpoint: rig.s3.endpoint, env: {}, partSize: 5 * MiB, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+  setup = await startScalewayRig();
+  ({ rig, profile, clients, staging } = setup);
   repo = await initRepository(join(dir.path, 'repo'), PASS, TEST_INIT);
 });
 
 afterAll(async () => {
-  await staging?.close();
-  await rig?.stop();
+  await setup?.stop();
   await dir?.cleanup();
 });
 
-async function bucketKeys(): Promise<string[]> {
-  const out = await rig.s3client.send(new ListObjectsV2Command({ Bucket: rig.bucket }));
-  return (out.Contents ?? []).map((o) => o.Key ?? '');
-}
+const bucketKeys = (): Promise<string[]> => setup.bucketKeys();
 
 /** Snapshots stuck in `exporting` on purpose (the emulator, like Scaleway, refuses to delete them). */
 const stuck = new Set<string>();
@@ -123,6 +115,27 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     expect(await bucketKeys()).toEqual([]);
     expect(await stagingSnapshots()).toEqual([]);
     expect((await rig.block.listSnapshots({ includeDeleted: false })).snapshots.filter((s) => s.tags.includes('scw-backup'))).toEqual([]);
+  });
+
+  test('a restore first removes stale leftovers of restores that died (image and imported snapshot), not fresh ones', async () => {
+    const volumeId = await newVolume('restore-leftovers');
+    const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
+    await rig.s3client.send(new PutObjectCommand({ Bucket: rig.bucket, Key: 'scw-backup/restore/dead-run.qcow2', Body: Buffer.alloc(1000) }));
+    const dead = await rig.block.createSnapshot({ volumeId, name: 'scw-backup-restore-dead-run', tags: ['scw-backup', STAGING_TAG] });
+    const unrelated = await rig.block.createSnapshot({ volumeId, name: 'someone-elses', tags: [STAGING_TAG] });
+    await waitBlockSnapshot(rig, dead.id);
+    await waitBlockSnapshot(rig, unrelated.id);
+    // Young leftovers may belong to a restore still running: left alone.
+    const young = await restoreBlockVolume(repo, clients, staging, { snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST });
+    expect(young.leftovers).toEqual({ removed: [], failed: [] });
+    const later = Date.now() + 2 * 3600_000;
+    const old = await restoreBlockVolume(repo, clients, staging, { snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST, now: () => later });
+    expect(old.leftovers.failed).toEqual([]);
+    expect(old.leftovers.removed.sort()).toEqual([`s3://${rig.bucket}/scw-backup/restore/dead-run.qcow2`, `snapshot ${dead.id}`].sort());
+    expect(await bucketKeys()).toEqual([]);
+    const left = (await rig.block.listSnapshots({ includeDeleted: false, volumeId })).snapshots.map((s) => s.id);
+    expect(left).toEqual([unrelated.id]);
+    await rig.block.deleteSnapshot({ snapshotId: unrelated.id });
   });
 
   test('keepNativeSnapshot keeps the Scaleway snapshot, without the staging tag', async () => {
@@ -207,6 +220,9 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     const stuckId = (err as WaitTimeoutError).resourceId;
     stuck.add(stuckId);
     expect(warnings.join('\n')).toContain(`could not remove snapshot ${stuckId}`);
+    // ...and the error itself carries what is left behind.
+    expect((err as Error).message).toContain(`; left behind: snapshot ${stuckId}`);
+    expect((err as Error & { cleanupFailed?: Array<{ what: string }> }).cleanupFailed?.map((f) => f.what)).toEqual([`snapshot ${stuckId}`]);
     expect(await bucketKeys()).toEqual([]);
     expect((await listSnapshots(repo)).length).toBe(before);
   });

@@ -1,0 +1,154 @@
+/**
+ * The restore of one stored disk as a new Scaleway volume through the staging bucket, whichever API
+ * takes the import (native-snapshots.ts): stream a QCOW2 of the snapshot into the bucket (multipart,
+ * no temporary file), import it as a snapshot, create the volume from it (the caller's step), then
+ * remove the staging object and the intermediate snapshot, also on failure.
+ */
+import { BackupError, InvalidInputError } from '../errors';
+import type { ProgressCallback } from '../progress';
+import { planQcow2, qcow2Stream } from '../qcow2';
+import { SnapshotSource } from '../source/snapshot-source';
+import type { Backend } from '../store/backend';
+import type { Repository } from '../store/repository';
+import type { Snapshot } from '../store/snapshot';
+import { DEFAULT_STALE_AFTER_MS, FlowProgress, STAGING_TAG, TAG, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
+import { attachCleanup } from './export-backup';
+import type { NativeSnapshots } from './native-snapshots';
+import type { FlowTimeouts } from './wait';
+
+/** What the restore needs of the staging bucket (an S3Backend at the bucket's root). */
+export type RestoreStaging = Pick<Backend, 'location' | 'delete' | 'list'> & {
+  putStream(path: string, stream: AsyncIterable<Uint8Array>, options?: { expectedSize?: number; onProgress?: (bytes: number) => void }): Promise<void>;
+};
+
+/** A restore failed after the volume was created: the volume is left in place and named here. */
+export class RestoreIncompleteError extends BackupError {
+  readonly volumeId: string;
+  constructor(volumeId: string, zone: string, cause: unknown) {
+    super('SCW_RESTORE_INCOMPLETE', `volume ${volumeId} was restored in ${zone} and left in place, but the restore then failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.volumeId = volumeId;
+  }
+}
+
+export interface RestoredVolume {
+  id: string;
+  name: string;
+  size: number;
+}
+
+export interface ImportRestoreOptions {
+  snapshot: Snapshot;
+  zone: string;
+  bucket: string;
+  prefix: string;
+  /** Size of the new volume (default the original's; never smaller than the disk). */
+  size?: number;
+  /** Create the volume from the imported snapshot and wait until it is usable. */
+  createVolume(importedSnapshotId: string, size: number, time: string): Promise<RestoredVolume>;
+  /** Optional last step on the new volume (attach); a failure leaves the volume in place. */
+  finish?(volume: RestoredVolume): Promise<void>;
+  onProgress?: ProgressCallback;
+  onWarning?: (message: string) => void;
+  timeouts?: FlowTimeouts;
+  /** Leftovers of earlier restores older than this are removed first (default 1 h). */
+  staleAfterMs?: number;
+  now: () => number;
+}
+
+export interface ImportRestoreResult {
+  volume: RestoredVolume;
+  importedSnapshotId: string;
+  stagingKey: string;
+  bytesUploaded: number;
+  cleanup: CleanupReport;
+  /** Removal of earlier restores' leftovers. */
+  leftovers: CleanupReport;
+}
+
+export async function restoreThroughImport(repo: Repository, snapshots: NativeSnapshots, staging: RestoreStaging, o: ImportRestoreOptions): Promise<ImportRestoreResult> {
+  const progress = new FlowProgress(o.onProgress);
+  const warn = o.onWarning;
+  const snap = o.snapshot;
+  const time = stamp(o.now());
+  const stagingKey = `${o.prefix}/restore/${snap.id.slice(0, 16)}-${time}.qcow2`;
+  const originalSize = typeof snap.source.volumeSize === 'number' ? snap.source.volumeSize : undefined;
+
+  // Listing the staging folder first also proves the bucket exists before anything is uploaded.
+  const leftovers = await removeRestoreLeftovers(snapshots, staging, { prefix: o.prefix, staleAfterMs: o.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: o.now(), warn });
+  await repo.loadIndex();
+  const source = new SnapshotSource(repo, snap);
+  // Zero runs are holes in the disk map already: trust the extents, read nothing while planning.
+  const plan = await planQcow2(source, { skipZeroClusters: false });
+  if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < plan.virtualSize)) {
+    await source.close();
+    throw new InvalidInputError('size', `${o.size} bytes is smaller than the ${plan.virtualSize}-byte disk of snapshot ${snap.id.slice(0, 12)}`);
+  }
+  const size = Math.max(o.size ?? originalSize ?? plan.virtualSize, plan.virtualSize);
+
+  const cleanup = newCleanupReport();
+  let uploaded = 0;
+  let stagingWritten = false;
+  let importedId: string | undefined;
+  let volume: RestoredVolume | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    progress.bytes('uploading', 0, plan.length, 0, 0, true);
+    stagingWritten = true; // a failed multipart upload may still leave an object (or parts) behind
+    await staging.putStream(stagingKey, qcow2Stream(source, { skipZeroClusters: false, plan }), {
+      expectedSize: plan.length,
+      onProgress: (bytes) => {
+        uploaded = bytes;
+        progress.bytes('uploading', bytes, plan.length, 0, bytes);
+      },
+    });
+
+    progress.phase('importing', size);
+    importedId = await snapshots.startImport(o.bucket, stagingKey, `${IMPORT_NAME}${snap.id.slice(0, 12)}-${time}`, size, [TAG, STAGING_TAG]);
+    await snapshots.waitImported(importedId, o.bucket, stagingKey, o.timeouts);
+
+    progress.phase('creating-volume', size);
+    volume = await o.createVolume(importedId, size, time);
+    if (o.finish) await o.finish(volume);
+  } catch (err) {
+    failure = { error: volume ? new RestoreIncompleteError(volume.id, o.zone, err) : err };
+    if (volume) warn?.(`volume ${volume.id} was created and is left in place: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+
+  if (stagingWritten) await cleanupStep(cleanup, `s3://${o.bucket}/${stagingKey}`, () => staging.delete(stagingKey), warn);
+  if (importedId) {
+    const id = importedId;
+    await cleanupStep(cleanup, `${snapshots.label} ${id}`, () => snapshots.delete(id), warn);
+  }
+  if (failure) throw attachCleanup(failure.error, cleanup);
+  if (!volume || !importedId) throw new Error('unreachable: restore finished without a volume');
+  progress.bytes('done', plan.length, plan.length, 0, uploaded, true);
+  return { volume, importedSnapshotId: importedId, stagingKey, bytesUploaded: uploaded, cleanup, leftovers };
+}
+
+/** Name prefix of the snapshots a restore imports (and a later restore may remove as leftovers). */
+const IMPORT_NAME = 'scw-backup-restore-';
+
+/**
+ * Remove what restores that died left behind: images under `<prefix>/restore/` and imported
+ * snapshots (tagged `scw-backup:staging`, named `scw-backup-restore-…`), once older than
+ * `staleAfterMs` (a younger one may belong to a restore still going).
+ */
+async function removeRestoreLeftovers(
+  snapshots: NativeSnapshots, staging: RestoreStaging, o: { prefix: string; staleAfterMs: number; now: number; warn?: (msg: string) => void },
+): Promise<CleanupReport> {
+  const report = newCleanupReport();
+  const stale = (d: Date | undefined) => d !== undefined && o.now - d.getTime() >= o.staleAfterMs;
+  for await (const obj of staging.list(`${o.prefix}/restore`)) {
+    if (!stale(obj.modified)) continue;
+    await cleanupStep(report, `${staging.location.replace(/\/+$/, '')}/${obj.path}`, () => staging.delete(obj.path), o.warn);
+  }
+  for (const s of await snapshots.listTagged(STAGING_TAG)) {
+    // An import still running cannot be deleted, and may belong to a live restore.
+    if (!s.name.startsWith(IMPORT_NAME) || (s.status !== 'available' && s.status !== 'error') || !stale(s.createdAt)) continue;
+    const id = s.id;
+    await cleanupStep(report, `${snapshots.label} ${id}`, () => snapshots.delete(id), o.warn);
+  }
+  return report;
+}

@@ -1,0 +1,135 @@
+/**
+ * One shape over the two snapshot APIs a volume backup or restore goes through: Block Storage
+ * snapshots (SBS volumes) and Instance snapshots (local `l_ssd` volumes). The flows in
+ * export-backup.ts and import-restore.ts drive either; only these adapters know the calls.
+ */
+import { TAG } from './common';
+import type { ScalewayClients } from './config';
+import { ExportFailedError, ImportFailedError } from './errors';
+import { callOrNotFound } from './common';
+import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wait';
+
+export interface NativeSnapshotInfo {
+  id: string;
+  name: string;
+  status: string;
+  tags: string[];
+  createdAt?: Date;
+}
+
+export interface NativeSnapshots {
+  /** `snapshot` (Block) or `instance snapshot` (local volume), for messages. */
+  readonly label: string;
+  /** Start a snapshot of the volume; its id (known before the wait, so a failed wait can clean up). */
+  create(volumeId: string, name: string, tags: string[]): Promise<string>;
+  waitCreated(snapshotId: string, timeouts?: FlowTimeouts): Promise<void>;
+  /** Export to `bucket/key`; resolves once the object is complete. */
+  exportTo(snapshotId: string, bucket: string, key: string, timeouts?: FlowTimeouts): Promise<void>;
+  /** Start importing `bucket/key` as a snapshot of `size` bytes; its id. */
+  startImport(bucket: string, key: string, name: string, size: number, tags: string[]): Promise<string>;
+  waitImported(snapshotId: string, bucket: string, key: string, timeouts?: FlowTimeouts): Promise<void>;
+  delete(snapshotId: string): Promise<void>;
+  setTags(snapshotId: string, tags: string[]): Promise<void>;
+  /** Snapshots carrying `tag`: of `volumeId`, or all of them in the zone. */
+  listTagged(tag: string, volumeId?: string): Promise<NativeSnapshotInfo[]>;
+  exists(snapshotId: string): Promise<boolean>;
+}
+
+const SNAPSHOT_FAILED = ['error', 'deleted', 'deleting', 'invalid_data'];
+
+/** Block Storage snapshots of an SBS volume. */
+export function blockSnapshots(clients: ScalewayClients, zone: string): NativeSnapshots {
+  const { block } = clients;
+  const waitAvailable = (snapshotId: string, wanted: string, timeouts: FlowTimeouts | undefined, phase: 'snapshot' | 'export' | 'import', onFailed?: (status: string) => Error) =>
+    waitForStatus({
+      resource: 'snapshot', id: snapshotId, wanted, fetch: () => block.getSnapshot({ zone, snapshotId }),
+      status: (s) => s.status, done: ['available'], failed: SNAPSHOT_FAILED, onFailed,
+    }, phaseWait(timeouts, phase));
+  return {
+    label: 'snapshot',
+    create: async (volumeId, name, tags) => (await callScaleway(`snapshot volume ${volumeId}`, () => block.createSnapshot({ zone, volumeId, name, tags }))).id,
+    waitCreated: async (snapshotId, timeouts) => {
+      await waitAvailable(snapshotId, 'available', timeouts, 'snapshot');
+    },
+    async exportTo(snapshotId, bucket, key, timeouts) {
+      await callScaleway(`export snapshot ${snapshotId} to s3://${bucket}/${key}`, () => block.exportSnapshotToObjectStorage({ zone, snapshotId, bucket, key }));
+      // The key exists (empty) from the start of the export, on Scaleway as in the emulator: the
+      // snapshot going back to `available` is what says the object is complete.
+      await waitAvailable(snapshotId, 'the end of its export', timeouts, 'export', (status) => new ExportFailedError(snapshotId, status, bucket, key));
+    },
+    startImport: async (bucket, key, name, size, tags) => (await callScaleway(`import s3://${bucket}/${key} as a snapshot`, () => block.importSnapshotFromObjectStorage({
+      zone, bucket, key, name, projectId: clients.profile.projectId, tags, size,
+    }))).id,
+    waitImported: async (snapshotId, bucket, key, timeouts) => {
+      await waitAvailable(snapshotId, 'the end of its import', timeouts, 'import', (status) => new ImportFailedError(snapshotId, status, bucket, key));
+    },
+    delete: (snapshotId) => callScaleway(`delete snapshot ${snapshotId}`, () => block.deleteSnapshot({ zone, snapshotId })),
+    setTags: async (snapshotId, tags) => {
+      await callScaleway(`retag snapshot ${snapshotId}`, () => block.updateSnapshot({ zone, snapshotId, tags }));
+    },
+    async listTagged(tag, volumeId) {
+      const list = await callScaleway(`list snapshots${volumeId ? ` of volume ${volumeId}` : ''} tagged ${tag}`, () => block.listSnapshots({ zone, volumeId, tags: [tag], includeDeleted: false }).all());
+      return list.map((s) => ({ id: s.id, name: s.name, status: s.status, tags: s.tags, createdAt: s.createdAt }));
+    },
+    exists: (snapshotId) => existsOrNotFound('snapshot', snapshotId, zone, () => block.getSnapshot({ zone, snapshotId })),
+  };
+}
+
+/** Instance API snapshots of a local (`l_ssd`) volume. */
+export function instanceSnapshots(clients: ScalewayClients, zone: string): NativeSnapshots {
+  const { instance } = clients;
+  const waitAvailable = (snapshotId: string, wanted: string, timeouts: FlowTimeouts | undefined, phase: 'snapshot' | 'export' | 'import', onFailed?: (status: string) => Error) =>
+    waitForStatus({
+      resource: 'instance snapshot', id: snapshotId, wanted, fetch: async () => (await instance.getSnapshot({ zone, snapshotId })).snapshot,
+      status: (s) => s?.state ?? 'missing', done: ['available'], failed: [...SNAPSHOT_FAILED, 'missing'], onFailed,
+    }, phaseWait(timeouts, phase));
+  return {
+    label: 'instance snapshot',
+    async create(volumeId, name, tags) {
+      const r = await callScaleway(`snapshot local volume ${volumeId}`, () => instance.createSnapshot({ zone, volumeId, name, tags, project: clients.profile.projectId }));
+      const id = r.snapshot?.id;
+      if (!id) throw new Error(`the Instance API created a snapshot of volume ${volumeId} without an id`);
+      return id;
+    },
+    waitCreated: async (snapshotId, timeouts) => {
+      await waitAvailable(snapshotId, 'available', timeouts, 'snapshot');
+    },
+    async exportTo(snapshotId, bucket, key, timeouts) {
+      await callScaleway(`export instance snapshot ${snapshotId} to s3://${bucket}/${key}`, () => instance.exportSnapshot({ zone, snapshotId, bucket, key }));
+      await waitAvailable(snapshotId, 'the end of its export', timeouts, 'export', (status) => new ExportFailedError(snapshotId, status, bucket, key));
+    },
+    async startImport(bucket, key, name, size, tags) {
+      const r = await callScaleway(`import s3://${bucket}/${key} as an instance snapshot`, () => instance.createSnapshot({
+        zone, bucket, key, name, size, tags, volumeType: 'l_ssd', project: clients.profile.projectId,
+      }));
+      const id = r.snapshot?.id;
+      if (!id) throw new Error(`the Instance API imported s3://${bucket}/${key} without a snapshot id`);
+      return id;
+    },
+    waitImported: async (snapshotId, bucket, key, timeouts) => {
+      await waitAvailable(snapshotId, 'the end of its import', timeouts, 'import', (status) => new ImportFailedError(snapshotId, status, bucket, key));
+    },
+    delete: (snapshotId) => callScaleway(`delete instance snapshot ${snapshotId}`, () => instance.deleteSnapshot({ zone, snapshotId })),
+    setTags: async (snapshotId, tags) => {
+      await callScaleway(`retag instance snapshot ${snapshotId}`, () => instance.updateSnapshot({ zone, snapshotId, tags }));
+    },
+    async listTagged(tag, volumeId) {
+      const list = await callScaleway(`list instance snapshots${volumeId ? ` of volume ${volumeId}` : ''} tagged ${tag}`, () => instance.listSnapshots({ zone, baseVolumeId: volumeId, tags: tag }).all());
+      return list.filter((s) => s.tags.includes(tag)).map((s) => ({ id: s.id, name: s.name, status: s.state, tags: s.tags, createdAt: s.creationDate }));
+    },
+    exists: (snapshotId) => existsOrNotFound('instance snapshot', snapshotId, zone, () => instance.getSnapshot({ zone, snapshotId })),
+  };
+}
+
+async function existsOrNotFound(resource: string, id: string, zone: string, fetch: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await callOrNotFound(resource, id, zone, `read ${resource} ${id}`, fetch);
+    return true;
+  } catch (err) {
+    if (err instanceof Error && (err as { code?: string }).code === 'NOT_FOUND') return false;
+    throw err;
+  }
+}
+
+/** Tags of a snapshot kept after a backup: without the staging tag, no later run removes it. */
+export const KEPT_TAGS = [TAG, 'scw-backup:kept'];
