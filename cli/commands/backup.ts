@@ -4,6 +4,7 @@ import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
 import { backupScalewayBlock, isScalewayBlockUrl, type ScalewayFlags } from './scaleway';
+import { backupScalewayInstance, isScalewayInstanceUrl } from './scaleway-instance';
 
 interface BackupFlags extends RepoFlags, ScalewayFlags {
   tag?: Record<string, string>;
@@ -14,7 +15,7 @@ interface BackupFlags extends RepoFlags, ScalewayFlags {
 export function registerBackup(program: Command): void {
   commonOptions(program.command('backup'))
     .description('back up a disk image (raw or QCOW2: the guest disk is stored, not the container)')
-    .argument('<file>', 'disk image to back up, or scaleway-block://ZONE/VOLUME_ID')
+    .argument('<file>', 'disk image to back up, scaleway-block://ZONE/VOLUME_ID, or scaleway-instance://ZONE/SERVER_ID (every volume)')
     .option('--tag <key=value>', 'label the snapshot (repeatable), e.g. environment=production', collectTag)
     .option('--host <name>', 'host name to record (default: this machine)')
     .option('--bucket <name>', 'Scaleway volumes: staging bucket for the export (else SCW_BACKUP_BUCKET)')
@@ -22,6 +23,7 @@ export function registerBackup(program: Command): void {
     .option('--keep-native-snapshot', 'Scaleway volumes: keep the Scaleway snapshot after the backup')
     .action(async (file: string, flags: BackupFlags, cmd: Command) => {
       if (isScalewayBlockUrl(file)) return backupScalewayBlock(cmd, file, flags);
+      if (isScalewayInstanceUrl(file)) return backupScalewayInstance(cmd, file, flags);
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
       const source = await openDiskImage(file, { onWarning: (m) => out.warning(m) });

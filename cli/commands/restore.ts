@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
+import { isInstanceGroup } from '../../engine/scaleway/instance-group';
 import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
+import { isScalewayInstanceUrl, restoreScalewayInstance } from './scaleway-instance';
 
 interface RestoreFlags extends RepoFlags, ScalewayFlags {
   target?: string;
@@ -13,6 +15,9 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags {
   perfIops?: string;
   overwrite?: boolean;
   format: string;
+  newServer?: string;
+  stopServer?: boolean;
+  commercialType?: string;
 }
 
 export function registerRestore(program: Command): void {
@@ -20,7 +25,7 @@ export function registerRestore(program: Command): void {
     .description('restore a snapshot to a disk image file (sparse: holes are not written)')
     .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest"')
     .option('--target <file>', 'file to write')
-    .option('--to <url>', 'restore to a new Scaleway Block volume: scaleway-block://ZONE')
+    .option('--to <url>', 'restore to a new Scaleway Block volume (scaleway-block://ZONE), or an Instance group to a server (scaleway-instance://ZONE/SERVER_ID, or scaleway-instance://ZONE with --new-server)')
     .option('--overwrite', 'replace the target if it exists')
     .option('--format <format>', 'raw (sparse file) or qcow2 (v3, uncompressed: what Scaleway imports)', 'raw')
     .option('--bucket <name>', 'with --to: staging bucket for the import (else SCW_BACKUP_BUCKET)')
@@ -29,13 +34,20 @@ export function registerRestore(program: Command): void {
     .option('--attach <server-id>', 'with --to: attach the new volume to this Instance')
     .option('--size <size>', 'with --to: size of the new volume (default the original\'s), e.g. 20G')
     .option('--perf-iops <iops>', 'with --to: IOPS class, 5000 or 15000 (default the original\'s)')
+    .option('--new-server <name>', 'with --to scaleway-instance://ZONE: create a server of this name with the restored volumes')
+    .option('--stop-server', 'with --to scaleway-instance://ZONE/SERVER_ID: stop the server to swap its volumes (and start it again)')
+    .option('--commercial-type <type>', 'with --new-server: server type (default the original\'s)')
     .action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
       if (flags.to !== undefined && flags.target !== undefined) throw new InvalidInputError('--to', 'give either --target FILE or --to scaleway-block://ZONE, not both');
+      if (flags.to !== undefined && isScalewayInstanceUrl(flags.to)) return restoreScalewayInstance(cmd, ref, flags.to, flags);
       if (flags.to !== undefined) return restoreScalewayBlock(cmd, ref, flags.to, flags);
       if (flags.target === undefined) throw new InvalidInputError('--target', 'missing: give --target FILE (or --to scaleway-block://ZONE)');
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
       const snap = await findSnapshot(repo, ref);
+      if (isInstanceGroup(snap)) {
+        throw new InvalidInputError(`snapshot ${snap.id.slice(0, 12)}`, 'is the group of an Instance backup: restore it with --to scaleway-instance://ZONE[/SERVER_ID], or restore one of its volume snapshots to a file');
+      }
       if (flags.format !== 'raw' && flags.format !== 'qcow2') throw new InvalidInputError('--format', `"${flags.format}" is not raw or qcow2`);
       const restore = flags.format === 'qcow2' ? restoreQcow2 : restoreImage;
       const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress() });

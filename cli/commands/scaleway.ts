@@ -19,7 +19,7 @@ export interface ScalewayFlags extends RepoFlags {
 }
 
 /** The Scaleway and AWS SDKs load only for these commands: every other command starts faster. */
-function loadScaleway(): Promise<typeof import('../../engine/scaleway')> {
+export function loadScaleway(): Promise<typeof import('../../engine/scaleway')> {
   return import('../../engine/scaleway');
 }
 
@@ -28,16 +28,20 @@ export function isScalewayBlockUrl(arg: string): boolean {
 }
 
 /** A bad URL is a usage error (exit 2) naming it. */
-function parseUrl(cmd: Command, url: string, needVolume: boolean): ScalewayBlockUrl {
+export function usageOnBadUrl<T>(cmd: Command, parse: () => T): T {
   try {
-    return parseScalewayBlockUrl(url, needVolume);
+    return parse();
   } catch (err) {
     if (err instanceof InvalidInputError) cmd.error(`scw-backup: ${err.message}`, { exitCode: EXIT_USAGE, code: 'scw-backup.bad-url' });
     throw err;
   }
 }
 
-function requireBucket(flags: ScalewayFlags): string {
+function parseUrl(cmd: Command, url: string, needVolume: boolean): ScalewayBlockUrl {
+  return usageOnBadUrl(cmd, () => parseScalewayBlockUrl(url, needVolume));
+}
+
+export function requireBucket(flags: ScalewayFlags): string {
   const bucket = flags.bucket ?? process.env.SCW_BACKUP_BUCKET;
   if (!bucket) throw new InvalidInputError('--bucket', 'no staging bucket given: pass --bucket NAME or set SCW_BACKUP_BUCKET (it must exist, in the zone\'s region)');
   return bucket;

@@ -1,6 +1,7 @@
 /**
- * Scaleway sources: back up a Block Storage volume through the staging bucket, and restore a stored
- * snapshot as a new volume (docs/SCALEWAY.md). Other folders import only this file.
+ * Scaleway sources: back up Block Storage volumes, local volumes and whole Instances through the
+ * staging bucket, and restore them as new volumes or servers (docs/SCALEWAY.md). Other folders
+ * import only this file.
  */
 export {
   DEFAULT_API_URL, checkZone, createScalewayClients, regionOfZone, resolveScalewayProfile, stagingBackend,
@@ -15,4 +16,10 @@ export { S3ObjectReader, type RangedObjectStore } from './s3-object-reader';
 export { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, STAGING_TAG, TAG, type CleanupReport } from './common';
 export { backupBlockVolume, type BackupStaging, type BlockBackupOptions, type BlockBackupResult } from './block-backup';
 export { RestoreIncompleteError, restoreBlockVolume, type BlockRestoreOptions, type BlockRestoreResult, type RestoreStaging } from './block-restore';
-export { parseScalewayBlockUrl, type ScalewayBlockUrl } from './url';
+export { backupLocalVolume } from './local-backup';
+export { restoreLocalVolume, type LocalRestoreOptions } from './local-restore';
+export { backupInstance, describeServer, type InstanceBackupOptions, type InstanceBackupResult } from './instance-backup';
+export { InstanceRestoreIncompleteError, restoreInstance, type InstanceRestoreOptions, type InstanceRestoreResult, type RestoredMember } from './instance-restore';
+export { GROUP_FORMAT, INSTANCE_KIND, isInstanceGroup, readGroup, type GroupMember, type ServerDescription } from './instance-group';
+export { blockSnapshots, instanceSnapshots, type NativeSnapshots } from './native-snapshots';
+export { parseScalewayBlockUrl, parseScalewayInstanceUrl, type ScalewayBlockUrl, type ScalewayInstanceUrl } from './url';

@@ -63,3 +63,36 @@ test('backup of a volume, then restore to a new volume: same bytes', async () =>
   expect(rs).toMatchObject({ command: 'restore', format: 'scaleway-block', volumeName: 'cli-restored' });
   expect((await rig.emulator.readVolume(String(rs.volumeId))).equals(data)).toBe(true);
 }, 120_000);
+
+test('backup of an Instance, then restore to a new server; a group refuses --target; bad URLs are usage errors', async () => {
+  const boot = await rig.emulator.createVolume({ name: 'cli-boot', size: 4 * MiB, bytes: prng(21)(MiB) });
+  const local = await rig.emulator.createVolume({ name: 'cli-local', size: 2 * MiB, bytes: prng(22)(MiB), type: 'l_ssd' });
+  const server = rig.emulator.createServer({ name: 'cli-srv', commercialType: 'DEV1-S', volumeIds: [boot.id, local.id], bootVolumeId: boot.id });
+
+  const bad = await runCli(['backup', '--repo', repo, 'scaleway-instance://fr-par-1/not-a-server'], env);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('scaleway-instance://fr-par-1/not-a-server: is not a Scaleway Instance URL');
+
+  const b = await runCli(['backup', '--repo', repo, '--json', `scaleway-instance://fr-par-1/${server.id}`], env);
+  expect(b.stderr).toBe('');
+  expect(b.code).toBe(0);
+  const summary = jsonLines(b.stdout).find((l) => l.type === 'summary') as Record<string, unknown>;
+  expect(summary).toMatchObject({ command: 'backup', kind: 'scaleway-instance', serverId: server.id });
+  expect((summary.volumes as unknown[]).length).toBe(2);
+
+  const toFile = await runCli(['restore', '--repo', repo, String(summary.snapshotId), '--target', join(dir.path, 'group.raw')], env);
+  expect(toFile.code).toBe(1);
+  expect(toFile.stderr).toContain('is the group of an Instance backup');
+
+  const both = await runCli(['restore', '--repo', repo, String(summary.snapshotId), '--to', `scaleway-instance://fr-par-1/${server.id}`, '--new-server', 'x'], env);
+  expect(both.code).toBe(2);
+
+  const r = await runCli(['restore', '--repo', repo, '--json', String(summary.snapshotId), '--to', 'scaleway-instance://fr-par-1', '--new-server', 'cli-srv-2'], env);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const rs = jsonLines(r.stdout).find((l) => l.type === 'summary') as { serverId: string; serverCreated: boolean; volumes: Array<{ volumeId: string; boot: boolean; volumeType: string }> };
+  expect(rs.serverCreated).toBe(true);
+  expect(rs.volumes.map((v) => [v.volumeType, v.boot])).toEqual([['sbs_volume', true], ['l_ssd', false]]);
+  expect((await rig.emulator.readVolume(rs.volumes[0].volumeId)).equals(await rig.emulator.readVolume(boot.id))).toBe(true);
+  expect((await rig.emulator.readVolume(rs.volumes[1].volumeId)).equals(await rig.emulator.readVolume(local.id))).toBe(true);
+}, 120_000);

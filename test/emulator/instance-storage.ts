@@ -124,6 +124,15 @@ export function addLocalStorageRoutes(router: Router, state: EmulatorState): voi
     sendJson(ctx.res, 200, { snapshot: instanceSnapshotJson(state.instanceSnapshot(zoneOf(ctx), ctx.params.id)) });
   });
 
+  router.add('PATCH', `${base}/snapshots/:id`, async (ctx) => {
+    const snap = state.instanceSnapshot(zoneOf(ctx), ctx.params.id);
+    const body = await readJson(ctx.req);
+    if (body.name !== undefined) snap.name = nameOf(body.name, 'snp');
+    if (body.tags !== undefined) snap.tags = tagsOf(body.tags);
+    snap.updatedAt = new Date();
+    sendJson(ctx.res, 200, { snapshot: instanceSnapshotJson(snap) });
+  });
+
   router.add('DELETE', `${base}/snapshots/:id`, async (ctx) => {
     const snap = state.instanceSnapshot(zoneOf(ctx), ctx.params.id);
     if (SNAPSHOT_TRANSIENT.includes(snap.state)) throw transientState('instance_snapshot', snap.id, snap.state);
