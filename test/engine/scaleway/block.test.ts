@@ -238,6 +238,33 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     expect(await stagingSnapshots(volumeId)).toEqual([]);
   });
 
+  test('429 answers with Retry-After, then success', async () => {
+    const volumeId = await newVolume('rate-limited');
+    rig.emulator.faults.failNext(2, { kind: 'rate-limit', retryAfterSeconds: 0 }, { method: 'POST', path: /export-to-object-storage$/ });
+    const r = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
+    expect(r.snapshot.source.volumeId).toBe(volumeId);
+    expect(rig.emulator.requests.filter((q) => q.status === 429).length).toBeGreaterThanOrEqual(2);
+    expect(await bucketKeys()).toEqual([]);
+    expect(await stagingSnapshots(volumeId)).toEqual([]);
+  });
+
+  test('staging bucket in another region → the export is refused with a clear error, nothing left behind', async () => {
+    const volumeId = await newVolume('far-bucket');
+    const before = (await listSnapshots(repo)).length;
+    rig.emulator.faults.setBucketRegion(rig.bucket, 'nl-ams');
+    try {
+      const err = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toMatch(/^SCW_/);
+      expect((err as Error).message).toContain(`export snapshot`);
+      expect((err as Error).message).toMatch(/region|nl-ams/i);
+    } finally {
+      rig.emulator.faults.setBucketRegion(rig.bucket, undefined);
+    }
+    expect(await bucketKeys()).toEqual([]);
+    expect(await stagingSnapshots(volumeId)).toEqual([]);
+    expect((await listSnapshots(repo)).length).toBe(before);
+  });
+
   test('unknown volume → not found, naming the volume and the zone', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     const err = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId: missing, bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);
