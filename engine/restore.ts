@@ -53,39 +53,55 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
   try {
     await writeTargetFile(target, !!options.overwrite, async (handle) => {
       await handle.truncate(snapshot.size);
-      for await (const page of readDiskMap(repo, snapshot)) {
-        const queue = [...groupByPack(repo, snapshot, page, result).entries()];
-        const fetcher = async () => {
-          for (let item = queue.shift(); item; item = queue.shift()) {
-            const [pack, w] = item;
-            const packId = repo.index.packId(pack);
-            for await (const range of fetchPackRanges(repo, packId, w.blobs)) {
-              result.bytesFetched += range.bytes.length;
-              const blobs: RestoreBlob[] = range.blobs.map((b) => ({
-                type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
-                targets: w.offsets.get(idToHex(b.id)) ?? [],
-              }));
-              const written = await pool.restore(handle.fd, packId, range.bytes, blobs).catch((err: unknown) => {
-                if (err instanceof DamagedObjectError) {
-                  throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
-                }
-                throw err;
-              });
-              // Added after the await: `x += await y` would read x before waiting and lose other fetchers' counts.
-              result.bytesWritten += written;
-              progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
-            }
+      // One queue of pack work across all map pages: the next page is grouped as soon as the
+      // queue runs dry, so the workers never wait for a page's last pack before the next starts.
+      const pages = readDiskMap(repo, snapshot)[Symbol.asyncIterator]();
+      const queue: Array<[number, PackWork]> = [];
+      let pagesDone = false;
+      let failed = false;
+      let refill: Promise<void> | undefined;
+      const nextWork = async (): Promise<[number, PackWork] | undefined> => {
+        while (queue.length === 0 && !pagesDone && !failed) {
+          refill ??= pages.next().then((r) => {
+            if (r.done) pagesDone = true;
+            else queue.push(...groupByPack(repo, snapshot, r.value, result).entries());
+          }).finally(() => {
+            refill = undefined;
+          });
+          await refill;
+        }
+        return failed ? undefined : queue.shift();
+      };
+      const fetcher = async () => {
+        for (let item = await nextWork(); item; item = await nextWork()) {
+          const [pack, w] = item;
+          const packId = repo.index.packId(pack);
+          for await (const range of fetchPackRanges(repo, packId, w.blobs)) {
+            result.bytesFetched += range.bytes.length;
+            const blobs: RestoreBlob[] = range.blobs.map((b) => ({
+              type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
+              targets: w.offsets.get(idToHex(b.id)) ?? [],
+            }));
+            const written = await pool.restore(handle.fd, packId, range.bytes, blobs).catch((err: unknown) => {
+              if (err instanceof DamagedObjectError) {
+                throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
+              }
+              throw err;
+            });
+            // Added after the await: `x += await y` would read x before waiting and lose other fetchers' counts.
+            result.bytesWritten += written;
+            progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
           }
-        };
-        // Wait for every fetcher even when one fails: workers write through this file descriptor,
-        // which must stay open until none of them can still be writing.
-        const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, queue.length) }, () => fetcher().catch((err: unknown) => {
-          queue.length = 0; // the others stop taking packs
-          throw err;
-        })));
-        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-        if (failed) throw failed.reason;
-      }
+        }
+      };
+      // Wait for every fetcher even when one fails: workers write through this file descriptor,
+      // which must stay open until none of them can still be writing.
+      const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, () => fetcher().catch((err: unknown) => {
+        failed = true; // the others stop taking packs
+        throw err;
+      })));
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
     });
   } finally {
     await pool.close();
