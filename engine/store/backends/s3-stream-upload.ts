@@ -17,6 +17,8 @@ const MiB = 1024 * 1024;
 /** S3 limits (AWS S3 user guide, "Multipart upload limits"): 5 MiB minimum part, 10 000 parts. */
 export const MIN_STREAM_PART_SIZE = 5 * MiB;
 const MAX_PARTS = 10_000;
+/** Part buffers (in flight + the one filling) stay under this unless one part alone is larger. */
+export const MAX_PART_MEMORY = 128 * MiB;
 
 export interface StreamUploadOptions {
   client: S3Client;
@@ -27,7 +29,11 @@ export interface StreamUploadOptions {
   partSize?: number;
   /** The stream's length when known, to size the parts. */
   expectedSize?: number;
-  /** Parts uploading at once (default 3, between 1 and 4). Memory is (this + 1) × partSize. */
+  /**
+   * Parts uploading at once (default 3, between 1 and 4). Memory is (this + 1) × partSize, so large
+   * parts (a 1 TB image needs parts of ≥ 100 MiB to fit in 10 000) lower it to keep that within
+   * MAX_PART_MEMORY.
+   */
   partsInFlight?: number;
   retry?: Omit<RetryOptions, 'isRetryable'>;
   /** Extra fields for CreateMultipartUpload / PutObject (Object Lock, content type). */
@@ -41,10 +47,16 @@ export interface StreamUploadResult {
   parts: number;
 }
 
-export async function uploadStream(o: StreamUploadOptions): Promise<StreamUploadResult> {
+/** Part size and parts in flight for a stream of `expectedSize` bytes (see StreamUploadOptions). */
+export function planParts(o: Pick<StreamUploadOptions, 'partSize' | 'expectedSize' | 'partsInFlight'>): { partSize: number; inFlight: number } {
   let partSize = Math.max(MIN_STREAM_PART_SIZE, o.partSize ?? 16 * MiB);
   if (o.expectedSize !== undefined) partSize = Math.max(partSize, Math.ceil(o.expectedSize / MAX_PARTS));
-  const inFlight = Math.min(4, Math.max(1, o.partsInFlight ?? 3));
+  const wanted = Math.min(4, Math.max(1, o.partsInFlight ?? 3));
+  return { partSize, inFlight: Math.max(1, Math.min(wanted, Math.floor(MAX_PART_MEMORY / partSize) - 1)) };
+}
+
+export async function uploadStream(o: StreamUploadOptions): Promise<StreamUploadResult> {
+  const { partSize, inFlight } = planParts(o);
   const retry: RetryOptions = { ...o.retry, isRetryable: isRetryableS3Error };
   const send = <T>(fn: () => Promise<T>): Promise<T> => withRetry(fn, retry);
 
