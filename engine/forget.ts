@@ -21,6 +21,8 @@ export interface ForgetOptions {
   tags?: Record<string, string>;
   /** Only snapshots of this host are considered. */
   hostname?: string;
+  /** Only snapshots of these source locations are considered (a Pulumi source's own backups). */
+  locations?: readonly string[];
   /** Time zone of calendar buckets (default UTC). */
   timeZone?: string;
   now?: Date;
@@ -94,6 +96,10 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   return withWriterLock(repo, options.dryRun, result.warnings, async () => {
     let snapshots = await listSnapshots(repo, { tags: options.tags });
     if (options.hostname !== undefined) snapshots = snapshots.filter((s) => s.hostname === options.hostname);
+    if (options.locations !== undefined) {
+      const wanted = new Set(options.locations);
+      snapshots = snapshots.filter((s) => wanted.has(s.source.location));
+    }
     const doomed: string[] = [];
     for (const group of groupSnapshots(snapshots, options.groupBy ?? ['host', 'location'])) {
       const decision = applyRetentionPolicy(group.snapshots, options.policy, { now: options.now, timeZone: options.timeZone });
