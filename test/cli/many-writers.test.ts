@@ -71,7 +71,8 @@ it('four concurrent backups into one s3 store all succeed and restore', async ()
     blobs: { total: number; used: number }; packs: { removed: number; repacked: number };
   };
   expect(after.packs).toMatchObject({ removed: 0, repacked: 0 });
-  expect(after.blobs.total - after.blobs.used).toBeLessThan(p.blobs.total - p.blobs.used);
+  // What the first prune left unused (duplicates in mostly-used packs) is all that remains unused.
+  expect(after.blobs.total - after.blobs.used).toBeLessThanOrEqual(p.blobs.total - p.blobs.used);
   expect((await runCli(['check', '--repo', repo, '--read-data'], env)).code).toBe(0);
   const out = join(dir.path, 'vm4.again');
   expect((await runCli(['restore', '--repo', repo, ids[3], '--target', out], env)).code).toBe(0);
