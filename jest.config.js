@@ -7,5 +7,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
+  // The examples import the resources as users do (tsconfig.json "paths"): run the source.
+  moduleNameMapper: { '^scw-backup/provider$': '<rootDir>/provider/index.ts' },
   testTimeout: 60000,
 };

@@ -1,0 +1,48 @@
+/**
+ * A restore drill (examples/pulumi/README.md): back up a volume, restore its latest snapshot as a new
+ * volume `<name>-drill`, and export how long the restore took, the measured RTO. The drill volume is
+ * deleted with the stack (`deleteOnDestroy`); `pulumi up --replace` on the Restore runs the drill again.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { BackupIdentity, BackupSource, BackupStore, Restore, StagingBucket, policyFor } from 'scw-backup/provider';
+
+const config = new pulumi.Config();
+const volumeId = config.require('volumeId');
+const name = config.get('volumeName') ?? 'volume';
+const zone = config.get('zone') ?? 'fr-par-1';
+const projectId = config.require('projectId');
+const region = zone.replace(/-[0-9]+$/, '');
+const storeBucket = config.require('storeBucket');
+const storePrefix = config.get('storePrefix') ?? pulumi.getStack();
+
+const staging = new StagingBucket('staging', { name: config.get('stagingBucket'), region, projectId });
+const identity = new BackupIdentity('backup', { name: `scw-backup-${pulumi.getStack()}`, projectId, instances: false });
+const store = pulumi.output({
+  url: `s3://${storeBucket}/${storePrefix}`,
+  passphrase: config.requireSecret('storePassphrase'),
+  s3: { region: config.get('storeRegion') ?? region, accessKey: identity.accessKey, secretKey: identity.secretKey },
+});
+const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId });
+const backupStore = new BackupStore('store', { store });
+
+const dataClass = config.get('dataClass') ?? 'critical';
+const policy = policyFor('production', dataClass);
+const source = new BackupSource(name, {
+  kind: 'volume', zone, resourceId: volumeId, bucket: staging.bucketName, store, scaleway,
+  environment: 'production', dataClass,
+  schedule: policy.rpo, retention: policy.retention,
+}, { dependsOn: [backupStore] });
+
+// dependsOn the source: "latest" is read when the Restore is created, after the source's first backup.
+const drill = new Restore(`${name}-drill`, {
+  source: pulumi.output({ kind: 'volume' as const, zone, resourceId: volumeId, bucket: staging.bucketName, store, scaleway }),
+  snapshot: 'latest',
+  name: `${name}-drill`,
+  deleteOnDestroy: true,
+}, { dependsOn: [source] });
+
+export const restoredSnapshotId = drill.snapshotId;
+export const drillVolumeIds = drill.volumeIds;
+/** Wall-clock time of the restore, in milliseconds: the measured RTO. */
+export const durationMs = drill.durationMs;
+export const lastSnapshotId = source.lastSnapshotId;

@@ -1,0 +1,50 @@
+/**
+ * One Block Storage volume, backed up every 4 hours into an encrypted store (examples/pulumi/README.md).
+ * `pulumi up` creates the staging bucket, the backup's own IAM identity and the store, and takes the
+ * backups that are due; `pulumi preview --expect-no-changes` fails when one is overdue.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { BackupIdentity, BackupSource, BackupStore, StagingBucket, policyFor } from 'scw-backup/provider';
+
+const config = new pulumi.Config();
+const volumeId = config.require('volumeId');
+const zone = config.get('zone') ?? 'fr-par-1';
+const projectId = config.require('projectId');
+// The zone's region (fr-par-1 → fr-par): Block Storage exports only to a bucket of its own region.
+const region = zone.replace(/-[0-9]+$/, '');
+const storeBucket = config.require('storeBucket');
+const storePrefix = config.get('storePrefix') ?? pulumi.getStack();
+const storeRegion = config.get('storeRegion') ?? region;
+
+const staging = new StagingBucket('staging', { name: config.get('stagingBucket'), region, projectId });
+const identity = new BackupIdentity('backup', { name: `scw-backup-${pulumi.getStack()}`, projectId, instances: false });
+
+// pulumi.output over the whole object keeps it one Output, secret because the passphrase and the
+// secret key are: it never becomes a plain string in this program or in the exports.
+const store = pulumi.output({
+  url: `s3://${storeBucket}/${storePrefix}`,
+  passphrase: config.requireSecret('storePassphrase'),
+  s3: { region: storeRegion, accessKey: identity.accessKey, secretKey: identity.secretKey },
+});
+const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId });
+
+const backupStore = new BackupStore('store', { store });
+
+const policy = policyFor('production', 'critical');
+const source = new BackupSource('volume', {
+  kind: 'volume',
+  zone,
+  resourceId: volumeId,
+  bucket: staging.bucketName,
+  store,
+  scaleway,
+  environment: 'production',
+  dataClass: 'critical',
+  schedule: policy.rpo,
+  retention: policy.retention,
+}, { dependsOn: [backupStore] });
+
+export const lastSnapshotId = source.lastSnapshotId;
+export const status = source.status;
+export const stagingBucket = staging.bucketName;
+export const accessKey = identity.accessKey;

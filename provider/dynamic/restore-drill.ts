@@ -1,0 +1,52 @@
+/**
+ * RestoreDrill: restores the latest (or a given) snapshot of a volume source into a scratch volume,
+ * verifies every byte against the store, reports the measured RTO, and deletes the scratch volume
+ * (docs/PULUMI.md). A drill runs on create; change `runId` (e.g. the month) to run another.
+ * Serialization rules as in backup-source.ts.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { DrillInputs, DrillOutputs, RestoreInputs } from '../restore-ops';
+import { providerModule, type DeepInput } from './module-path';
+
+const RESTORE_OPS = providerModule('restore-ops');
+
+type Ops = typeof import('../restore-ops');
+
+export const restoreDrillProvider: pulumi.dynamic.ResourceProvider = {
+  async diff(_id: string, olds: DrillOutputs, news: DrillInputs) {
+    const keys: Array<keyof DrillInputs> = ['runId', 'snapshot'];
+    const replaces = keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
+    if (JSON.stringify(olds.source?.resourceId) !== JSON.stringify(news.source?.resourceId)) replaces.push('source');
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+  },
+  async create(inputs: DrillInputs) {
+    const ops = require(RESTORE_OPS) as Ops;
+    const outs = await ops.runDrill(inputs);
+    return { id: `${outs.snapshotId}-${inputs.runId ?? 'drill'}`, outs };
+  },
+  async update(_id: string, olds: DrillOutputs) {
+    return { outs: olds };
+  },
+  async delete() {
+    // The scratch volume is gone already; the drill's record is all there was.
+  },
+};
+
+export interface RestoreDrillArgs {
+  source: DeepInput<RestoreInputs['source']>;
+  snapshot?: pulumi.Input<string>;
+  name?: pulumi.Input<string>;
+  runId?: pulumi.Input<string>;
+}
+
+export class RestoreDrill extends pulumi.dynamic.Resource {
+  declare readonly snapshotId: pulumi.Output<string>;
+  declare readonly rtoMs: pulumi.Output<number>;
+  declare readonly verifiedBytes: pulumi.Output<number>;
+  declare readonly chunks: pulumi.Output<number>;
+
+  constructor(name: string, args: RestoreDrillArgs, opts?: pulumi.CustomResourceOptions) {
+    super(restoreDrillProvider, name, { snapshotId: undefined, rtoMs: undefined, verifiedBytes: undefined, chunks: undefined, ...args },
+      { ...opts, additionalSecretOutputs: ['source'] }, 'scw-backup', 'RestoreDrill');
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * What a BackupSource does, as plain async functions over plain data (docs/PULUMI.md): the dynamic
+ * provider (provider/dynamic/) calls these, and tests drive them directly. `create` checks that the
+ * Scaleway volume or Instance exists and takes the first backup; `diff` says why a backup is due
+ * (schedule, a snapshot missing from the store, changed inputs); `update` takes it and applies the
+ * retention; `read` reports the store's view; `delete` leaves every backup in place.
+ */
+import { findSnapshot, forgetSnapshots, listSnapshots, parseRetentionDuration, type RetentionPolicy, type Snapshot } from '../engine';
+import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
+import { isDue, parseSchedule } from './schedule';
+
+export type SourceKind = 'volume' | 'instance';
+
+/** restic's keep rules, as plain numbers and a duration string ("30d", "1y2m") for `within`. */
+export interface RetentionInput {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  within?: string;
+}
+
+export function retentionPolicy(r: RetentionInput): RetentionPolicy {
+  const { within, ...counts } = r;
+  return { ...counts, ...(within ? { within: parseRetentionDuration(within, 'retention.within') } : {}) };
+}
+
+export interface BackupSourceInputs {
+  kind: SourceKind;
+  zone: string;
+  /** The volume id (Block Storage) or server id (Instance). */
+  resourceId: string;
+  /** Staging bucket for exports and imports (StagingBucket), in the zone's region. */
+  bucket: string;
+  stagingPrefix?: string;
+  store: StoreConnection;
+  scaleway: ScalewayConnection;
+  environment?: string;
+  dataClass?: string;
+  tags?: Record<string, string>;
+  /** An RPO ("24h") or a cron expression ("0 3 * * *"), see schedule.ts. */
+  schedule: string;
+  timeZone?: string;
+  /** Keep rules applied to this source's snapshots after each backup (restic's forget). */
+  retention?: RetentionInput;
+  /** Take the first backup when the resource is created (default true). */
+  backupOnCreate?: boolean;
+}
+
+export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store';
+
+export interface BackupSourceOutputs extends BackupSourceInputs {
+  /** The source's location in the store (snapshots' source.location). */
+  location: string;
+  lastSnapshotId?: string;
+  lastSnapshotTime?: string;
+  bytesRead?: number;
+  bytesNew?: number;
+  bytesStored?: number;
+  snapshotCount: number;
+  status: SourceStatus;
+}
+
+/** Inputs whose change alone calls for an update; the rest (connection details) only matter in the next call. */
+const BACKUP_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId', 'environment', 'dataClass', 'tags', 'schedule', 'timeZone', 'retention'];
+/** Inputs that name another source: a new resource, not an update. */
+export const REPLACE_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId'];
+
+export function sourceLocation(i: Pick<BackupSourceInputs, 'kind' | 'zone' | 'resourceId'>): string {
+  return `${i.kind === 'instance' ? 'scaleway-instance' : 'scaleway-block'}://${i.zone}/${i.resourceId}`;
+}
+
+/** Checks that need no network: a bad input fails before anything is created, naming the input. */
+export function validateSource(i: BackupSourceInputs): void {
+  if (i.kind !== 'volume' && i.kind !== 'instance') throw new Error(`kind: ${JSON.stringify(i.kind)} is not "volume" or "instance"`);
+  if (!/^[a-z]{2}-[a-z]{3}-[1-9]$/.test(i.zone)) throw new Error(`zone: ${JSON.stringify(i.zone)} is not a Scaleway zone (e.g. fr-par-1)`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(i.resourceId)) {
+    throw new Error(`resourceId: ${JSON.stringify(i.resourceId)} is not a Scaleway ${i.kind === 'instance' ? 'server' : 'volume'} id (a UUID)`);
+  }
+  if (!i.bucket) throw new Error('bucket: a staging bucket is required (see StagingBucket)');
+  if (!i.store?.url) throw new Error('store.url: the store location is required (see BackupStore)');
+  parseSchedule(i.schedule, i.timeZone ?? 'UTC');
+}
+
+/** Labels of every snapshot of this source: the caller's tags plus environment and data class. */
+function snapshotTags(i: BackupSourceInputs): Record<string, string> {
+  return { ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
+}
+
+/** This source's own snapshots (for an Instance: its group manifests), oldest first. */
+function ownSnapshots(i: BackupSourceInputs, all: Snapshot[]): Snapshot[] {
+  const location = sourceLocation(i);
+  return all.filter((s) => s.source.location === location);
+}
+
+/** The store's view of the source: newest snapshot and count. */
+export async function readSource(i: BackupSourceInputs): Promise<BackupSourceOutputs> {
+  const own = await withStore(i.store, async (repo) => ownSnapshots(i, await listSnapshots(repo)));
+  const last = own[own.length - 1];
+  return {
+    ...i, location: sourceLocation(i), snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet',
+    ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
+  };
+}
+
+/** Does the source exist, in our project? A clear error naming it when not. */
+export async function checkSourceExists(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<void> {
+  await withScaleway(i.scaleway, i.zone, i.bucket, overrides, async (clients) => {
+    const { describeServer, ScalewayResourceNotFoundError, WrongProjectError, callScaleway, isScalewayNotFound } = await import('../engine/scaleway');
+    if (i.kind === 'instance') {
+      const server = await describeServer(clients, i.zone, i.resourceId);
+      if (server.projectId !== i.scaleway.projectId) throw new WrongProjectError('server', i.resourceId, server.projectId, i.scaleway.projectId);
+      return;
+    }
+    const volume = await callScaleway(`read volume ${i.resourceId}`, () => clients.block.getVolume({ zone: i.zone, volumeId: i.resourceId })).catch((err: unknown) => {
+      if (isScalewayNotFound(err) || (err as { status?: number }).status === 404) throw new ScalewayResourceNotFoundError('volume', i.resourceId, i.zone, { cause: err });
+      throw err;
+    });
+    if (volume.projectId !== i.scaleway.projectId) throw new WrongProjectError('volume', i.resourceId, volume.projectId, i.scaleway.projectId);
+  });
+}
+
+/** Take a backup now, then apply the retention to this source's snapshots. */
+export async function backupSource(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
+  validateSource(i);
+  await withStore(i.store, async (repo) => {
+    const locations = await withScaleway(i.scaleway, i.zone, i.bucket, overrides, async (clients, staging) => {
+      const { backupBlockVolume, backupInstance } = await import('../engine/scaleway');
+      const common = { zone: i.zone, bucket: i.bucket, prefix: i.stagingPrefix, tags: snapshotTags(i), hostname: 'scw-backup-pulumi' };
+      if (i.kind === 'volume') {
+        await backupBlockVolume(repo, clients, staging, { ...common, volumeId: i.resourceId });
+        return [sourceLocation(i)];
+      }
+      const r = await backupInstance(repo, clients, staging, { ...common, serverId: i.resourceId });
+      return [sourceLocation(i), ...r.volumes.map((v) => v.snapshot.source.location)];
+    });
+    if (i.retention && Object.values(i.retention).some((v) => v !== undefined)) {
+      await forgetSnapshots(repo, { policy: retentionPolicy(i.retention), groupBy: ['location'], locations, timeZone: i.timeZone });
+    }
+  });
+  return readSource(i);
+}
+
+/** Why an update is wanted: empty when nothing is due. `now` is injectable (tests advance it). */
+export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceInputs, now: Date): Promise<{ reasons: string[]; replaces: string[] }> {
+  const reasons: string[] = [];
+  const replaces = REPLACE_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+  if (replaces.length > 0) return { reasons: replaces.map((k) => `${k} changed`), replaces };
+  for (const k of BACKUP_INPUTS) if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) reasons.push(`${k} changed`);
+  const view = await readSource(news);
+  if (olds.lastSnapshotId && !(await snapshotExists(news.store, olds.lastSnapshotId))) reasons.push(`the last snapshot ${olds.lastSnapshotId.slice(0, 12)} is missing from the store`);
+  const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
+  if (isDue(parseSchedule(news.schedule, news.timeZone ?? 'UTC'), last, now)) {
+    reasons.push(last ? `backup due: the newest snapshot is from ${last.toISOString()}, schedule ${news.schedule}` : 'backup due: no snapshot in the store yet');
+  }
+  return { reasons, replaces: [] };
+}
+
+async function snapshotExists(store: StoreConnection, id: string): Promise<boolean> {
+  return withStore(store, async (repo) => {
+    try {
+      await findSnapshot(repo, id);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NOT_FOUND') return false;
+      throw err;
+    }
+  });
+}
+
+/** Create: check the source, then (unless told not to) take the first backup. */
+export async function createSource(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
+  validateSource(i);
+  await checkSourceExists(i, overrides);
+  if (i.backupOnCreate === false) return readSource(i);
+  return backupSource(i, overrides);
+}
+
+/** After read: what `status` says when the last snapshot known to state is gone from the store. */
+export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
+  const view = await readSource(olds);
+  if (olds.lastSnapshotId && !(await snapshotExists(olds.store, olds.lastSnapshotId))) {
+    return { ...view, status: 'missing-from-store' };
+  }
+  return view;
+}
