@@ -2,6 +2,7 @@
 export {
   StagingBucket, OBJECT_STORAGE_REGIONS, type ObjectStorageRegion, type StagingBucketArgs,
 } from './staging-bucket';
+export { StoreBucket, type StoreBucketArgs } from './store-bucket';
 export {
   BackupIdentity, BACKUP_PERMISSION_SETS, INSTANCE_PERMISSION_SET, type BackupIdentityArgs,
 } from './backup-identity';

@@ -6,7 +6,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { InvalidInputError } from '../../engine';
 import {
-  BackupIdentity, StagingBucket, mergePolicy, policyFor, type PolicyDefaults,
+  BackupIdentity, StagingBucket, StoreBucket, mergePolicy, policyFor, type PolicyDefaults,
 } from '../../provider/components';
 
 jest.setTimeout(60_000);
@@ -134,6 +134,36 @@ describe('StagingBucket', () => {
     await tick();
     expect(registered.has(name)).toBe(false);
     expect(registered.has(`${name}-bucket`)).toBe(false);
+  });
+});
+
+describe('StoreBucket', () => {
+  it('without lockDays: one protected, unversioned bucket, no lock configuration; url names the prefix', async () => {
+    const sb = new StoreBucket('plain-store', { name: 'scwb-store', region: 'fr-par', projectId: PROJECT, prefix: 'prod' });
+    await value(sb.bucket.urn);
+    expect(record('plain-store-bucket').inputs).toMatchObject({ name: 'scwb-store', region: 'fr-par', forceDestroy: false, objectLockEnabled: false, versioning: { enabled: false } });
+    expect(registered.has('plain-store-lock')).toBe(false);
+    expect(sb.lock).toBeUndefined();
+    expect(await value(sb.url)).toBe('s3://scwb-store/prod');
+  });
+
+  it('with lockDays: Object Lock and versioning on, default retention in GOVERNANCE unless told', async () => {
+    const sb = new StoreBucket('locked-store', { name: 'scwb-locked', region: 'pl-waw', projectId: PROJECT, lockDays: 30 });
+    await Promise.all([value(sb.bucket.urn), value((sb.lock as NonNullable<typeof sb.lock>).urn)]);
+    expect(record('locked-store-bucket').inputs).toMatchObject({ objectLockEnabled: true, versioning: { enabled: true } });
+    const lock = record('locked-store-lock');
+    expect(lock.type).toBe('scaleway:object/bucketLockConfiguration:BucketLockConfiguration');
+    expect(lock.inputs).toMatchObject({ bucket: 'scwb-locked', region: 'pl-waw', rule: { defaultRetention: { mode: 'GOVERNANCE', days: 30 } } });
+    const strict = new StoreBucket('strict-store', { name: 'scwb-strict', region: 'fr-par', lockDays: 7, lockMode: 'COMPLIANCE' });
+    await value((strict.lock as NonNullable<typeof strict.lock>).urn);
+    expect(record('strict-store-lock').inputs).toMatchObject({ rule: { defaultRetention: { mode: 'COMPLIANCE', days: 7 } } });
+    expect(await value(strict.url)).toBe('s3://scwb-strict/scw-backup');
+  });
+
+  it('refuses a bad region, prefix or lockDays, naming the input', () => {
+    expect(() => new StoreBucket('bad1', { region: 'us-east-1' })).toThrow(/^region: "us-east-1" is not one of fr-par, nl-ams, pl-waw/);
+    expect(() => new StoreBucket('bad2', { region: 'fr-par', prefix: 'a/../b' })).toThrow(/^prefix: /);
+    expect(() => new StoreBucket('bad3', { region: 'fr-par', lockDays: 0 })).toThrow(/^lockDays: 0 is not a whole number of days/);
   });
 });
 
