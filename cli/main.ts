@@ -13,6 +13,7 @@ import { registerCopy } from './commands/copy';
 import { registerForget } from './commands/forget';
 import { registerPrune } from './commands/prune';
 import { registerUnlock } from './commands/unlock';
+import { registerRun } from './commands/run';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

@@ -7,7 +7,7 @@
  */
 import { findSnapshot, forgetSnapshots, listSnapshots, parseRetentionDuration, type RetentionPolicy, type Snapshot } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
-import { isDue, parseSchedule } from './schedule';
+import { dueAt, isDue, parseSchedule } from './schedule';
 
 export type SourceKind = 'volume' | 'instance';
 
@@ -45,8 +45,13 @@ export interface BackupSourceInputs {
   timeZone?: string;
   /** Keep rules applied to this source's snapshots after each backup (restic's forget). */
   retention?: RetentionInput;
-  /** Take the first backup when the resource is created (default true). */
+  /** Take the first backup when the resource is created (default true; never with runner "job"). */
   backupOnCreate?: boolean;
+  /**
+   * Who takes the backups: `pulumi` (default: `pulumi up` does, when due) or `job` (a BackupSchedule's
+   * Serverless Job does; Pulumi only watches, and reports a backup overdue by a whole period).
+   */
+  runner?: 'pulumi' | 'job';
 }
 
 export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store';
@@ -61,10 +66,12 @@ export interface BackupSourceOutputs extends BackupSourceInputs {
   bytesStored?: number;
   snapshotCount: number;
   status: SourceStatus;
+  /** When the resource was created: with runner `job`, an alarm is due if no backup follows it. */
+  watchingSince?: string;
 }
 
 /** Inputs whose change alone calls for an update; the rest (connection details) only matter in the next call. */
-const BACKUP_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId', 'environment', 'dataClass', 'tags', 'schedule', 'timeZone', 'retention'];
+const BACKUP_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId', 'environment', 'dataClass', 'tags', 'schedule', 'timeZone', 'retention', 'runner'];
 /** Inputs that name another source: a new resource, not an update. */
 export const REPLACE_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId'];
 
@@ -75,6 +82,7 @@ export function sourceLocation(i: Pick<BackupSourceInputs, 'kind' | 'zone' | 're
 /** Checks that need no network: a bad input fails before anything is created, naming the input. */
 export function validateSource(i: BackupSourceInputs): void {
   if (i.kind !== 'volume' && i.kind !== 'instance') throw new Error(`kind: ${JSON.stringify(i.kind)} is not "volume" or "instance"`);
+  if (i.runner !== undefined && i.runner !== 'pulumi' && i.runner !== 'job') throw new Error(`runner: ${JSON.stringify(i.runner)} is not "pulumi" or "job"`);
   if (!/^[a-z]{2}-[a-z]{3}-[1-9]$/.test(i.zone)) throw new Error(`zone: ${JSON.stringify(i.zone)} is not a Scaleway zone (e.g. fr-par-1)`);
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(i.resourceId)) {
     throw new Error(`resourceId: ${JSON.stringify(i.resourceId)} is not a Scaleway ${i.kind === 'instance' ? 'server' : 'volume'} id (a UUID)`);
@@ -152,7 +160,15 @@ export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceIn
   const view = await readSource(news);
   if (olds.lastSnapshotId && !(await snapshotExists(news.store, olds.lastSnapshotId))) reasons.push(`the last snapshot ${olds.lastSnapshotId.slice(0, 12)} is missing from the store`);
   const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
-  if (isDue(parseSchedule(news.schedule, news.timeZone ?? 'UTC'), last, now)) {
+  const schedule = parseSchedule(news.schedule, news.timeZone ?? 'UTC');
+  if (news.runner === 'job') {
+    // The job takes the backups; Pulumi raises the alarm once a whole period passed without one.
+    const since = last ?? (olds.watchingSince ? new Date(olds.watchingSince) : undefined);
+    const due = dueAt(schedule, since);
+    if (since && due && now.getTime() >= due.getTime() + (due.getTime() - since.getTime())) {
+      reasons.push(`backup overdue: the scheduled job has taken none since ${since.toISOString()}, schedule ${news.schedule}`);
+    }
+  } else if (isDue(schedule, last, now)) {
     reasons.push(last ? `backup due: the newest snapshot is from ${last.toISOString()}, schedule ${news.schedule}` : 'backup due: no snapshot in the store yet');
   }
   return { reasons, replaces: [] };
@@ -174,13 +190,21 @@ async function snapshotExists(store: StoreConnection, id: string): Promise<boole
 export async function createSource(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
   validateSource(i);
   await checkSourceExists(i, overrides);
-  if (i.backupOnCreate === false) return readSource(i);
-  return backupSource(i, overrides);
+  const watchingSince = new Date().toISOString();
+  if (i.backupOnCreate === false || i.runner === 'job') return { ...(await readSource(i)), watchingSince };
+  return { ...(await backupSource(i, overrides)), watchingSince };
+}
+
+/** Update: take the backup (runner `pulumi`), or only refresh the store's view (runner `job`). */
+export async function updateSource(olds: BackupSourceOutputs, i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
+  validateSource(i);
+  const out = i.runner === 'job' ? await readSource(i) : await backupSource(i, overrides);
+  return { ...out, watchingSince: olds.watchingSince };
 }
 
 /** After read: what `status` says when the last snapshot known to state is gone from the store. */
 export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const view = await readSource(olds);
+  const view = { ...(await readSource(olds)), watchingSince: olds.watchingSince };
   if (olds.lastSnapshotId && !(await snapshotExists(olds.store, olds.lastSnapshotId))) {
     return { ...view, status: 'missing-from-store' };
   }

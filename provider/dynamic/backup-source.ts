@@ -46,9 +46,9 @@ export const backupSourceProvider: pulumi.dynamic.ResourceProvider = {
     const ops = require(SOURCE_OPS) as Ops;
     return { id, props: await ops.refreshSource(props) };
   },
-  async update(_id: string, _olds: BackupSourceOutputs, news: BackupSourceInputs) {
+  async update(_id: string, olds: BackupSourceOutputs, news: BackupSourceInputs) {
     const ops = require(SOURCE_OPS) as Ops;
-    return { outs: await ops.backupSource(news) };
+    return { outs: await ops.updateSource(olds, news) };
   },
   async delete() {
     // Backups outlive the declaration of their source: forget/prune them explicitly.
@@ -70,6 +70,8 @@ export interface BackupSourceArgs {
   timeZone?: pulumi.Input<string>;
   retention?: DeepInput<RetentionInput>;
   backupOnCreate?: pulumi.Input<boolean>;
+  /** `pulumi` (default: backups during `pulumi up`) or `job` (a BackupSchedule's job takes them). */
+  runner?: pulumi.Input<'pulumi' | 'job'>;
 }
 
 export class BackupSource extends pulumi.dynamic.Resource {

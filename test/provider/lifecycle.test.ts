@@ -7,7 +7,7 @@
 import { removeSnapshots } from '../../engine';
 import { initStore, withStore, type ScalewayConnection, type StoreConnection } from '../../provider/connection';
 import { restoreFromSource, runDrill } from '../../provider/restore-ops';
-import { backupSource, createSource, diffSource, readSource, refreshSource, type BackupSourceInputs } from '../../provider/source-ops';
+import { backupSource, createSource, diffSource, readSource, refreshSource, updateSource, type BackupSourceInputs } from '../../provider/source-ops';
 import { realmSafeFetch, startRig, type Rig } from '../emulator/harness';
 import { TEST_INIT, prng } from '../helpers';
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from '../rig/s3-server';
@@ -106,4 +106,20 @@ test('create refuses bad inputs and a missing source with errors naming them; ba
   const r = await createSource({ ...base, resourceId: volume.id, backupOnCreate: false }, overrides);
   expect(r).toMatchObject({ status: 'no-backup-yet', snapshotCount: 0 });
   expect((await diffSource(r, { ...base, resourceId: volume.id }, new Date())).reasons).toEqual(['backup due: no snapshot in the store yet']);
+}, 60_000);
+
+test('runner "job": Pulumi takes no backup, and alarms only when a whole period passed without one', async () => {
+  const volume = await rig.emulator.createVolume({ name: 'job-run', size: 2 * MiB, bytes: prng(63)(MiB) });
+  const inputs: BackupSourceInputs = { kind: 'volume', zone: 'fr-par-1', resourceId: volume.id, bucket: rig.bucket, store, scaleway, schedule: '4h', runner: 'job' };
+  const created = await createSource(inputs, overrides);
+  expect(created).toMatchObject({ status: 'no-backup-yet', snapshotCount: 0 });
+  expect(created.watchingSince).toBeDefined();
+  // Due after 4 h, but the job has until 8 h before Pulumi calls it overdue.
+  expect((await diffSource(created, inputs, new Date(Date.now() + 5 * HOUR))).reasons).toEqual([]);
+  expect((await diffSource(created, inputs, new Date(Date.now() + 9 * HOUR))).reasons[0]).toMatch(/^backup overdue: the scheduled job has taken none since /);
+  // The job's backup (what `scw-backup run` does), then an update only refreshes the view.
+  await backupSource(inputs, overrides);
+  const updated = await updateSource(created, inputs, overrides);
+  expect(updated).toMatchObject({ status: 'ok', snapshotCount: 1, watchingSince: created.watchingSince });
+  expect((await diffSource(updated, inputs, new Date(Date.now() + 5 * HOUR))).reasons).toEqual([]);
 }, 60_000);

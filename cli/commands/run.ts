@@ -1,0 +1,73 @@
+/**
+ * `scw-backup run [--plan FILE] [--shard I/N] [--concurrency K]`: take the due backups of a fleet's
+ * plan (provider/plan.ts; from FILE, else the SCW_BACKUP_PLAN environment variable), for shard I of
+ * N, and apply each source's retention. Secrets come from the environment: SCW_BACKUP_PASSWORD (or
+ * --password-file), SCW_ACCESS_KEY, SCW_SECRET_KEY. Exit status 1 when any source failed.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../engine';
+import { parseInteger } from '../args';
+import { EXIT_ERROR, ExitCode } from '../common';
+import { Output, formatBytes } from '../output';
+import { getPassphrase } from '../password';
+
+interface RunFlags {
+  plan?: string;
+  shard?: string;
+  concurrency?: string;
+  passwordFile?: string;
+  json?: boolean;
+}
+
+async function readPlanText(flags: RunFlags): Promise<{ text: string; file: string }> {
+  if (flags.plan !== undefined) {
+    const text = await readFile(flags.plan, 'utf8').catch((err: unknown) => {
+      throw new InvalidInputError('--plan', `cannot read ${flags.plan}: ${(err as Error).message}`);
+    });
+    return { text, file: flags.plan };
+  }
+  const text = process.env.SCW_BACKUP_PLAN;
+  if (!text) throw new InvalidInputError('--plan', 'no plan: pass --plan FILE or set SCW_BACKUP_PLAN to the plan\'s JSON');
+  return { text, file: 'SCW_BACKUP_PLAN' };
+}
+
+export function registerRun(program: Command): void {
+  program.command('run')
+    .description('take the due backups of a plan (a fleet\'s sources, schedules and retention), for one shard')
+    .option('--plan <file>', 'the plan (JSON); else the SCW_BACKUP_PLAN environment variable')
+    .option('--shard <i/n>', 'run shard I of N (1-based): N jobs split the plan\'s sources between them', '1/1')
+    .option('--concurrency <k>', 'sources backed up at once', '2')
+    .option('--password-file <file>', 'read the store passphrase from the first line of this file (else SCW_BACKUP_PASSWORD)')
+    .option('--json', 'print JSON Lines on stdout: one line per source, then one summary line')
+    .action(async (flags: RunFlags) => {
+      const { parsePlan, parseShard } = await import('../../provider/plan');
+      const { runPlan } = await import('../../provider/run-plan');
+      const out = new Output(!!flags.json);
+      const shard = parseShard(flags.shard ?? '1/1');
+      const concurrency = parseInteger(flags.concurrency ?? '2', '--concurrency');
+      if (concurrency < 1 || concurrency > 16) throw new InvalidInputError('--concurrency', `${concurrency} is not between 1 and 16`);
+      const { text, file } = await readPlanText(flags);
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new InvalidInputError(file, `is not JSON: ${(err as Error).message}`);
+      }
+      const plan = parsePlan(json, file);
+      const passphrase = await getPassphrase({ passwordFile: flags.passwordFile });
+      const r = await runPlan(plan, { passphrase, accessKey: process.env.SCW_ACCESS_KEY ?? '', secretKey: process.env.SCW_SECRET_KEY ?? '' }, {
+        shard, concurrency,
+        onSource: (e) => {
+          if (e.result === 'started') return;
+          if (out.json) process.stdout.write(`${JSON.stringify({ type: 'source', ...e })}\n`);
+          else if (e.result === 'backed-up') out.text(`${e.name}: backed up, snapshot ${e.snapshotId?.slice(0, 12)}, ${formatBytes(e.bytesNew ?? 0)} new`);
+          else if (e.result === 'not-due') out.text(`${e.name}: not due (next by ${e.dueAt})`);
+          else out.text(`${e.name}: FAILED: ${e.error?.message}`);
+        },
+      });
+      out.text(`shard ${shard.index}/${shard.count}: ${r.sources.length} source(s), ${r.backedUp} backed up, ${r.notDue} not due, ${r.failed} failed`);
+      out.summary('run', { ...r });
+      if (r.failed > 0) throw new ExitCode(EXIT_ERROR);
+    });
+}
