@@ -10,3 +10,8 @@ export {
   policyFor, mergePolicy, ENVIRONMENTS, DATA_CLASSES,
   type Environment, type DataClass, type PolicyDefaults, type PolicyOverrides, type PolicyRetention,
 } from './backup-policy';
+export {
+  EdgeCluster, EDGE_CLUSTER_OSES, PRIVATE_NETWORK_OPTION_ID, withRootSize,
+  type EdgeClusterArgs, type EdgeClusterOs, type EdgeHost, type EdgeInventory,
+} from './edge-cluster';
+export { BackupSchedule, renderPlan, SERVERLESS_JOBS_REGIONS, type ServerlessJobsRegion, type BackupScheduleArgs, type BackupScheduleSecrets, type RenderPlanArgs } from './backup-schedule';
