@@ -37,7 +37,10 @@ const batches = new Map<number, Views>();
  */
 const SEALED_BETWEEN_COLLECTIONS = 2 << 20;
 setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+// V8 documents flags set after start-up as best effort: without a `gc` function, no collections
+// (memory as before this measure), never a failing seal.
+const exposed: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+const collect = typeof exposed === 'function' ? (exposed as (options: { type: 'minor' }) => void) : undefined;
 let sealedSinceCollection = 0;
 
 function views(m: BatchMemory): Views {
@@ -70,7 +73,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
       const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
       parentPort?.postMessage({ job: req.job, value: n });
       sealedSinceCollection += n;
-      if (sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
+      if (collect && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
         sealedSinceCollection = 0;
         collect({ type: 'minor' });
       }
