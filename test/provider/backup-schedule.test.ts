@@ -2,9 +2,8 @@
  * renderPlan, and BackupSchedule under pulumi.runtime.setMocks: one job definition per shard with the
  * cron, resources, command and plan it was given; the three secrets in Secret Manager, sent to the
  * engine only as secrets and referenced by every job; bad inputs refused before anything registers.
- * The mock monitor's registerResource is wrapped, as in components.test.ts, to see the serialized
- * request (secrets still wrapped) and the options newResource is not given. Also the Dockerfile that
- * builds the image the jobs run.
+ * pulumi-mocks.ts records the serialized request (secrets still wrapped) and the options newResource
+ * is not given. Also the Dockerfile that builds the image the jobs run.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,17 +11,16 @@ import * as pulumi from '@pulumi/pulumi';
 import { InvalidInputError } from '../../engine';
 import { BackupSchedule, renderPlan, type BackupScheduleArgs, type RenderPlanArgs } from '../../provider/components';
 import { parsePlan } from '../../provider/plan';
+import {
+  FAKE_ACCESS_KEY, FAKE_SECRET_KEY, PROJECT_ID, SECRET, installMocks, thrownBy, tick, value, type PulumiMocks, type Registered,
+} from './pulumi-mocks';
 
 jest.setTimeout(60_000);
 
-const PROJECT = '11111111-2222-3333-4444-555555555555';
 const VOLUME = '22222222-3333-4444-5555-666666666666';
 const SERVER = '33333333-4444-5555-6666-777777777777';
 const PASSPHRASE = 'store passphrase, never in plain state';
-const FAKE_ACCESS_KEY = 'SCWABCDEFGHIJKLMNOP';
-const FAKE_SECRET_KEY = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 const IMAGE = 'rg.fr-par.scw.cloud/backups/scw-backup:0.1.0';
-const SECRET = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig };
 const T = {
   component: 'scw-backup:index:BackupSchedule',
   definition: 'scaleway:job/definition:Definition',
@@ -32,7 +30,7 @@ const T = {
 
 const PLAN_ARGS: RenderPlanArgs = {
   store: { url: 's3://acme-backups/production', s3: { region: 'fr-par' } },
-  scaleway: { projectId: PROJECT },
+  scaleway: { projectId: PROJECT_ID },
   sources: [
     {
       name: 'db', kind: 'volume', zone: 'fr-par-1', resourceId: VOLUME, bucket: 'acme-staging',
@@ -46,40 +44,8 @@ const PLAN_ARGS: RenderPlanArgs = {
 };
 const SECRETS = { storePassphrase: PASSPHRASE, accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY };
 
-interface Registered {
-  type: string;
-  /** As newResource receives them, with the secret sentinels (kept by the mock monitor) removed. */
-  inputs: Record<string, unknown>;
-  /** As the engine would receive them: serialized, secrets wrapped in the secret sentinel. */
-  serialized: Record<string, unknown>;
-  parent: string;
-  additionalSecretOutputs: string[];
-}
-/** By logical name; every test uses its own names. */
-const registered = new Map<string, Registered>();
-
-interface RegisterRequest {
-  getType(): string; getName(): string; getParent(): string; getAdditionalsecretoutputsList(): string[];
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
-interface MonitorLike { registerResource(req: RegisterRequest, cb: unknown): unknown }
-
-const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise<T>((resolve) => o.apply(resolve));
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const record = (name: string): Registered => {
-  const r = registered.get(name);
-  if (r === undefined) throw new Error(`${name} was not registered (registered: ${[...registered.keys()].join(', ')})`);
-  return r;
-};
-
-/** The plain value under Pulumi's secret sentinels, at any depth. */
-function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(o.value);
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-}
+let mocks: PulumiMocks;
+const record = (name: string): Registered => mocks.record(name);
 
 /** Fake computed outputs: a secret's id is `region/uuid` in the provider; a version's revision. */
 function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -89,34 +55,13 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
 }
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      const prev = registered.get(args.name);
-      registered.set(args.name, {
-        serialized: {}, parent: '', additionalSecretOutputs: [], ...prev,
-        type: args.type, inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
-      });
-      const state = { ...args.inputs, ...fakeState(args.type, args.name, args.inputs) };
-      return { id: typeof state.id === 'string' ? state.id : `${args.name}_id`, state };
-    },
-    call: (args) => args.inputs,
-  }, 'project', 'stack', false);
-
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    registered.set(req.getName(), {
-      type: req.getType(), inputs: {}, serialized: req.getObject()?.toJavaScript() ?? {},
-      parent: req.getParent(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-    });
-    return register(req, cb);
-  };
+  mocks = await installMocks({ newResourceState: (args) => fakeState(args.type, args.name, args.inputs as Record<string, unknown>) });
 });
 
 /** Builds a schedule and waits until every child has been registered and answered. */
 async function deploy(name: string, args: Partial<BackupScheduleArgs> = {}): Promise<BackupSchedule> {
   const schedule = new BackupSchedule(name, {
-    name: 'nightly', region: 'fr-par', projectId: PROJECT, image: IMAGE, plan: PLAN_ARGS, secrets: SECRETS, ...args,
+    name: 'nightly', region: 'fr-par', projectId: PROJECT_ID, image: IMAGE, plan: PLAN_ARGS, secrets: SECRETS, ...args,
   });
   await Promise.all([
     value(schedule.urn), value(schedule.definitionIds),
@@ -143,12 +88,7 @@ describe('renderPlan', () => {
     ['sources[1].kind', { kind: 'database' }, /./],
   ])('names the bad field: %s', (field, change, message) => {
     const sources = [PLAN_ARGS.sources[0], { ...PLAN_ARGS.sources[1], ...change }] as RenderPlanArgs['sources'];
-    let thrown: unknown;
-    try {
-      renderPlan({ ...PLAN_ARGS, sources });
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = thrownBy(() => renderPlan({ ...PLAN_ARGS, sources }));
     expect(thrown).toBeInstanceOf(InvalidInputError);
     expect((thrown as InvalidInputError).input).toBe(`plan: ${field}`);
     expect((thrown as Error).message).toMatch(message);
@@ -169,12 +109,12 @@ describe('BackupSchedule', () => {
     expect(record('bs').type).toBe(T.component);
 
     const defs = [1, 2, 3].map((i) => record(`bs-shard-${i}`));
-    expect(registered.has('bs-shard-4')).toBe(false);
+    expect(mocks.registered.has('bs-shard-4')).toBe(false);
     expect(defs.map((d) => [d.type, d.parent])).toEqual([[T.definition, urn], [T.definition, urn], [T.definition, urn]]);
     defs.forEach((d, k) => {
       const i = k + 1;
       expect(d.inputs).toMatchObject({
-        name: `nightly-${i}-of-3`, region: 'fr-par', projectId: PROJECT, imageUri: IMAGE,
+        name: `nightly-${i}-of-3`, region: 'fr-par', projectId: PROJECT_ID, imageUri: IMAGE,
         cpuLimit: 2000, memoryLimit: 4096, localStorageCapacity: 2048, timeout: '1h30m0s',
         cron: { schedule: '15 */2 * * *', timezone: 'Europe/Paris' },
         startupCommands: ['scw-backup'],
@@ -192,7 +132,7 @@ describe('BackupSchedule', () => {
     expect(await value(schedule.planJson)).toBe(json);
     for (const name of ['bsenv-shard-1', 'bsenv-shard-2']) {
       const d = record(name);
-      expect(d.inputs.env).toEqual({ SCW_BACKUP_PLAN: json, SCW_DEFAULT_PROJECT_ID: PROJECT, SCW_DEFAULT_REGION: 'nl-ams' });
+      expect(d.inputs.env).toEqual({ SCW_BACKUP_PLAN: json, SCW_DEFAULT_PROJECT_ID: PROJECT_ID, SCW_DEFAULT_REGION: 'nl-ams' });
       // Plain in the request the engine receives: the plan is no secret, and holds none.
       expect(d.serialized.env).toEqual(d.inputs.env);
       const text = JSON.stringify(d.serialized);
@@ -212,7 +152,7 @@ describe('BackupSchedule', () => {
       const secret = record(`bssec-${suffix}-secret`);
       const version = record(`bssec-${suffix}-version`);
       expect([secret.type, secret.parent, version.type, version.parent]).toEqual([T.secret, urn, T.version, urn]);
-      expect(secret.inputs).toMatchObject({ name: `nightly-${suffix}`, region: 'pl-waw', projectId: PROJECT });
+      expect(secret.inputs).toMatchObject({ name: `nightly-${suffix}`, region: 'pl-waw', projectId: PROJECT_ID });
       expect(version.inputs).toMatchObject({ secretId: `pl-waw/bssec-${suffix}-secret_id`, region: 'pl-waw', data: plain });
       // What the engine would store in state: the secret sentinel around the value, never the value.
       expect(version.serialized.data).toEqual({ ...SECRET, value: plain });
@@ -228,7 +168,7 @@ describe('BackupSchedule', () => {
   it('defaults: one shard, hourly in Etc/UTC, 1000 mvCPU, 2048 MB, 1024 MiB disk, concurrency 2, no timeout', async () => {
     const schedule = await deploy('bsdef');
     expect(schedule.definitions).toHaveLength(1);
-    expect(registered.has('bsdef-shard-2')).toBe(false);
+    expect(mocks.registered.has('bsdef-shard-2')).toBe(false);
     const d = record('bsdef-shard-1');
     expect(d.inputs).toMatchObject({
       name: 'nightly-1-of-1', cpuLimit: 1000, memoryLimit: 2048, localStorageCapacity: 1024,
@@ -269,20 +209,15 @@ describe('BackupSchedule', () => {
     ['secrets.storePassphrase', { secrets: { ...SECRETS, storePassphrase: '' } }, /^secrets\.storePassphrase: .*SCW_BACKUP_PASSWORD/],
     ['plan: sources[0].zone', { plan: badSource }, /^plan: sources\[0\]\.zone: a Scaleway zone/],
   ])('rejects a bad %s synchronously, registering nothing', async (input, change, message) => {
-    const name = `bad-${registered.size}-${input.replace(/\W/g, '')}`;
-    let thrown: unknown;
-    try {
-      new BackupSchedule(name, {
-        name: 'nightly', region: 'fr-par', projectId: PROJECT, image: IMAGE, plan: PLAN_ARGS, secrets: SECRETS, ...change,
-      });
-    } catch (err) {
-      thrown = err;
-    }
+    const name = `bad-${mocks.registered.size}-${input.replace(/\W/g, '')}`;
+    const thrown = thrownBy(() => new BackupSchedule(name, {
+      name: 'nightly', region: 'fr-par', projectId: PROJECT_ID, image: IMAGE, plan: PLAN_ARGS, secrets: SECRETS, ...change,
+    }));
     expect(thrown).toBeInstanceOf(InvalidInputError);
     expect(thrown).toMatchObject({ code: 'INVALID_INPUT', input });
     expect((thrown as Error).message).toMatch(message);
     await tick();
-    expect([...registered.keys()].some((k) => k.startsWith(name))).toBe(false);
+    expect([...mocks.registered.keys()].some((k) => k.startsWith(name))).toBe(false);
   });
 });
 

@@ -1,85 +1,34 @@
 /**
  * The components under pulumi.runtime.setMocks: which resources they register, with which inputs,
- * parents, dependencies and secret outputs. The mock monitor's registerResource is wrapped to see
- * the options newResource is not given (additionalSecretOutputs, parent, dependencies).
+ * parents, dependencies and secret outputs, as pulumi-mocks.ts records them (it wraps the mock
+ * monitor to see the options newResource is not given: additionalSecretOutputs, parent, dependencies).
  */
 import * as pulumi from '@pulumi/pulumi';
 import { InvalidInputError } from '../../engine';
 import {
   BackupIdentity, StagingBucket, StoreBucket, mergePolicy, policyFor, type PolicyDefaults,
 } from '../../provider/components';
+import {
+  BASE_PERMISSION_SETS, FAKE_ACCESS_KEY, FAKE_API_KEY_STATE, FAKE_SECRET_KEY, PROJECT_ID, SECRET,
+  installMocks, thrownBy, tick, value, type PulumiMocks, type Registered,
+} from './pulumi-mocks';
 
 jest.setTimeout(60_000);
 
-const PROJECT = '11111111-2222-3333-4444-555555555555';
 const ORG = '99999999-8888-7777-6666-555555555555';
-const FAKE_ACCESS_KEY = 'SCWABCDEFGHIJKLMNOP';
-const FAKE_SECRET_KEY = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
-const BASE_SETS = [
-  'BlockStorageFullAccess', 'ObjectStorageBucketsRead', 'ObjectStorageBucketsWrite',
-  'ObjectStorageObjectsRead', 'ObjectStorageObjectsWrite', 'ObjectStorageObjectsDelete',
-];
 
-interface Registered {
-  type: string;
-  inputs: Record<string, unknown>;
-  parent: string;
-  dependencies: string[];
-  additionalSecretOutputs: string[];
-}
-/** By logical name; every test uses its own names. */
-const registered = new Map<string, Registered>();
-/** Component outputs as sent to the engine (serialized, secrets wrapped), by URN. */
-const componentOutputs = new Map<string, Record<string, unknown>>();
-
-interface RegisterRequest {
-  getType(): string; getName(): string; getParent(): string;
-  getDependenciesList(): string[]; getAdditionalsecretoutputsList(): string[];
-}
-interface OutputsRequest { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined }
-interface MonitorLike {
-  registerResource(req: RegisterRequest, cb: unknown): unknown;
-  registerResourceOutputs(req: OutputsRequest, cb: unknown): unknown;
-}
-
-const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise<T>((resolve) => o.apply(resolve));
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const record = (name: string): Registered => {
-  const r = registered.get(name);
-  if (r === undefined) throw new Error(`${name} was not registered`);
-  return r;
-};
+let mocks: PulumiMocks;
+const record = (name: string): Registered => mocks.record(name);
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      const prev = registered.get(args.name);
-      registered.set(args.name, { parent: '', dependencies: [], additionalSecretOutputs: [], ...prev, type: args.type, inputs: args.inputs });
-      const fake = args.type === 'scaleway:iam/apiKey:ApiKey' ? { accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY } : {};
-      return { id: `${args.name}_id`, state: { ...args.inputs, ...fake } };
-    },
-    call: (args) => args.inputs,
-  }, 'project', 'stack', false);
-
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    registered.set(req.getName(), {
-      type: req.getType(), inputs: {}, parent: req.getParent(), dependencies: req.getDependenciesList(),
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-    });
-    return register(req, cb);
-  };
-  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req, cb) => {
-    componentOutputs.set(req.getUrn(), req.getOutputs()?.toJavaScript() ?? {});
-    return registerOutputs(req, cb);
-  };
+  mocks = await installMocks({
+    newResourceState: (args) => (args.type === 'scaleway:iam/apiKey:ApiKey' ? FAKE_API_KEY_STATE : {}),
+  });
 });
 
 describe('StagingBucket', () => {
   it('registers one unversioned bucket under the component, with both lifecycle rules', async () => {
-    const staging = new StagingBucket('stg', { name: 'scwb-staging', region: 'nl-ams', projectId: PROJECT, tags: { team: 'ops' } });
+    const staging = new StagingBucket('stg', { name: 'scwb-staging', region: 'nl-ams', projectId: PROJECT_ID, tags: { team: 'ops' } });
     const [urn] = await Promise.all([value(staging.urn), value(staging.bucket.urn)]);
 
     expect(record('stg').type).toBe('scw-backup:index:StagingBucket');
@@ -87,7 +36,7 @@ describe('StagingBucket', () => {
     expect(bucket.type).toBe('scaleway:object/bucket:Bucket');
     expect(bucket.parent).toBe(urn);
     expect(bucket.inputs).toMatchObject({
-      name: 'scwb-staging', region: 'nl-ams', projectId: PROJECT, forceDestroy: false,
+      name: 'scwb-staging', region: 'nl-ams', projectId: PROJECT_ID, forceDestroy: false,
       versioning: { enabled: false }, tags: { team: 'ops' },
     });
     expect(bucket.inputs.lifecycleRules).toEqual([
@@ -120,35 +69,30 @@ describe('StagingBucket', () => {
     ['expireAfterDays', { region: 'fr-par', expireAfterDays: 1.5 }, /expireAfterDays: 1.5/],
     ['name', { region: 'fr-par', name: 'Bad_Bucket' }, /name: "Bad_Bucket" is not a valid bucket name/],
   ])('rejects a bad %s synchronously, registering nothing', async (input, args, message) => {
-    const name = `bad-${registered.size}`;
-    let thrown: unknown;
-    try {
-      new StagingBucket(name, args);
-    } catch (err) {
-      thrown = err;
-    }
+    const name = `bad-${mocks.registered.size}`;
+    const thrown = thrownBy(() => new StagingBucket(name, args));
     expect(thrown).toBeInstanceOf(InvalidInputError);
     expect((thrown as InvalidInputError).input).toBe(input);
     expect((thrown as InvalidInputError).code).toBe('INVALID_INPUT');
     expect((thrown as Error).message).toMatch(message);
     await tick();
-    expect(registered.has(name)).toBe(false);
-    expect(registered.has(`${name}-bucket`)).toBe(false);
+    expect(mocks.registered.has(name)).toBe(false);
+    expect(mocks.registered.has(`${name}-bucket`)).toBe(false);
   });
 });
 
 describe('StoreBucket', () => {
   it('without lockDays: one protected, unversioned bucket, no lock configuration; url names the prefix', async () => {
-    const sb = new StoreBucket('plain-store', { name: 'scwb-store', region: 'fr-par', projectId: PROJECT, prefix: 'prod' });
+    const sb = new StoreBucket('plain-store', { name: 'scwb-store', region: 'fr-par', projectId: PROJECT_ID, prefix: 'prod' });
     await value(sb.bucket.urn);
     expect(record('plain-store-bucket').inputs).toMatchObject({ name: 'scwb-store', region: 'fr-par', forceDestroy: false, objectLockEnabled: false, versioning: { enabled: false } });
-    expect(registered.has('plain-store-lock')).toBe(false);
+    expect(mocks.registered.has('plain-store-lock')).toBe(false);
     expect(sb.lock).toBeUndefined();
     expect(await value(sb.url)).toBe('s3://scwb-store/prod');
   });
 
   it('with lockDays: Object Lock and versioning on, default retention in GOVERNANCE unless told', async () => {
-    const sb = new StoreBucket('locked-store', { name: 'scwb-locked', region: 'pl-waw', projectId: PROJECT, lockDays: 30 });
+    const sb = new StoreBucket('locked-store', { name: 'scwb-locked', region: 'pl-waw', projectId: PROJECT_ID, lockDays: 30 });
     await Promise.all([value(sb.bucket.urn), value((sb.lock as NonNullable<typeof sb.lock>).urn)]);
     expect(record('locked-store-bucket').inputs).toMatchObject({ objectLockEnabled: true, versioning: { enabled: true } });
     const lock = record('locked-store-lock');
@@ -169,7 +113,7 @@ describe('StoreBucket', () => {
 
 describe('BackupIdentity', () => {
   it('registers application, policy and API key under the component, scoped to the project', async () => {
-    const id = new BackupIdentity('bk', { name: 'scw-backup', projectId: PROJECT, organizationId: ORG });
+    const id = new BackupIdentity('bk', { name: 'scw-backup', projectId: PROJECT_ID, organizationId: ORG });
     const [urn, , policyUrn] = await Promise.all([value(id.urn), value(id.application.urn), value(id.policy.urn), value(id.apiKey.urn)]);
 
     expect(record('bk').type).toBe('scw-backup:index:BackupIdentity');
@@ -182,8 +126,8 @@ describe('BackupIdentity', () => {
     expect([app.parent, policy.parent, key.parent]).toEqual([urn, urn, urn]);
     expect(app.inputs).toMatchObject({ name: 'scw-backup', organizationId: ORG });
     expect(policy.inputs).toMatchObject({ applicationId: 'bk-app_id', organizationId: ORG });
-    expect(policy.inputs.rules).toEqual([{ projectIds: [PROJECT], permissionSetNames: BASE_SETS }]);
-    expect(key.inputs).toMatchObject({ applicationId: 'bk-app_id', defaultProjectId: PROJECT });
+    expect(policy.inputs.rules).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: BASE_PERMISSION_SETS }]);
+    expect(key.inputs).toMatchObject({ applicationId: 'bk-app_id', defaultProjectId: PROJECT_ID });
     expect(key.dependencies).toContain(policyUrn);
 
     expect(await value(id.applicationId)).toBe('bk-app_id');
@@ -191,15 +135,15 @@ describe('BackupIdentity', () => {
   });
 
   it('adds InstancesFullAccess only when instances is true', async () => {
-    const id = new BackupIdentity('bki', { name: 'scw-backup-vms', projectId: pulumi.output(PROJECT), instances: true });
+    const id = new BackupIdentity('bki', { name: 'scw-backup-vms', projectId: pulumi.output(PROJECT_ID), instances: true });
     await value(id.policy.urn);
     expect(record('bki-policy').inputs.rules).toEqual([
-      { projectIds: [PROJECT], permissionSetNames: [...BASE_SETS, 'InstancesFullAccess'] },
+      { projectIds: [PROJECT_ID], permissionSetNames: [...BASE_PERMISSION_SETS, 'InstancesFullAccess'] },
     ]);
   });
 
   it('keeps the secret key secret: output, component state and the ApiKey registration', async () => {
-    const id = new BackupIdentity('bks', { name: 'scw-backup-s', projectId: PROJECT });
+    const id = new BackupIdentity('bks', { name: 'scw-backup-s', projectId: PROJECT_ID });
     const urn = await value(id.urn);
     await value(id.apiKey.urn);
 
@@ -209,23 +153,23 @@ describe('BackupIdentity', () => {
     expect(record('bks-key').additionalSecretOutputs).toContain('secretKey');
 
     // registerOutputs runs once the outputs resolve: wait for it, then look at what state receives.
-    for (let i = 0; i < 100 && !componentOutputs.has(urn); i++) await tick();
-    const outputs = componentOutputs.get(urn);
+    for (let i = 0; i < 100 && !mocks.componentOutputs.has(urn); i++) await tick();
+    const outputs = mocks.componentOutputs.get(urn);
     expect(outputs?.accessKey).toBe(FAKE_ACCESS_KEY);
-    expect(outputs?.secretKey).toEqual({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: FAKE_SECRET_KEY });
+    expect(outputs?.secretKey).toEqual({ ...SECRET, value: FAKE_SECRET_KEY });
   });
 
   it.each([
     ['projectId', { name: 'a', projectId: 'my-project' }, /projectId: "my-project" is not a UUID/],
     ['projectId', { name: 'a', projectId: '' }, /projectId: "" is not a UUID/],
-    ['organizationId', { name: 'a', projectId: PROJECT, organizationId: 'org' }, /organizationId: "org" is not a UUID/],
-    ['name', { name: ' ', projectId: PROJECT }, /name: BackupIdentity ".*" needs a non-empty IAM application name/],
+    ['organizationId', { name: 'a', projectId: PROJECT_ID, organizationId: 'org' }, /organizationId: "org" is not a UUID/],
+    ['name', { name: ' ', projectId: PROJECT_ID }, /name: BackupIdentity ".*" needs a non-empty IAM application name/],
   ])('rejects a bad %s synchronously, registering nothing', async (input, args, message) => {
-    const name = `badid-${registered.size}`;
+    const name = `badid-${mocks.registered.size}`;
     expect(() => new BackupIdentity(name, args)).toThrow(message);
     expect(() => new BackupIdentity(`${name}x`, args)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', input }));
     await tick();
-    expect([...registered.keys()].some((k) => k.startsWith(name))).toBe(false);
+    expect([...mocks.registered.keys()].some((k) => k.startsWith(name))).toBe(false);
   });
 });
 

@@ -1,8 +1,7 @@
 /**
  * EdgeCluster and examples/pulumi/edge-cluster under pulumi.runtime.setMocks: the resources it
  * registers (types, counts, parents, inputs), the data sources it calls (the mock's `call`), its
- * outputs, and every validation error. As in components.test.ts, the mock monitor's registerResource
- * is wrapped to see the parent that newResource is not given.
+ * outputs, and every validation error, as pulumi-mocks.ts records them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { InvalidInputError } from '../../engine';
 import {
   EdgeCluster, PRIVATE_NETWORK_OPTION_ID, withRootSize, type EdgeClusterArgs, type EdgeInventory,
 } from '../../provider/components';
+import { installMocks, thrownBy, tick, value, type MockOptions, type PulumiMocks, type Registered } from './pulumi-mocks';
 
 jest.setTimeout(60_000);
 
@@ -80,38 +80,14 @@ const SCHEMA = {
   zfs: null,
 };
 
-interface Registered {
-  type: string;
-  inputs: Record<string, unknown>;
-  parent: string;
-}
-interface Call { token: string; inputs: Record<string, unknown> }
-
-/** By logical name; every test uses its own names. */
-const registered = new Map<string, Registered>();
-const calls: Call[] = [];
-let inFlight = 0;
-
-interface RegisterRequest { getType(): string; getName(): string; getParent(): string }
-type Callback = (...args: unknown[]) => void;
-interface MonitorLike {
-  registerResource(req: RegisterRequest, cb: Callback): unknown;
-  registerResourceOutputs(req: unknown, cb: Callback): unknown;
-}
-
-const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise<T>((resolve) => o.apply(resolve));
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const record = (name: string): Registered => {
-  const r = registered.get(name);
-  if (r === undefined) throw new Error(`${name} was not registered (registered: ${[...registered.keys()].join(', ')})`);
-  return r;
-};
+let mocks: PulumiMocks;
+const record = (name: string): Registered => mocks.record(name);
 /** Registrations of a type, by logical name, under the given parent URN (any parent when absent), in name order. */
 const ofType = (type: string, parent?: string): Array<[string, Registered]> =>
-  [...registered].filter(([, r]) => r.type === type && (parent === undefined || r.parent === parent))
+  mocks.ofType(type, parent)
     // Registration order follows the order inputs resolve in: sort by the number the name ends with.
     .sort(([a], [b]) => ordinal(a) - ordinal(b) || a.localeCompare(b));
-const callsOf = (token: string): Array<Record<string, unknown>> => calls.filter((c) => c.token === token).map((c) => c.inputs);
+const callsOf = (token: string): Array<Record<string, unknown>> => mocks.callsOf(token);
 /** The number a logical name ends with (`c-host-2` → 2). */
 const ordinal = (name: string): number => Number(/([0-9]+)$/.exec(name)?.[1] ?? 0);
 
@@ -143,41 +119,13 @@ function fakeCall(token: string, inputs: Record<string, unknown>): Record<string
   }
 }
 
-/** Counts a monitor call until the mock monitor answers it. */
-function answered(cb: Callback): Callback {
-  inFlight++;
-  return (...args) => {
-    inFlight--;
-    cb(...args);
-  };
-}
-
-async function installMocks(project: string, stack: string): Promise<void> {
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      const prev = registered.get(args.name);
-      registered.set(args.name, { parent: '', ...prev, type: args.type, inputs: args.inputs });
-      return { id: `${args.name}_id`, state: { ...args.inputs, ...fakeState(args.type, args.name) } };
-    },
-    call: (args) => {
-      calls.push({ token: args.token, inputs: args.inputs });
-      return fakeCall(args.token, args.inputs);
-    },
-  }, project, stack, false);
-
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    registered.set(req.getName(), { type: req.getType(), inputs: {}, parent: req.getParent() });
-    return register(req, answered(cb));
-  };
-  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req, cb) => registerOutputs(req, answered(cb));
-}
-
-/** Waits until every registration made so far has been answered. */
-async function settle(): Promise<void> {
-  for (let quiet = 0; quiet < 20; quiet = inFlight === 0 ? quiet + 1 : 0) await tick();
+/** Fresh mocks answering with this file's fake state and data sources. */
+async function install(options: Pick<MockOptions, 'project' | 'stack' | 'config'> = {}): Promise<void> {
+  mocks = await installMocks({
+    ...options,
+    newResourceState: (args) => fakeState(args.type, args.name),
+    call: (args) => fakeCall(args.token, args.inputs as Record<string, unknown>),
+  });
 }
 
 const BASE: EdgeClusterArgs = { hosts: 3, offer: 'EM-I220E-NVME', os: 'ubuntu_2204', zone: 'fr-par-2', sshKeyIds: [SSH_KEY] };
@@ -189,15 +137,15 @@ function rootAndData(json: string): Array<Array<Record<string, unknown>>> {
 }
 
 describe('EdgeCluster', () => {
-  beforeAll(() => installMocks('project', 'stack'));
+  beforeAll(() => install());
   beforeEach(() => {
-    calls.length = 0;
+    mocks.calls.length = 0;
   });
 
   it('registers the hosts on one private network, a VPC, a NAT gateway with its IP, and flexible IPs round-robin', async () => {
     const cluster = new EdgeCluster('c1', { ...BASE, name: 'edge', flexibleIps: 4, tags: ['team=edge'] });
     const [urn, inventory] = await Promise.all([value(cluster.urn), value(cluster.inventory), value(cluster.gatewayNetwork.urn)]);
-    await settle();
+    await mocks.settle();
 
     expect(record('c1').type).toBe(T.cluster);
     const count = (type: string): number => ofType(type, urn).length;
@@ -205,7 +153,7 @@ describe('EdgeCluster', () => {
       server: 3, ip: 4, vpc: 1, privateNetwork: 1, gateway: 1, gatewayIp: 1, gatewayNetwork: 1,
     });
     // Nothing of the cluster is registered outside it.
-    expect([...registered].filter(([n, r]) => n.startsWith('c1-') && r.parent !== urn)).toEqual([]);
+    expect([...mocks.registered].filter(([n, r]) => n.startsWith('c1-') && r.parent !== urn)).toEqual([]);
 
     expect(record('c1-vpc').inputs).toMatchObject({ name: 'edge-vpc', region: 'fr-par', tags: ['team=edge'] });
     expect(record('c1-pn').inputs).toMatchObject({ name: 'edge-hosts', vpcId: 'c1-vpc_id', region: 'fr-par' });
@@ -267,7 +215,7 @@ describe('EdgeCluster', () => {
     const cluster = new EdgeCluster('solo', { ...BASE, hosts: 1 });
     const urn = await value(cluster.urn);
     await value(cluster.inventory);
-    await settle();
+    await mocks.settle();
     expect(ofType(T.server, urn).map(([, r]) => r.inputs.name)).toEqual(['solo-1']);
     expect(ofType(T.ip, urn)).toEqual([]);
     expect(await value(cluster.flexibleIps)).toEqual([]);
@@ -278,7 +226,7 @@ describe('EdgeCluster', () => {
     const cluster = new EdgeCluster('c2', { ...BASE, hosts: 2, os: 'ubuntu_2404', diskSizeGb: 250 });
     const urn = await value(cluster.urn);
     await value(cluster.inventory);
-    await settle();
+    await mocks.settle();
 
     expect(callsOf(INVOKE.os)).toEqual([{ zone: 'fr-par-2', name: 'Ubuntu', version: '24.04 LTS (Noble Numbat)' }]);
     // The offer is given by name: resolved to its id, which getPartitionSchema needs.
@@ -308,7 +256,7 @@ describe('EdgeCluster', () => {
     const cluster = new EdgeCluster('c3', { ...BASE, hosts: 1, offer: OFFER_ID, osId, diskSizeGb: 32 });
     const urn = await value(cluster.urn);
     await value(cluster.inventory);
-    await settle();
+    await mocks.settle();
     expect(callsOf(INVOKE.os)).toEqual([]);
     expect(callsOf(INVOKE.offer)).toEqual([]);
     expect(callsOf(INVOKE.partitionSchema)).toEqual([{ offerId: OFFER_ID, osId, swap: true, extraPartition: true, ext4Mountpoint: '/data' }]);
@@ -344,20 +292,15 @@ describe('EdgeCluster', () => {
     ['osId', { osId: 'ubuntu' }, /^osId: "ubuntu" is not an Elastic Metal OS id/],
     ['name', { name: 'Edge_1' }, /^name: "Edge_1" is not a usable name prefix/],
   ])('rejects a bad %s synchronously, registering nothing', async (input, override, message) => {
-    const name = `bad-${registered.size}-${input.toLowerCase()}`;
-    let thrown: unknown;
-    try {
-      new EdgeCluster(name, { ...BASE, ...override } as unknown as EdgeClusterArgs);
-    } catch (err) {
-      thrown = err;
-    }
+    const name = `bad-${mocks.registered.size}-${input.toLowerCase()}`;
+    const thrown = thrownBy(() => new EdgeCluster(name, { ...BASE, ...override } as unknown as EdgeClusterArgs));
     expect(thrown).toBeInstanceOf(InvalidInputError);
     expect((thrown as InvalidInputError).input).toBe(input);
     expect((thrown as InvalidInputError).code).toBe('INVALID_INPUT');
     expect((thrown as Error).message).toMatch(message);
     await tick();
-    expect([...registered.keys()].filter((n) => n.startsWith(name))).toEqual([]);
-    expect(calls).toEqual([]);
+    expect([...mocks.registered.keys()].filter((n) => n.startsWith(name))).toEqual([]);
+    expect(mocks.calls).toEqual([]);
   });
 });
 
@@ -368,20 +311,8 @@ describe('examples/pulumi/edge-cluster', () => {
 
   /** Runs the program under fresh mocks with `config` (keys without the project prefix), as `pulumi up` would. */
   async function runExample(config: Record<string, string>): Promise<Record<string, unknown>> {
-    registered.clear();
-    calls.length = 0;
-    await installMocks(project, 'production');
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])), []);
-    let program: Record<string, unknown> = {};
-    // A fresh registry runs the program again each time, sharing this file's Pulumi runtime and provider.
-    jest.isolateModules(() => {
-      jest.doMock('@pulumi/pulumi', () => pulumi);
-      jest.doMock('scw-backup/provider', () => provider);
-      program = require(EXAMPLE) as Record<string, unknown>;
-    });
-    for (const v of Object.values(program)) await value(pulumi.output(v));
-    await settle();
-    return program;
+    await install({ project, stack: 'production', config });
+    return mocks.run(EXAMPLE, { 'scw-backup/provider': provider });
   }
 
   it('names its entry point and the Node.js runtime', () => {

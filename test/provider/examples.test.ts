@@ -3,27 +3,24 @@
  * its stack config, as `pulumi up` would, and the resource graph it registers is checked: types and
  * counts, the IAM permission sets, the staging bucket's lifecycle rules, the BackupSource inputs the
  * policy table gives, and that the passphrase and the secret key reach every resource only as secrets.
- * The mock monitor's registerResource is wrapped, as in components.test.ts, to see the serialized
- * request (secrets still wrapped) and the options newResource is not given.
+ * pulumi-mocks.ts records the serialized request (secrets still wrapped) and the options newResource
+ * is not given.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import * as provider from 'scw-backup/provider';
+import {
+  BASE_PERMISSION_SETS, FAKE_ACCESS_KEY, FAKE_API_KEY_STATE, FAKE_SECRET_KEY, PROJECT_ID, SECRET,
+  installMocks, value, type PulumiMocks, type Registered,
+} from './pulumi-mocks';
 
 // Serializing the dynamic providers (closures of provider/dynamic/*.ts) takes seconds.
 jest.setTimeout(120_000);
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'pulumi');
-const PROJECT_ID = '11111111-2222-3333-4444-555555555555';
 const VOLUME_ID = '22222222-3333-4444-5555-666666666666';
 const PASSPHRASE = 'example store passphrase, never in plain state';
-const FAKE_ACCESS_KEY = 'SCWABCDEFGHIJKLMNOP';
-const FAKE_SECRET_KEY = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
-const BASE_SETS = [
-  'BlockStorageFullAccess', 'ObjectStorageBucketsRead', 'ObjectStorageBucketsWrite',
-  'ObjectStorageObjectsRead', 'ObjectStorageObjectsWrite', 'ObjectStorageObjectsDelete',
-];
 const T = {
   bucket: 'scaleway:object/bucket:Bucket',
   application: 'scaleway:iam/application:Application',
@@ -36,63 +33,17 @@ const T = {
   source: 'pulumi-nodejs:dynamic/scw-backup:BackupSource',
   restore: 'pulumi-nodejs:dynamic/scw-backup:Restore',
 } as const;
-const SECRET = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig };
 
-interface Registered {
-  type: string;
-  /** As newResource receives them, with the secret sentinels (kept by the mock monitor) removed. */
-  inputs: Record<string, unknown>;
-  /** As the engine would receive them: serialized, secrets wrapped in the secret sentinel. */
-  serialized: Record<string, unknown>;
-  additionalSecretOutputs: string[];
-}
-
-interface RegisterRequest {
-  getType(): string; getName(): string; getAdditionalsecretoutputsList(): string[];
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
-type Callback = (...args: unknown[]) => void;
-interface MonitorLike {
-  registerResource(req: RegisterRequest, cb: Callback): unknown;
-  registerResourceOutputs(req: unknown, cb: Callback): unknown;
-}
-
-/** The program being run: its registrations by logical name, and those not answered yet. */
-const registered = new Map<string, Registered>();
-let inFlight = 0;
-
-const record = (name: string): Registered => {
-  const r = registered.get(name);
-  if (r === undefined) throw new Error(`${name} was not registered (registered: ${[...registered.keys()].join(', ')})`);
-  return r;
-};
-const ofType = (type: string): Array<[string, Registered]> => [...registered].filter(([, r]) => r.type === type);
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise<T>((resolve) => o.apply(resolve));
-
-/** The plain value under Pulumi's secret sentinels, at any depth. */
-function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(o.value);
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-}
-
-/** Counts a monitor call until the mock monitor answers it. */
-function answered(cb: Callback): Callback {
-  inFlight++;
-  return (...args) => {
-    inFlight--;
-    cb(...args);
-  };
-}
+/** The program being run, as the mocks record it. */
+let mocks: PulumiMocks;
+const record = (name: string): Registered => mocks.record(name);
+const ofType = (type: string): Array<[string, Registered]> => mocks.ofType(type);
 
 /** Fake outputs of the resources that have computed ones. */
 function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case T.bucket: return { name: inputs.name ?? `${name}-0a1b2c` };
-    case T.apiKey: return { accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY };
+    case T.apiKey: return FAKE_API_KEY_STATE;
     case T.store: return { snapshotCount: 0, adopted: false };
     case T.source: return { location: `scaleway://${String(inputs.resourceId)}`, lastSnapshotId: `snap-${name}`, snapshotCount: 1, status: 'ok' };
     case T.restore: return { snapshotId: 'snap-restored', volumeIds: ['33333333-4444-5555-6666-777777777777'], durationMs: 4321 };
@@ -112,47 +63,11 @@ function projectOf(example: string): string {
  * for its exports and for every registration to be answered, and returns the program's module.
  */
 async function runExample(example: string, config: Record<string, string>, secretKeys: string[]): Promise<Record<string, unknown>> {
-  registered.clear();
-  const project = projectOf(example);
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      const prev = registered.get(args.name);
-      registered.set(args.name, { serialized: {}, additionalSecretOutputs: [], ...prev, type: args.type, inputs: unwrapSecrets(args.inputs) as Record<string, unknown> });
-      return { id: `${args.name}_id`, state: { ...args.inputs, ...fakeState(args.type, args.name, args.inputs) } };
-    },
-    call: (args) => args.inputs,
-  }, project, 'production', false);
-
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    registered.set(req.getName(), {
-      type: req.getType(), inputs: {}, serialized: req.getObject()?.toJavaScript() ?? {},
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-    });
-    return register(req, answered(cb));
-  };
-  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req, cb) => registerOutputs(req, answered(cb));
-
-  const prefixed = (k: string): string => `${project}:${k}`;
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [prefixed(k), v])),
-    secretKeys.map(prefixed),
-  );
-
-  // A fresh registry runs the program again each time; it shares this file's Pulumi runtime (the
-  // mocks) and provider module, as a program shares them with its stack.
-  let program: Record<string, unknown> = {};
-  jest.isolateModules(() => {
-    jest.doMock('@pulumi/pulumi', () => pulumi);
-    jest.doMock('scw-backup/provider', () => provider);
-    program = require(join(EXAMPLES, example)) as Record<string, unknown>;
+  mocks = await installMocks({
+    project: projectOf(example), stack: 'production', config, secretKeys,
+    newResourceState: (args) => fakeState(args.type, args.name, args.inputs as Record<string, unknown>),
   });
-  for (const v of Object.values(program)) await value(pulumi.output(v));
-  // Exports resolve after the resources they read; wait for the rest (components, parents) too.
-  for (let quiet = 0; quiet < 20; quiet = inFlight === 0 ? quiet + 1 : 0) await tick();
-  return program;
+  return mocks.run(join(EXAMPLES, example), { 'scw-backup/provider': provider });
 }
 
 /** Every export resolved, with whether it is secret: nothing secret may be exported in plain. */
@@ -222,7 +137,7 @@ describe('examples/pulumi/single-volume', () => {
     expect([T.staging, T.bucket, T.identity, T.application, T.policy, T.apiKey, T.store, T.source, T.restore].map(counts))
       .toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0]);
     expectStagingBucket('fr-par');
-    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: BASE_SETS }]);
+    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: BASE_PERMISSION_SETS }]);
   });
 
   it('backs the volume up by the production/critical policy into s3://<store bucket>/<stack>', () => {
@@ -269,7 +184,7 @@ describe('examples/pulumi/environment', () => {
     expect(ofType(T.policy)).toHaveLength(1);
     expect(ofType(T.bucket)).toHaveLength(1);
     expectStagingBucket('nl-ams');
-    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: [...BASE_SETS, 'InstancesFullAccess'] }]);
+    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: [...BASE_PERMISSION_SETS, 'InstancesFullAccess'] }]);
     const stores = Object.fromEntries(ofType(T.store).map(([n, r]) => [n, (r.inputs.store as { url: string; s3: unknown }).s3]));
     expect(stores).toEqual({
       store: { region: 'nl-ams', accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY },
@@ -330,7 +245,7 @@ describe('examples/pulumi/restore-drill', () => {
   it('backs up the volume and restores its latest snapshot as <name>-drill, deleted with the stack', () => {
     expect(ofType(T.source).map(([n]) => n)).toEqual(['pg-data']);
     expect(ofType(T.restore).map(([n]) => n)).toEqual(['pg-data-drill']);
-    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: BASE_SETS }]);
+    expect(permissionSets()).toEqual([{ projectIds: [PROJECT_ID], permissionSetNames: BASE_PERMISSION_SETS }]);
     const source = record('pg-data').inputs;
     const restore = record('pg-data-drill').inputs;
     expect(restore).toMatchObject({ snapshot: 'latest', name: 'pg-data-drill', deleteOnDestroy: true });
