@@ -45,12 +45,13 @@ interface PackWork {
  * complete, so a failed restore never leaves a half-written target.
  */
 export async function restoreImage(repo: Repository, snapshot: Snapshot, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  await repo.loadIndex();
+  // Workers boot (a thread, modules, keys) while the index is read.
+  const pool = new WorkerPool(repo.keys, { workers: options.workers });
   const progress = new ProgressReporter(options.onProgress);
   const concurrency = options.concurrency ?? 4;
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
-  const pool = new WorkerPool(repo.keys, { workers: options.workers });
   try {
+    await repo.loadIndex();
     await writeTargetFile(target, !!options.overwrite, async (handle) => {
       await handle.truncate(snapshot.size);
       // One queue of pack work across all map pages: the next page is grouped as soon as the
