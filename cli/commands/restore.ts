@@ -11,6 +11,7 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags {
   to?: string;
   name?: string;
   attach?: string;
+  replace?: string;
   size?: string;
   perfIops?: string;
   overwrite?: boolean;
@@ -32,6 +33,7 @@ export function registerRestore(program: Command): void {
     .option('--staging-prefix <prefix>', 'with --to: key prefix in the staging bucket', 'scw-backup')
     .option('--name <name>', 'with --to: name of the new volume')
     .option('--attach <server-id>', 'with --to: attach the new volume to this Instance')
+    .option('--replace <volume-id>', 'with --attach: in-place swap: detach this volume from the Instance (kept) and attach the restored one')
     .option('--size <size>', 'with --to: size of the new volume (default the original\'s), e.g. 20G')
     .option('--perf-iops <iops>', 'with --to: IOPS class, 5000 or 15000 (default the original\'s)')
     .option('--new-server <name>', 'with --to scaleway-instance://ZONE: create a server of this name with the restored volumes')

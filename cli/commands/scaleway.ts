@@ -1,7 +1,7 @@
 /**
  * The Scaleway Block forms of `backup` and `restore` (docs/SCALEWAY.md):
  *   scw-backup backup  --repo R scaleway-block://ZONE/VOLUME_ID --bucket B [--tag k=v ...]
- *   scw-backup restore --repo R SNAPSHOT --to scaleway-block://ZONE --bucket B [--name N] [--attach SERVER_ID]
+ *   scw-backup restore --repo R SNAPSHOT --to scaleway-block://ZONE --bucket B [--name N] [--attach SERVER_ID [--replace VOLUME_ID]]
  * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
  */
 import type { Command } from 'commander';
@@ -76,7 +76,7 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
 
 export async function restoreScalewayBlock(
   cmd: Command, ref: string, to: string,
-  flags: ScalewayFlags & { name?: string; attach?: string; size?: string; perfIops?: string },
+  flags: ScalewayFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string },
 ): Promise<void> {
   const target = parseUrl(cmd, to, false);
   const bucket = requireBucket(flags);
@@ -88,14 +88,14 @@ export async function restoreScalewayBlock(
   const staging = stagingBackend(profile, bucket, { zone: target.zone });
   try {
     const r = await restoreBlockVolume(repo, createScalewayClients(profile), staging, {
-      snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach,
+      snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
       size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
       perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
       onProgress: out.progress(), onWarning: (m) => out.warning(m),
     });
     out.endProgress();
     out.text(`restored snapshot ${snapshot.id.slice(0, 12)} to volume ${r.volumeName} (${r.volumeId}) in ${r.zone}, ${formatBytes(r.size)}` +
-      (r.attachedTo ? `, attached to server ${r.attachedTo}` : ''));
+      (r.attachedTo ? `, attached to server ${r.attachedTo}` : '') + (r.replaced ? ` in place of volume ${r.replaced} (detached, kept)` : ''));
     out.summary('restore', { snapshotId: snapshot.id, format: 'scaleway-block', ...r });
   } finally {
     await staging.close();

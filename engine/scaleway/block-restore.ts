@@ -4,6 +4,7 @@
  * snapshot, create the volume from it, optionally attach it to a server, and remove the staging
  * object and the intermediate snapshot, also on failure. The original volume is never touched.
  */
+import { InvalidInputError } from '../errors';
 import type { ProgressCallback } from '../progress';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
@@ -30,6 +31,11 @@ export interface BlockRestoreOptions {
   /** Tags of the new volume (default `scw-backup:restored`). */
   tags?: string[];
   attachToServerId?: string;
+  /**
+   * In-place swap, with attachToServerId: detach this volume from the server (kept, never
+   * deleted) before attaching the restored one. Without it the original volume is never touched.
+   */
+  replaceVolumeId?: string;
   /** Phases: uploading (with byte counts), importing, creating-volume, attaching, done. */
   onProgress?: ProgressCallback;
   onWarning?: (message: string) => void;
@@ -43,6 +49,8 @@ export interface BlockRestoreResult {
   zone: string;
   size: number;
   attachedTo?: string;
+  /** The volume detached by an in-place swap (kept). */
+  replaced?: string;
   /** The intermediate (imported) Scaleway snapshot, removed by the cleanup. */
   importedSnapshotId: string;
   stagingKey: string;
@@ -56,6 +64,10 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
   const zone = checkZone(options.zone);
   const prefix = checkPrefix(options.prefix ?? DEFAULT_STAGING_PREFIX);
   if (options.attachToServerId) checkId(options.attachToServerId, 'server id');
+  if (options.replaceVolumeId !== undefined) {
+    checkId(options.replaceVolumeId, 'volume to replace');
+    if (!options.attachToServerId) throw new InvalidInputError('volume to replace', 'an in-place swap needs the server to attach the restored volume to');
+  }
   const { block, instance } = clients;
   const progress = new FlowProgress(options.onProgress);
   const snap = options.snapshot;
@@ -63,6 +75,7 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
   const originalName = typeof src.volumeName === 'string' ? src.volumeName : `snapshot-${snap.id.slice(0, 12)}`;
   const perfIops = options.perfIops ?? (typeof src.perfIops === 'number' ? src.perfIops : undefined);
   let attachedTo: string | undefined;
+  let replaced: string | undefined;
   const r = await restoreThroughImport(repo, blockSnapshots(clients, zone), staging, {
     snapshot: snap, zone, bucket: options.bucket, prefix, size: options.size, onWarning: options.onWarning, timeouts: options.timeouts,
     now: options.now ?? Date.now,
@@ -83,6 +96,11 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
       if (!options.attachToServerId) return;
       const serverId = options.attachToServerId;
       progress.phase('attaching', volume.size);
+      if (options.replaceVolumeId) {
+        const old = options.replaceVolumeId;
+        await callOrNotFound('server', serverId, zone, `detach volume ${old} from server ${serverId}`, () => instance.detachServerVolume({ zone, serverId, volumeId: old }));
+        replaced = old;
+      }
       await callOrNotFound('server', serverId, zone, `attach volume ${volume.id} to server ${serverId}`, () => instance.attachServerVolume({
         zone, serverId, volumeId: volume.id, volumeType: 'sbs_volume',
       }));
@@ -90,7 +108,7 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
     },
   });
   return {
-    volumeId: r.volume.id, volumeName: r.volume.name, zone, size: r.volume.size, attachedTo,
+    volumeId: r.volume.id, volumeName: r.volume.name, zone, size: r.volume.size, attachedTo, replaced,
     importedSnapshotId: r.importedSnapshotId, stagingKey: r.stagingKey, bytesUploaded: r.bytesUploaded, cleanup: r.cleanup, leftovers: r.leftovers,
   };
 }

@@ -138,6 +138,23 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     await rig.block.deleteSnapshot({ snapshotId: unrelated.id });
   });
 
+  test('in-place swap: the server\'s volume is detached and kept, the restored one attached in its place', async () => {
+    const volumeId = await newVolume('swap-data');
+    const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
+    const server = rig.emulator.createServer({ name: 'swap-target', volumeIds: [volumeId] });
+    const original = await rig.emulator.readVolume(volumeId);
+    await rig.emulator.writeVolume(volumeId, 0, prng(91)(64 * 1024)); // the guest damaged its disk
+    await expect(restoreBlockVolume(repo, clients, staging, { snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, replaceVolumeId: volumeId, timeouts: FAST }))
+      .rejects.toThrow('volume to replace: an in-place swap needs the server');
+    const r = await restoreBlockVolume(repo, clients, staging, {
+      snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, attachToServerId: server.id, replaceVolumeId: volumeId, timeouts: FAST,
+    });
+    expect(r).toMatchObject({ attachedTo: server.id, replaced: volumeId });
+    expect(rig.emulator.volumeInfo(volumeId)).toMatchObject({ serverId: null, status: 'available' });
+    expect(rig.emulator.volumeInfo(r.volumeId).serverId).toBe(server.id);
+    expect((await rig.emulator.readVolume(r.volumeId)).equals(original)).toBe(true);
+  });
+
   test('keepNativeSnapshot keeps the Scaleway snapshot, without the staging tag', async () => {
     const volumeId = await newVolume('kept');
     // Count what is fetched from the bucket: only ranged GETs, fewer bytes than the export holds.
