@@ -9,6 +9,7 @@ import * as scaleway from '@pulumiverse/scaleway';
 import { InvalidInputError } from '../../engine';
 import { parsePlan, type Plan, type PlanSource } from '../plan';
 import { parseSchedule } from '../schedule';
+import type { BackupSourceArgs } from '../dynamic/backup-source';
 
 /** Regions of Serverless Jobs (Serverless Jobs API, "Regions"); Secret Manager is in all three. */
 export const SERVERLESS_JOBS_REGIONS = ['fr-par', 'nl-ams', 'pl-waw'] as const;
@@ -28,6 +29,30 @@ export interface RenderPlanArgs {
 export function renderPlan(args: RenderPlanArgs): Plan {
   // Spread, not picked field by field: a stray top-level key is reported by the strict schema.
   return parsePlan({ version: 1, ...args }, 'plan');
+}
+
+/** A BackupSource's declaration, as given to `new BackupSource(name, args)`, under its name. */
+export interface DeclaredSource {
+  name: string;
+  args: Omit<BackupSourceArgs, 'store' | 'scaleway'>;
+}
+
+/**
+ * The plan's arguments from the BackupSources a program declares (the same objects it passes to
+ * `new BackupSource`): one declaration drives both the resource, with `runner: "job"`, and the job
+ * that takes its backups. Connection details and secrets are left out (the plan carries none).
+ */
+export function planFromSources(store: Plan['store'], scalewayPlan: Plan['scaleway'], sources: readonly DeclaredSource[]): pulumi.Output<RenderPlanArgs> {
+  const each = sources.map(({ name, args }) => pulumi.output({
+    kind: args.kind, zone: args.zone, resourceId: args.resourceId, bucket: args.bucket, stagingPrefix: args.stagingPrefix,
+    environment: args.environment, dataClass: args.dataClass, tags: args.tags, schedule: args.schedule, timeZone: args.timeZone,
+    retention: args.retention,
+  }).apply((a) => {
+    // Absent optional inputs are left out, not sent as null.
+    const defined = Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined && v !== null));
+    return { name, ...defined } as PlanSource;
+  }));
+  return pulumi.all(each).apply((list) => ({ store, scaleway: scalewayPlan, sources: list }));
 }
 
 /** The secrets the jobs need; each becomes a Secret Manager secret. */

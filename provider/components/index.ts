@@ -14,4 +14,4 @@ export {
   EdgeCluster, EDGE_CLUSTER_OSES, PRIVATE_NETWORK_OPTION_ID, withRootSize,
   type EdgeClusterArgs, type EdgeClusterOs, type EdgeHost, type EdgeInventory,
 } from './edge-cluster';
-export { BackupSchedule, renderPlan, SERVERLESS_JOBS_REGIONS, type ServerlessJobsRegion, type BackupScheduleArgs, type BackupScheduleSecrets, type RenderPlanArgs } from './backup-schedule';
+export { BackupSchedule, renderPlan, planFromSources, type DeclaredSource, SERVERLESS_JOBS_REGIONS, type ServerlessJobsRegion, type BackupScheduleArgs, type BackupScheduleSecrets, type RenderPlanArgs } from './backup-schedule';

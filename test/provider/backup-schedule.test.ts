@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { InvalidInputError } from '../../engine';
-import { BackupSchedule, renderPlan, type BackupScheduleArgs, type RenderPlanArgs } from '../../provider/components';
+import { BackupSchedule, planFromSources, renderPlan, type BackupScheduleArgs, type RenderPlanArgs } from '../../provider/components';
 import { parsePlan } from '../../provider/plan';
 import {
   FAKE_ACCESS_KEY, FAKE_SECRET_KEY, PROJECT_ID, SECRET, installMocks, thrownBy, tick, value, type PulumiMocks, type Registered,
@@ -96,6 +96,21 @@ describe('renderPlan', () => {
 
   it('reports a stray top-level key instead of dropping it', () => {
     expect(() => renderPlan({ ...PLAN_ARGS, passphrase: 'x' } as RenderPlanArgs)).toThrow(/^plan: \(top level\)/);
+  });
+});
+
+describe('planFromSources', () => {
+  it('renders the plan from the same declarations the BackupSources get, outputs resolved, absent inputs left out', async () => {
+    const [db, web] = PLAN_ARGS.sources;
+    const declared = [
+      { name: 'db', args: { ...db, name: undefined, resourceId: pulumi.output(VOLUME), bucket: pulumi.output('acme-staging'), runner: 'job' as const } },
+      { name: 'web', args: { ...web, name: undefined, stagingPrefix: undefined, runner: 'job' as const } },
+    ];
+    const args = await value(planFromSources(PLAN_ARGS.store, PLAN_ARGS.scaleway, declared));
+    expect(renderPlan(args)).toEqual(renderPlan(PLAN_ARGS));
+    // Used as the schedule's plan: the jobs get the same JSON.
+    const schedule = await deploy('bsdeclared', { plan: planFromSources(PLAN_ARGS.store, PLAN_ARGS.scaleway, declared) });
+    expect(await value(schedule.planJson)).toBe(JSON.stringify(renderPlan(PLAN_ARGS)));
   });
 });
 
