@@ -69,7 +69,7 @@ export async function deleteRestored(o: RestoreOutputs, overrides: ConnectionOve
   if (!o.deleteOnDestroy) return [];
   const src = o.source;
   return withScaleway(src.scaleway, src.zone, src.bucket, overrides, async (clients) => {
-    const { callScaleway } = await import('../engine/scaleway');
+    const { callScaleway, isScalewayNotFound } = await import('../engine/scaleway');
     const removed: string[] = [];
     if (o.serverId) {
       const serverId = o.serverId;
@@ -78,8 +78,12 @@ export async function deleteRestored(o: RestoreOutputs, overrides: ConnectionOve
       removed.push(`server ${serverId}`);
     }
     for (const volumeId of o.volumeIds) {
-      const v = await callScaleway(`read volume ${volumeId}`, () => clients.block.getVolume({ zone: src.zone, volumeId })).catch(() => undefined);
-      if (!v) continue; // a local volume, or already gone
+      // A local volume (gone with its server) or a volume already deleted: nothing to do.
+      const v = await callScaleway(`read volume ${volumeId}`, () => clients.block.getVolume({ zone: src.zone, volumeId })).catch((err: unknown) => {
+        if (isScalewayNotFound(err)) return undefined;
+        throw err;
+      });
+      if (!v) continue;
       for (const ref of v.references) {
         if (ref.productResourceType === 'instance_server') {
           await callScaleway(`detach volume ${volumeId}`, () => clients.instance.detachServerVolume({ zone: src.zone, serverId: ref.productResourceId, volumeId }));

@@ -5,7 +5,7 @@
  * (schedule, a snapshot missing from the store, changed inputs); `update` takes it and applies the
  * retention; `read` reports the store's view; `delete` leaves every backup in place.
  */
-import { findSnapshot, forgetSnapshots, listSnapshots, parseRetentionDuration, type RetentionPolicy, type Snapshot } from '../engine';
+import { forgetSnapshots, listSnapshots, parseRetentionDuration, type RetentionPolicy, type Snapshot } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
 import { dueAt, isDue, parseSchedule } from './schedule';
 
@@ -103,29 +103,33 @@ function ownSnapshots(i: BackupSourceInputs, all: Snapshot[]): Snapshot[] {
   return all.filter((s) => s.source.location === location);
 }
 
-/** The store's view of the source: newest snapshot and count. */
-export async function readSource(i: BackupSourceInputs): Promise<BackupSourceOutputs> {
-  const own = await withStore(i.store, async (repo) => ownSnapshots(i, await listSnapshots(repo)));
+/** The store's view of the source (newest snapshot, count), and whether snapshot `id` is still there. */
+async function viewOf(i: BackupSourceInputs, id?: string): Promise<{ view: BackupSourceOutputs; present: boolean }> {
+  const all = await withStore(i.store, (repo) => listSnapshots(repo));
+  const own = ownSnapshots(i, all);
   const last = own[own.length - 1];
-  return {
+  const view: BackupSourceOutputs = {
     ...i, location: sourceLocation(i), snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet',
     ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
   };
+  return { view, present: id === undefined || all.some((s) => s.id === id) };
+}
+
+/** The store's view of the source: newest snapshot and count. */
+export async function readSource(i: BackupSourceInputs): Promise<BackupSourceOutputs> {
+  return (await viewOf(i)).view;
 }
 
 /** Does the source exist, in our project? A clear error naming it when not. */
 export async function checkSourceExists(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<void> {
   await withScaleway(i.scaleway, i.zone, i.bucket, overrides, async (clients) => {
-    const { describeServer, ScalewayResourceNotFoundError, WrongProjectError, callScaleway, isScalewayNotFound } = await import('../engine/scaleway');
+    const { describeServer, WrongProjectError, callOrNotFound } = await import('../engine/scaleway');
     if (i.kind === 'instance') {
       const server = await describeServer(clients, i.zone, i.resourceId);
       if (server.projectId !== i.scaleway.projectId) throw new WrongProjectError('server', i.resourceId, server.projectId, i.scaleway.projectId);
       return;
     }
-    const volume = await callScaleway(`read volume ${i.resourceId}`, () => clients.block.getVolume({ zone: i.zone, volumeId: i.resourceId })).catch((err: unknown) => {
-      if (isScalewayNotFound(err) || (err as { status?: number }).status === 404) throw new ScalewayResourceNotFoundError('volume', i.resourceId, i.zone, { cause: err });
-      throw err;
-    });
+    const volume = await callOrNotFound('volume', i.resourceId, i.zone, `read volume ${i.resourceId}`, () => clients.block.getVolume({ zone: i.zone, volumeId: i.resourceId }));
     if (volume.projectId !== i.scaleway.projectId) throw new WrongProjectError('volume', i.resourceId, volume.projectId, i.scaleway.projectId);
   });
 }
@@ -157,8 +161,8 @@ export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceIn
   const replaces = REPLACE_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   if (replaces.length > 0) return { reasons: replaces.map((k) => `${k} changed`), replaces };
   for (const k of BACKUP_INPUTS) if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) reasons.push(`${k} changed`);
-  const view = await readSource(news);
-  if (olds.lastSnapshotId && !(await snapshotExists(news.store, olds.lastSnapshotId))) reasons.push(`the last snapshot ${olds.lastSnapshotId.slice(0, 12)} is missing from the store`);
+  const { view, present } = await viewOf(news, olds.lastSnapshotId);
+  if (!present) reasons.push(`the last snapshot ${String(olds.lastSnapshotId).slice(0, 12)} is missing from the store`);
   const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
   const schedule = parseSchedule(news.schedule, news.timeZone ?? 'UTC');
   if (news.runner === 'job') {
@@ -172,18 +176,6 @@ export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceIn
     reasons.push(last ? `backup due: the newest snapshot is from ${last.toISOString()}, schedule ${news.schedule}` : 'backup due: no snapshot in the store yet');
   }
   return { reasons, replaces: [] };
-}
-
-async function snapshotExists(store: StoreConnection, id: string): Promise<boolean> {
-  return withStore(store, async (repo) => {
-    try {
-      await findSnapshot(repo, id);
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'NOT_FOUND') return false;
-      throw err;
-    }
-  });
 }
 
 /** Create: check the source, then (unless told not to) take the first backup. */
@@ -204,9 +196,6 @@ export async function updateSource(olds: BackupSourceOutputs, i: BackupSourceInp
 
 /** After read: what `status` says when the last snapshot known to state is gone from the store. */
 export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const view = { ...(await readSource(olds)), watchingSince: olds.watchingSince };
-  if (olds.lastSnapshotId && !(await snapshotExists(olds.store, olds.lastSnapshotId))) {
-    return { ...view, status: 'missing-from-store' };
-  }
-  return view;
+  const { view, present } = await viewOf(olds, olds.lastSnapshotId);
+  return { ...view, watchingSince: olds.watchingSince, ...(present ? {} : { status: 'missing-from-store' as const }) };
 }

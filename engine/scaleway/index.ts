@@ -13,7 +13,7 @@ export {
 } from './errors';
 export { DEFAULT_WAIT, callScaleway, waitForStatus, type FlowTimeouts, type WaitOptions, type WaitSpec } from './wait';
 export { S3ObjectReader, type RangedObjectStore } from './s3-object-reader';
-export { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, STAGING_TAG, TAG, type CleanupReport } from './common';
+export { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, STAGING_TAG, TAG, callOrNotFound, type CleanupReport } from './common';
 export { backupBlockVolume, type BackupStaging, type BlockBackupOptions, type BlockBackupResult } from './block-backup';
 export { RestoreIncompleteError, restoreBlockVolume, type BlockRestoreOptions, type BlockRestoreResult, type RestoreStaging } from './block-restore';
 export { backupLocalVolume } from './local-backup';
