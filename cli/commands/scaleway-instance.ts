@@ -8,9 +8,8 @@
 import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot } from '../../engine';
 import { parseScalewayInstanceUrl } from '../../engine/scaleway/url';
-import { openRepo } from '../common';
-import { Output, formatBytes } from '../output';
-import { loadScaleway, requireBucket, usageOnBadUrl, type ScalewayFlags } from './scaleway';
+import { formatBytes } from '../output';
+import { usageOnBadUrl, withScalewaySession, type ScalewayFlags } from './scaleway';
 
 export const SCALEWAY_INSTANCE_SCHEME = 'scaleway-instance:';
 
@@ -20,14 +19,8 @@ export function isScalewayInstanceUrl(arg: string): boolean {
 
 export async function backupScalewayInstance(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean }): Promise<void> {
   const target = usageOnBadUrl(cmd, () => parseScalewayInstanceUrl(url, true));
-  const bucket = requireBucket(flags);
-  const out = new Output(!!flags.json);
-  const { backupInstance, createScalewayClients, resolveScalewayProfile, stagingBackend } = await loadScaleway();
-  const profile = resolveScalewayProfile({ zone: target.zone });
-  const repo = await openRepo(flags);
-  const staging = stagingBackend(profile, bucket, { zone: target.zone });
-  try {
-    const r = await backupInstance(repo, createScalewayClients(profile), staging, {
+  await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
+    const r = await sw.backupInstance(repo, clients, staging, {
       zone: target.zone, serverId: target.serverId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
       keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
       onVolume: (i, id, type) => {
@@ -44,9 +37,7 @@ export async function backupScalewayInstance(cmd: Command, url: string, flags: S
       snapshotId: r.group.id, kind: 'scaleway-instance', serverId: r.server.id, tags: r.group.tags, ...s,
       volumes: r.volumes.map((v) => ({ index: v.index, boot: v.boot, volumeType: v.volumeType, volumeId: v.volume.id, snapshotId: v.snapshot.id, cleanup: v.cleanup, leftovers: v.leftovers })),
     });
-  } finally {
-    await staging.close();
-  }
+  });
 }
 
 export async function restoreScalewayInstance(
@@ -56,15 +47,9 @@ export async function restoreScalewayInstance(
   if ((target.serverId === undefined) === (flags.newServer === undefined)) {
     throw new InvalidInputError('--to', 'give scaleway-instance://ZONE/SERVER_ID to restore onto a server, or scaleway-instance://ZONE with --new-server NAME');
   }
-  const bucket = requireBucket(flags);
-  const out = new Output(!!flags.json);
-  const { createScalewayClients, resolveScalewayProfile, restoreInstance, stagingBackend } = await loadScaleway();
-  const profile = resolveScalewayProfile({ zone: target.zone });
-  const repo = await openRepo(flags);
-  const group = await findSnapshot(repo, ref);
-  const staging = stagingBackend(profile, bucket, { zone: target.zone });
-  try {
-    const r = await restoreInstance(repo, createScalewayClients(profile), staging, {
+  await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
+    const group = await findSnapshot(repo, ref);
+    const r = await sw.restoreInstance(repo, clients, staging, {
       group, zone: target.zone, bucket, prefix: flags.stagingPrefix, newServerName: flags.newServer, serverId: target.serverId,
       allowStop: flags.stopServer, commercialType: flags.commercialType, onProgress: out.progress(), onWarning: (m) => out.warning(m),
     });
@@ -73,7 +58,5 @@ export async function restoreScalewayInstance(
       r.volumes.map((v) => `${v.index}${v.boot ? ' boot' : ''} ${v.volumeType} ${v.volumeId}`).join(', ') +
       (r.detached.length ? `; its previous volumes ${r.detached.join(', ')} are detached and kept` : ''));
     out.summary('restore', { snapshotId: group.id, format: 'scaleway-instance', ...r });
-  } finally {
-    await staging.close();
-  }
+  });
 }

@@ -9,6 +9,9 @@ import { InvalidInputError, findSnapshot } from '../../engine';
 import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
 import { parseInteger, parseSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
+import type { Repository } from '../../engine';
+import type { ScalewayClients } from '../../engine/scaleway';
+import type { S3Backend } from '../../engine/store/backends/s3';
 import { Output, formatBytes } from '../output';
 
 export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
@@ -19,7 +22,7 @@ export interface ScalewayFlags extends RepoFlags {
 }
 
 /** The Scaleway and AWS SDKs load only for these commands: every other command starts faster. */
-export function loadScaleway(): Promise<typeof import('../../engine/scaleway')> {
+function loadScaleway(): Promise<typeof import('../../engine/scaleway')> {
   return import('../../engine/scaleway');
 }
 
@@ -41,22 +44,44 @@ function parseUrl(cmd: Command, url: string, needVolume: boolean): ScalewayBlock
   return usageOnBadUrl(cmd, () => parseScalewayBlockUrl(url, needVolume));
 }
 
-export function requireBucket(flags: ScalewayFlags): string {
+function requireBucket(flags: ScalewayFlags): string {
   const bucket = flags.bucket ?? process.env.SCW_BACKUP_BUCKET;
   if (!bucket) throw new InvalidInputError('--bucket', 'no staging bucket given: pass --bucket NAME or set SCW_BACKUP_BUCKET (it must exist, in the zone\'s region)');
   return bucket;
 }
 
-export async function backupScalewayBlock(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean }): Promise<void> {
-  const target = parseUrl(cmd, url, true);
+/** What a Scaleway command works with: the engine's Scaleway module, the store, the clients and the staging bucket. */
+export interface ScalewaySession {
+  sw: typeof import('../../engine/scaleway');
+  repo: Repository;
+  clients: ScalewayClients;
+  staging: S3Backend;
+  bucket: string;
+  out: Output;
+}
+
+/**
+ * Open what every Scaleway command needs, from its flags and the scw CLI variables, run `fn`, and
+ * close the staging bucket's client whatever happens.
+ */
+export async function withScalewaySession(flags: ScalewayFlags, zone: string, fn: (s: ScalewaySession) => Promise<void>): Promise<void> {
   const bucket = requireBucket(flags);
   const out = new Output(!!flags.json);
-  const { backupBlockVolume, createScalewayClients, resolveScalewayProfile, stagingBackend } = await loadScaleway();
-  const profile = resolveScalewayProfile({ zone: target.zone });
+  const sw = await loadScaleway();
+  const profile = sw.resolveScalewayProfile({ zone });
   const repo = await openRepo(flags);
-  const staging = stagingBackend(profile, bucket, { zone: target.zone });
+  const staging = sw.stagingBackend(profile, bucket, { zone });
   try {
-    const r = await backupBlockVolume(repo, createScalewayClients(profile), staging, {
+    await fn({ sw, repo, clients: sw.createScalewayClients(profile), staging, bucket, out });
+  } finally {
+    await staging.close();
+  }
+}
+
+export async function backupScalewayBlock(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean }): Promise<void> {
+  const target = parseUrl(cmd, url, true);
+  await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
+    const r = await sw.backupBlockVolume(repo, clients, staging, {
       zone: target.zone, volumeId: target.volumeId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
       keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
     });
@@ -69,9 +94,7 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
       snapshotId: r.snapshot.id, size: r.snapshot.size, format: r.snapshot.source.format, tags: r.snapshot.tags, source: r.snapshot.source, ...s,
       nativeSnapshotId: r.nativeSnapshotId, nativeSnapshotKept: r.nativeSnapshotKept, cleanup: r.cleanup, leftovers: r.leftovers,
     });
-  } finally {
-    await staging.close();
-  }
+  });
 }
 
 export async function restoreScalewayBlock(
@@ -79,15 +102,9 @@ export async function restoreScalewayBlock(
   flags: ScalewayFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string },
 ): Promise<void> {
   const target = parseUrl(cmd, to, false);
-  const bucket = requireBucket(flags);
-  const out = new Output(!!flags.json);
-  const { createScalewayClients, resolveScalewayProfile, restoreBlockVolume, stagingBackend } = await loadScaleway();
-  const profile = resolveScalewayProfile({ zone: target.zone });
-  const repo = await openRepo(flags);
-  const snapshot = await findSnapshot(repo, ref);
-  const staging = stagingBackend(profile, bucket, { zone: target.zone });
-  try {
-    const r = await restoreBlockVolume(repo, createScalewayClients(profile), staging, {
+  await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
+    const snapshot = await findSnapshot(repo, ref);
+    const r = await sw.restoreBlockVolume(repo, clients, staging, {
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
       size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
       perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
@@ -97,7 +114,5 @@ export async function restoreScalewayBlock(
     out.text(`restored snapshot ${snapshot.id.slice(0, 12)} to volume ${r.volumeName} (${r.volumeId}) in ${r.zone}, ${formatBytes(r.size)}` +
       (r.attachedTo ? `, attached to server ${r.attachedTo}` : '') + (r.replaced ? ` in place of volume ${r.replaced} (detached, kept)` : ''));
     out.summary('restore', { snapshotId: snapshot.id, format: 'scaleway-block', ...r });
-  } finally {
-    await staging.close();
-  }
+  });
 }
