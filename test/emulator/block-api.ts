@@ -12,7 +12,6 @@ import { asObject, nameOf, sizeOf, stringOr, tagsOf } from './fields';
 import { invalidArguments, preconditionFailed, readJson, sendJson, sendNoContent, transientState } from './http';
 import {
   hasAllTags,
-  newId,
   paginate,
   PERF_IOPS,
   sortByOrder,
@@ -192,20 +191,11 @@ function newSnapshot(
   state: EmulatorState,
   f: { zone: string; name: string; projectId?: string; tags: string[]; size: number; parent?: VolumeRecord },
 ): BlockSnapshotRecord {
-  const now = new Date();
   const snap: BlockSnapshotRecord = {
-    id: newId(),
-    name: f.name,
-    zone: f.zone,
-    projectId: f.projectId ?? state.config.projectId,
-    organizationId: state.config.organizationId,
-    size: f.size,
-    tags: f.tags,
+    ...state.newZonedResource(f),
     status: 'creating',
     volumeType: f.parent ? (f.parent.type as BlockVolumeType) : 'sbs_5k',
     parentVolume: f.parent ? { id: f.parent.id, name: f.parent.name, type: f.parent.type, status: f.parent.status } : null,
-    createdAt: now,
-    updatedAt: now,
   };
   state.blockSnapshots.set(snap.id, snap);
   return snap;

@@ -10,7 +10,7 @@
 import { nameOf, sizeOf, stringOr, tagsOf } from './fields';
 import { invalidRequest, preconditionFailed, readJson, sendJson, sendNoContent, transientState } from './http';
 import { instanceSnapshotJson, localVolumeJson, taskJson } from './instance-json';
-import { hasAllTags, newId, paginate, sortByOrder, type InstanceSnapshotRecord } from './model';
+import { hasAllTags, paginate, sortByOrder, type InstanceSnapshotRecord } from './model';
 import type { RouteContext, Router } from './router';
 import type { EmulatorState } from './state';
 import { finishImport, prepareImport, startExport } from './transfers';
@@ -156,21 +156,12 @@ function newSnapshot(
   state: EmulatorState,
   f: { zone: string; name: string; projectId?: string; tags: string[]; size: number; state: string; baseVolume: { id: string; name: string } | null },
 ): InstanceSnapshotRecord {
-  const now = new Date();
   const snap: InstanceSnapshotRecord = {
-    id: newId(),
-    name: f.name,
-    zone: f.zone,
-    projectId: f.projectId ?? state.config.projectId,
-    organizationId: state.config.organizationId,
-    size: f.size,
-    tags: f.tags,
+    ...state.newZonedResource(f),
     state: f.state,
     volumeType: 'l_ssd',
     baseVolume: f.baseVolume,
     errorDetails: null,
-    createdAt: now,
-    updatedAt: now,
   };
   state.instanceSnapshots.set(snap.id, snap);
   return snap;

@@ -23,6 +23,7 @@ import {
   type ServerRecord,
   type VolumeRecord,
   type VolumeType,
+  type ZonedResource,
 } from './model';
 import { bucketExists, type Qcow2Writer } from './qcow2-io';
 
@@ -109,6 +110,15 @@ export class EmulatorState {
     return s;
   }
 
+  /** The fields every emulated volume and snapshot has: a new id, the default project, now. */
+  newZonedResource(f: { zone: string; name: string; size: number; projectId?: string; tags?: string[] }): ZonedResource {
+    const now = new Date();
+    return {
+      id: newId(), name: f.name, zone: f.zone, projectId: f.projectId ?? this.config.projectId, organizationId: this.config.organizationId,
+      size: f.size, tags: f.tags ?? [], createdAt: now, updatedAt: now,
+    };
+  }
+
   /**
    * A new volume record with its disk: empty, or holding `source`'s bytes. The record is stored only
    * once the disk exists.
@@ -117,19 +127,10 @@ export class EmulatorState {
     fields: { zone: string; name: string; type: VolumeType; size: number; projectId?: string; tags?: string[]; status: string; parentSnapshotId?: string | null },
     content?: { source: DiskSource } | { copyOf: string },
   ): Promise<VolumeRecord> {
-    const now = new Date();
     const v: VolumeRecord = {
-      id: newId(),
-      name: fields.name,
-      zone: fields.zone,
-      projectId: fields.projectId ?? this.config.projectId,
-      organizationId: this.config.organizationId,
+      ...this.newZonedResource(fields),
       type: fields.type,
-      size: fields.size,
-      tags: fields.tags ?? [],
       status: fields.status,
-      createdAt: now,
-      updatedAt: now,
       parentSnapshotId: fields.parentSnapshotId ?? null,
       lastDetachedAt: null,
       attachment: null,
