@@ -4,6 +4,7 @@ import { BLOB_DATA } from '../store/blob';
 import type { BlobWriter } from '../store/blob-writer';
 import type { SnapshotStats } from '../store/snapshot';
 import type { DiskMapWriter } from '../store/snapshots';
+import { alignedShared } from './aligned-memory';
 import { Batch } from './batch';
 import { isZero } from './chunk-ops';
 import type { WorkerPool } from './worker-pool';
@@ -44,7 +45,10 @@ export class BackupPipeline {
   ) {
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
     const size = READ_AHEAD + 2 + Math.max(1, pool.size);
-    for (let i = 0; i < size; i++) this.ring.push(new Batch(capacity, maxChunks));
+    // One page-aligned memory for the whole ring (one address-space reservation, not one per batch).
+    const region = Batch.regionBytes(capacity, maxChunks);
+    const bytes = alignedShared(size * region);
+    for (let i = 0; i < size; i++) this.ring.push(new Batch(capacity, maxChunks, { bytes, offset: i * region }));
     this.free.push(...this.ring);
   }
 

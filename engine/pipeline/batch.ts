@@ -1,5 +1,6 @@
 import { ID_LENGTH } from '../crypto/chunk-id';
 import { NONCE_LENGTH, TAG_LENGTH } from '../crypto/seal';
+import { alignUp, alignedShared } from './aligned-memory';
 
 /**
  * A batch of chunks in shared memory, reused from a small ring: the chunk bytes, their ranges, and
@@ -26,28 +27,46 @@ export class Batch {
   used = 0;
   count = 0;
 
-  constructor(readonly capacity: number, readonly maxChunks: number) {
+  /** Bytes of shared memory a batch's data and sealed output take (see `region`). */
+  static regionBytes(capacity: number, maxChunks: number): number {
+    return alignUp(capacity) + alignUp(Batch.outCapacity(capacity, maxChunks));
+  }
+
+  private static outCapacity(capacity: number, maxChunks: number): number {
+    return capacity + maxChunks * (NONCE_LENGTH + 1 + TAG_LENGTH);
+  }
+
+  /**
+   * `region`: where in a page-aligned shared memory (aligned-memory.ts) this batch's data and
+   * sealed output live, `regionBytes` from `offset` (a multiple of ALIGNMENT); by default its own.
+   */
+  constructor(readonly capacity: number, readonly maxChunks: number, region?: { bytes: SharedArrayBuffer; offset: number }) {
     const sab = (n: number) => new SharedArrayBuffer(Math.max(n, 8));
+    const outCapacity = Batch.outCapacity(capacity, maxChunks);
+    const { bytes, offset } = region ?? { bytes: alignedShared(Batch.regionBytes(capacity, maxChunks)), offset: 0 };
     this.shared = {
-      data: sab(capacity),
+      bytes,
+      dataOffset: offset,
+      capacity,
+      outOffset: offset + alignUp(capacity),
+      outCapacity,
       starts: sab(maxChunks * 4),
       lengths: sab(maxChunks * 4),
       ids: sab(maxChunks * ID_LENGTH),
       selStarts: sab(maxChunks * 4),
       selLengths: sab(maxChunks * 4),
       selIds: sab(maxChunks * ID_LENGTH),
-      out: sab(capacity + maxChunks * (NONCE_LENGTH + 1 + TAG_LENGTH)),
       outLengths: sab(maxChunks * 4),
     };
     const s = this.shared;
-    this.data = Buffer.from(s.data);
+    this.data = Buffer.from(s.bytes, s.dataOffset, s.capacity);
     this.starts = new Uint32Array(s.starts);
     this.lengths = new Uint32Array(s.lengths);
     this.ids = new Uint8Array(s.ids);
     this.selStarts = new Uint32Array(s.selStarts);
     this.selLengths = new Uint32Array(s.selLengths);
     this.selIds = new Uint8Array(s.selIds);
-    this.out = Buffer.from(s.out);
+    this.out = Buffer.from(s.bytes, s.outOffset, s.outCapacity);
     this.outLengths = new Uint32Array(s.outLengths);
   }
 
@@ -58,15 +77,16 @@ export class Batch {
 
   /** Is `view` a part of this batch's data (a window the reader filled in place)? */
   holds(view: Uint8Array): boolean {
-    return view.buffer === this.shared.data;
+    return view.buffer === this.shared.bytes && view.byteOffset >= this.data.byteOffset && view.byteOffset < this.data.byteOffset + this.capacity;
   }
 
   /** Record a chunk that already lies in this batch's data (no copy); returns its index. */
   pushInPlace(view: Uint8Array): number {
     const i = this.count++;
-    this.starts[i] = view.byteOffset;
+    const start = view.byteOffset - this.data.byteOffset;
+    this.starts[i] = start;
     this.lengths[i] = view.length;
-    this.used = Math.max(this.used, view.byteOffset + view.length);
+    this.used = Math.max(this.used, start + view.length);
     return i;
   }
 
@@ -86,15 +106,19 @@ export class Batch {
   }
 }
 
-/** The SharedArrayBuffers of a batch, as posted to a worker. */
+/** The shared memory of a batch, as posted to a worker. */
 export interface BatchMemory {
-  data: SharedArrayBuffer;
+  /** Holds `data` (capacity bytes at dataOffset) and `out` (outCapacity bytes at outOffset). */
+  bytes: SharedArrayBuffer;
+  dataOffset: number;
+  capacity: number;
+  outOffset: number;
+  outCapacity: number;
   starts: SharedArrayBuffer;
   lengths: SharedArrayBuffer;
   ids: SharedArrayBuffer;
   selStarts: SharedArrayBuffer;
   selLengths: SharedArrayBuffer;
   selIds: SharedArrayBuffer;
-  out: SharedArrayBuffer;
   outLengths: SharedArrayBuffer;
 }

@@ -45,9 +45,9 @@ let sealedSinceCollection = 0;
 
 function views(m: BatchMemory): Views {
   return {
-    data: Buffer.from(m.data), starts: new Uint32Array(m.starts), lengths: new Uint32Array(m.lengths), ids: new Uint8Array(m.ids),
+    data: Buffer.from(m.bytes, m.dataOffset, m.capacity), starts: new Uint32Array(m.starts), lengths: new Uint32Array(m.lengths), ids: new Uint8Array(m.ids),
     selStarts: new Uint32Array(m.selStarts), selLengths: new Uint32Array(m.selLengths), selIds: new Uint8Array(m.selIds),
-    out: Buffer.from(m.out), outLengths: new Uint32Array(m.outLengths),
+    out: Buffer.from(m.bytes, m.outOffset, m.outCapacity), outLengths: new Uint32Array(m.outLengths),
   };
 }
 
