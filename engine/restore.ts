@@ -1,9 +1,10 @@
 import { idToHex } from './crypto/chunk-id';
-import { writeTargetFile } from './target-file';
+import { openDirect, writeTargetFile } from './target-file';
 import { DamagedObjectError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { BlobEntry } from './store/blob';
-import { fetchPackRanges } from './store/blob-reader';
+import { MAX_RANGE, fetchPackRanges } from './store/blob-reader';
+import { alignedShared } from './pipeline/aligned-memory';
 import { WorkerPool } from './pipeline/worker-pool';
 import type { RestoreBlob } from './pipeline/chunk-ops';
 import type { Repository } from './store/repository';
@@ -52,8 +53,10 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
   try {
     await repo.loadIndex();
-    await writeTargetFile(target, !!options.overwrite, async (handle) => {
+    await writeTargetFile(target, !!options.overwrite, async (handle, path) => {
       await handle.truncate(snapshot.size);
+      const direct = await openDirect(path);
+      const out = { fd: handle.fd, directFd: direct?.fd };
       // One queue of pack work across all map pages: the next page is grouped as soon as the
       // queue runs dry, so the workers never wait for a page's last pack before the next starts.
       const pages = readDiskMap(repo, snapshot)[Symbol.asyncIterator]();
@@ -73,17 +76,20 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
         }
         return failed ? undefined : queue.shift();
       };
-      const fetcher = async () => {
+      // Each fetcher reads its ranges into one page-aligned buffer of its own (aligned-memory.ts),
+      // shared with the worker that opens them: no fresh memory per range, and faster reads.
+      const slots = alignedShared(concurrency * MAX_RANGE);
+      const fetcher = async (slot: Uint8Array) => {
         for (let item = await nextWork(); item; item = await nextWork()) {
           const [pack, w] = item;
           const packId = repo.index.packId(pack);
-          for await (const range of fetchPackRanges(repo, packId, w.blobs)) {
+          for await (const range of fetchPackRanges(repo, packId, w.blobs, slot)) {
             result.bytesFetched += range.bytes.length;
             const blobs: RestoreBlob[] = range.blobs.map((b) => ({
               type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
               targets: w.offsets.get(idToHex(b.id)) ?? [],
             }));
-            const written = await pool.restore(handle.fd, packId, range.bytes, blobs).catch((err: unknown) => {
+            const written = await pool.restore(out, packId, range.bytes, blobs).catch((err: unknown) => {
               if (err instanceof DamagedObjectError) {
                 throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
               }
@@ -95,14 +101,21 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
           }
         }
       };
-      // Wait for every fetcher even when one fails: workers write through this file descriptor,
+      // Wait for every fetcher even when one fails: workers write through these file descriptors,
       // which must stay open until none of them can still be writing.
-      const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, () => fetcher().catch((err: unknown) => {
+      const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, (_, i) => fetcher(new Uint8Array(slots, i * MAX_RANGE, MAX_RANGE)).catch((err: unknown) => {
         failed = true; // the others stop taking packs
         throw err;
       })));
+      // Direct writes may still be in flight after their requests answered.
+      const drained = pool.drain();
+      await drained.catch(() => {
+        // Only waited for here; a write error is thrown below, unless a fetcher's failure came first.
+      });
+      await direct?.close();
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failure) throw failure.reason;
+      await drained;
     });
   } finally {
     await pool.close();

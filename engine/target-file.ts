@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { BackupError } from './errors';
 import { userPathError } from './fs-errors';
@@ -14,7 +15,7 @@ export class TargetExistsError extends BackupError {
  * succeeded, so a failed restore never leaves a half-written target (and never touches an existing
  * one unless `overwrite`).
  */
-export async function writeTargetFile<T>(target: string, overwrite: boolean, write: (handle: FileHandle) => Promise<T>): Promise<T> {
+export async function writeTargetFile<T>(target: string, overwrite: boolean, write: (handle: FileHandle, path: string) => Promise<T>): Promise<T> {
   if (!overwrite && (await stat(target).catch(() => undefined))) throw new TargetExistsError(target);
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
   const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
@@ -22,7 +23,7 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, wri
   });
   let closed = false;
   try {
-    const result = await write(handle);
+    const result = await write(handle, tmp);
     await handle.sync();
     await handle.close();
     closed = true;
@@ -31,6 +32,23 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, wri
   } catch (err) {
     if (!closed) await handle.close();
     await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * A second descriptor of a file being written, opened with O_DIRECT (writes from our memory straight
+ * to the disk: pipeline/target-writer.ts), or undefined where there is no such flag (not Linux) or
+ * the file system refuses it (EINVAL, e.g. some FUSE and older tmpfs): then all writes go through
+ * the page cache.
+ */
+export async function openDirect(path: string): Promise<FileHandle | undefined> {
+  const direct = (constants as { O_DIRECT?: number }).O_DIRECT;
+  if (!direct) return undefined;
+  try {
+    return await open(path, constants.O_WRONLY | direct);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
     throw err;
   }
 }

@@ -1,10 +1,10 @@
 import { createCipheriv, createHmac, randomFillSync } from 'node:crypto';
-import { writeSync } from 'node:fs';
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Compressor } from '../compress';
 import { ID_LENGTH } from '../crypto/chunk-id';
 import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
 import type { BlobType } from '../store/blob';
 import { openBlob, type BlobOpener } from '../store/blob-reader';
+import type { RestoreTarget, TargetWriter } from './target-writer';
 
 /**
  * The CPU-heavy work on chunks, written once and run either in worker threads or inline. Chunks are
@@ -79,19 +79,20 @@ export interface RestoreBlob {
 }
 
 /**
- * Open, verify and write restored chunks straight to the target file descriptor (positional writes,
- * so several threads write one file out of order). Plaintexts go through `scratch`: nothing is
- * allocated per chunk. Returns the bytes written.
+ * Open, verify and write restored chunks to the target (positional writes, so several threads write
+ * one file out of order; whole-block runs through `writer`'s direct writes, which may still be in
+ * flight when this returns: `writer.drain()` waits for them). Plaintexts go straight into the
+ * writer's run, or through `scratch`: nothing is allocated per chunk. Returns the bytes written.
  */
-export function restoreBlobs(opener: BlobOpener, packId: string, fd: number, data: Uint8Array, blobs: readonly RestoreBlob[], scratch: Buffer): number {
+export async function restoreBlobs(opener: BlobOpener, packId: string, writer: TargetWriter, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[], scratch: Buffer): Promise<number> {
+  writer.use(target);
   let written = 0;
   for (const b of blobs) {
     const entry = { type: b.type as BlobType, id: b.id, offset: b.packOffset, length: b.length, rawLength: b.rawLength };
-    const plain = openBlob(opener, packId, entry, data.subarray(b.start, b.start + b.length), scratch);
-    for (const target of b.targets) {
-      for (let done = 0; done < plain.length; ) done += writeSync(fd, plain, done, plain.length - done, target + done);
-      written += plain.length;
-    }
+    const slot = b.targets.length > 0 ? await writer.slot(b.targets[0], b.rawLength) : undefined;
+    const plain = openBlob(opener, packId, entry, data.subarray(b.start, b.start + b.length), slot ?? scratch);
+    written += writer.write(plain, b.targets, slot);
   }
+  writer.flush();
   return written;
 }

@@ -5,6 +5,7 @@ import { Compressor, Decompressor } from '../compress';
 import { DamagedObjectError } from '../errors';
 import { hashRanges, restoreBlobs, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
+import { newTargetWriter, type TargetWriter } from './target-writer';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
 
 /** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
@@ -12,6 +13,7 @@ const setup = workerData as WorkerSetup;
 const compressor = new Compressor(setup.level);
 const opener = { keys: { encryption: new Uint8Array(setup.encryptionKey), chunkId: new Uint8Array(setup.chunkIdKey) }, decompressor: new Decompressor() };
 let scratch = Buffer.allocUnsafe(0);
+let writer: TargetWriter | undefined;
 const encKey = new Uint8Array(setup.encryptionKey);
 const idKey = new Uint8Array(setup.chunkIdKey);
 
@@ -51,35 +53,51 @@ function views(m: BatchMemory): Views {
   };
 }
 
+/** Answer a request: its value, or its error (a DamagedObjectError is rebuilt as one by the pool). */
+function reply(job: number, work: () => number | Promise<number>): Promise<void> {
+  return (async () => work())().then(
+    (value) => parentPort?.postMessage({ job, value }),
+    (err: unknown) => {
+      const damaged = err instanceof DamagedObjectError ? { object: err.object, detail: err.detail } : undefined;
+      parentPort?.postMessage({ job, error: err instanceof Error ? err.message : String(err), damaged });
+    },
+  );
+}
+
+/** Restore requests wait on the disk (TargetWriter): they run one after the other, in order. */
+let restoreChain: Promise<void> = Promise.resolve();
+
 parentPort?.on('message', (req: WorkerRequest) => {
-  try {
-    if (req.op === 'register') {
-      batches.set(req.batch, views(req.memory));
-      parentPort?.postMessage({ job: req.job, value: 0 });
-      return;
-    }
-    if (req.op === 'restore') {
+  if (req.op === 'restore' || req.op === 'drain') {
+    restoreChain = restoreChain.then(() => reply(req.job, async () => {
+      writer ??= newTargetWriter();
+      if (req.op === 'drain') {
+        await writer.drain();
+        return 0;
+      }
       const need = Math.max(0, ...req.blobs.map((x) => x.rawLength));
       if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
-      parentPort?.postMessage({ job: req.job, value: restoreBlobs(opener, req.packId, req.fd, req.data, req.blobs, scratch) });
-      return;
+      return restoreBlobs(opener, req.packId, writer, req.target, req.data, req.blobs, scratch);
+    }));
+    return;
+  }
+  void reply(req.job, () => {
+    if (req.op === 'register') {
+      batches.set(req.batch, views(req.memory));
+      return 0;
     }
     const b = batches.get(req.batch);
     if (!b) throw new Error(`batch ${req.batch} was never registered`);
     if (req.op === 'hash') {
       hashRanges(idKey, b.data, b.starts, b.lengths, req.count, b.ids);
-      parentPort?.postMessage({ job: req.job, value: 0 });
-    } else {
-      const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
-      parentPort?.postMessage({ job: req.job, value: n });
-      sealedSinceCollection += n;
-      if (collect && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
-        sealedSinceCollection = 0;
-        collect({ type: 'minor' });
-      }
+      return 0;
     }
-  } catch (err) {
-    const damaged = err instanceof DamagedObjectError ? { object: err.object, detail: err.detail } : undefined;
-    parentPort?.postMessage({ job: req.job, error: err instanceof Error ? err.message : String(err), damaged });
-  }
+    const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
+    sealedSinceCollection += n;
+    if (collect && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
+      sealedSinceCollection = 0;
+      collect({ type: 'minor' });
+    }
+    return n;
+  });
 });

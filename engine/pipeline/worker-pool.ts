@@ -7,6 +7,7 @@ import { DamagedObjectError } from '../errors';
 import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
 import { hashRanges, restoreBlobs, sealRanges, type RestoreBlob } from './chunk-ops';
+import { newTargetWriter, type RestoreTarget, type TargetWriter } from './target-writer';
 
 export interface WorkerSetup {
   encryptionKey: Uint8Array;
@@ -16,7 +17,8 @@ export interface WorkerSetup {
 
 export type WorkerRequest =
   | { op: 'register'; job: number; batch: number; memory: BatchMemory }
-  | { op: 'restore'; job: number; fd: number; packId: string; data: Uint8Array; blobs: RestoreBlob[] }
+  | { op: 'restore'; job: number; target: RestoreTarget; packId: string; data: Uint8Array; blobs: RestoreBlob[] }
+  | { op: 'drain'; job: number }
   | { op: 'hash'; job: number; batch: number; count: number }
   | { op: 'seal'; job: number; batch: number; count: number; type: number };
 
@@ -44,7 +46,7 @@ export class WorkerPool {
   private readonly pending = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
   private nextJob = 0;
   private registered = 0;
-  private readonly inline?: { compressor: Compressor; decompressor: Decompressor; keys: SubKeys; scratch?: Buffer };
+  private readonly inline?: { compressor: Compressor; decompressor: Decompressor; keys: SubKeys; scratch?: Buffer; writer?: TargetWriter };
 
   constructor(keys: SubKeys, options: { workers?: number; level?: number } = {}) {
     const count = options.workers ?? defaultWorkers();
@@ -113,19 +115,33 @@ export class WorkerPool {
   }
 
   /**
-   * Verify the blobs of a fetched pack range and write them to `fd` at their targets (on a worker).
-   * `data` is handed over: the caller must not use it afterwards.
+   * Verify the blobs of a fetched pack range and write them to the target at their offsets (on a
+   * worker). `data` in shared memory is shared with the worker, and free again when this settles;
+   * any other `data` is handed over: the caller must not use it afterwards.
    */
-  async restore(fd: number, packId: string, data: Uint8Array, blobs: RestoreBlob[]): Promise<number> {
+  async restore(target: RestoreTarget, packId: string, data: Uint8Array, blobs: RestoreBlob[]): Promise<number> {
     if (this.inline) {
-      this.inline.scratch ??= Buffer.allocUnsafe(0);
       const need = Math.max(0, ...blobs.map((b) => b.rawLength));
-      if (this.inline.scratch.length < need) this.inline.scratch = Buffer.allocUnsafe(need);
-      return restoreBlobs({ keys: this.inline.keys, decompressor: this.inline.decompressor }, packId, fd, data, blobs, this.inline.scratch);
+      if (!this.inline.scratch || this.inline.scratch.length < need) this.inline.scratch = Buffer.allocUnsafe(need);
+      this.inline.writer ??= newTargetWriter();
+      return restoreBlobs({ keys: this.inline.keys, decompressor: this.inline.decompressor }, packId, this.inline.writer, target, data, blobs, this.inline.scratch);
     }
-    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
+    if (data.buffer instanceof SharedArrayBuffer) return this.send({ op: 'restore', target, packId, data, blobs });
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
     const payload = own ? data : Uint8Array.prototype.slice.call(data);
-    return this.send({ op: 'restore', fd, packId, data: payload, blobs }, undefined, [payload.buffer as ArrayBuffer]);
+    return this.send({ op: 'restore', target, packId, data: payload, blobs }, undefined, [payload.buffer as ArrayBuffer]);
+  }
+
+  /**
+   * Wait until every restored chunk handed to the workers is written (direct writes finish after
+   * their request: TargetWriter); throws the first write error. Call before closing the target.
+   */
+  async drain(): Promise<void> {
+    if (this.inline) {
+      await this.inline.writer?.drain();
+      return;
+    }
+    await Promise.all(this.workers.map((w) => this.send({ op: 'drain' }, w)));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,12 @@
 export interface ByteRange {
   offset: number;
   length: number;
+  /**
+   * A buffer of at least `length` bytes the backend may read into, returning a view of it, instead
+   * of allocating (restore reuses page-aligned buffers: aligned-memory.ts). The caller must not
+   * reuse it while it still needs the result. Backends that cannot fill it return their own buffer.
+   */
+  into?: Uint8Array;
 }
 
 export interface ObjectInfo {

@@ -10,7 +10,7 @@ import type { Repository } from './repository';
 /** Largest gap between two wanted blobs that is read through rather than split into two requests. */
 const MAX_GAP = 256 * 1024;
 /** Largest single ranged read: bounds restore memory (reads in flight × this) whatever the pack size. */
-const MAX_RANGE = 4 * 1024 * 1024;
+export const MAX_RANGE = 4 * 1024 * 1024;
 
 /** What opening a blob needs: the repository, or a worker holding the same keys. */
 export interface BlobOpener {
@@ -57,8 +57,12 @@ export interface PackRange {
   blobs: BlobEntry[];
 }
 
-/** Fetch the wanted blobs of one pack with as few ranged reads as possible, in pack order. */
-export async function* fetchPackRanges(repo: Repository, packId: string, blobs: BlobEntry[]): AsyncGenerator<PackRange> {
+/**
+ * Fetch the wanted blobs of one pack with as few ranged reads as possible, in pack order. With
+ * `into` (MAX_RANGE bytes) each range may be read into it: the caller is done with one range before
+ * it asks for the next.
+ */
+export async function* fetchPackRanges(repo: Repository, packId: string, blobs: BlobEntry[], into?: Uint8Array): AsyncGenerator<PackRange> {
   const sorted = [...blobs].sort((a, b) => a.offset - b.offset);
   let i = 0;
   while (i < sorted.length) {
@@ -66,7 +70,7 @@ export async function* fetchPackRanges(repo: Repository, packId: string, blobs: 
     const start = sorted[i].offset;
     while (j < sorted.length && sorted[j].offset - (sorted[j - 1].offset + sorted[j - 1].length) <= MAX_GAP && sorted[j].offset + sorted[j].length - start <= MAX_RANGE) j++;
     const end = sorted[j - 1].offset + sorted[j - 1].length;
-    yield { start, bytes: await repo.backend.get(packPath(packId), { offset: start, length: end - start }), blobs: sorted.slice(i, j) };
+    yield { start, bytes: await repo.backend.get(packPath(packId), { offset: start, length: end - start, into }), blobs: sorted.slice(i, j) };
     i = j;
   }
 }

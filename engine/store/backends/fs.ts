@@ -61,7 +61,8 @@ export class FsBackend implements Backend {
       if (offset + length > size) {
         throw new DamagedObjectError(path, `is ${size} bytes, cannot read ${length} bytes at ${offset}`);
       }
-      const out = Buffer.allocUnsafe(length);
+      const into = range?.into;
+      const out = into && into.length >= length ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, length - done, offset + done);
