@@ -44,27 +44,22 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   // Workers boot (a thread, modules, keys) while the lock is taken and the index read.
   const pool = new WorkerPool(repo.keys, { workers: options.workers });
   // Lock first, then read the index: a prune that finished before the lock cannot have removed packs
-  // this backup then deduplicates against (prune refuses to start while the lock exists).
-  let lock: Lock;
-  try {
+  // this backup then deduplicates against (prune refuses to start while the lock exists). Reading
+  // and hashing do not need either, so they start at once; the first lookup waits for the index.
+  let lock: Lock | undefined;
+  const indexed = (async () => {
     lock = await Lock.take(repo, false);
-  } catch (err) {
-    await pool.close();
-    throw err;
-  }
-  try {
     await repo.loadIndex();
-  } catch (err) {
-    await pool.close();
-    await lock.release();
-    throw err;
-  }
+  })();
+  indexed.catch(() => {
+    // Observed by the pipeline's first lookup, which fails the backup with it.
+  });
   const writer = new BlobWriter(repo);
   const map = new DiskMapWriter(repo, writer);
   const stats = { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: 0, newChunks: 0, holeBytes: 0, durationMs: 0 };
   const chunker = repo.config.chunker;
   const window = windowSize(chunker, options.window);
-  const pipeline = new BackupPipeline(pool, writer, map, stats, window, chunker.kind === 'fixed' ? chunker.size : chunker.min);
+  const pipeline = new BackupPipeline(pool, writer, map, stats, window, chunker.kind === 'fixed' ? chunker.size : chunker.min, indexed);
   try {
     await pipeline.start();
     for await (const piece of cutDisk(source, chunker, stats, window, pipeline.takeWindow)) {
@@ -72,6 +67,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
       progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
     await pipeline.finish();
+    await indexed; // a disk of holes only never looked anything up: the lock must still be held
     const pages = await map.finish();
     await writer.flush();
     stats.bytesStored = writer.bytesStored;
@@ -100,6 +96,8 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     throw err;
   } finally {
     await pool.close();
-    await lock.release();
+    // A backup that failed early (a source that cannot be read) may still be taking the lock.
+    await indexed.catch(() => undefined);
+    await lock?.release();
   }
 }

@@ -29,12 +29,15 @@ export class BackupPipeline {
   private readonly ring: Batch[] = [];
   private current: Batch | undefined;
   private items: Item[] = [];
-  private lookupChain: Promise<void> = Promise.resolve();
+  private lookupChain: Promise<void>;
   private appendChain: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
 
-  /** `capacity`: the read window (at least one largest chunk); `minChunk` bounds chunks per batch. */
+  /**
+   * `capacity`: the read window (at least one largest chunk); `minChunk` bounds chunks per batch;
+   * `ready`: settles when lookups may start (the index is loaded); batches are read and hashed meanwhile.
+   */
   constructor(
     private readonly pool: WorkerPool,
     private readonly writer: BlobWriter,
@@ -42,7 +45,9 @@ export class BackupPipeline {
     private readonly stats: SnapshotStats,
     capacity: number,
     minChunk: number,
+    ready: Promise<void> = Promise.resolve(),
   ) {
+    this.lookupChain = ready;
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
     const size = READ_AHEAD + 2 + Math.max(1, pool.size);
     // One page-aligned memory for the whole ring (one address-space reservation, not one per batch).

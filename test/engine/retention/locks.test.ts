@@ -39,6 +39,11 @@ it('a backup (and forget) refuse while prune holds the store, and run beside eac
   const source = await RawFileSource.open(img);
   await expect(backupImage(await reopen(repoPath), source, { workers: 0 })).rejects.toThrow(/cannot lock the repository for writing: .*exclusive lock \(prune\)/);
   await expect(forgetSnapshots(await reopen(repoPath), { policy: { last: 1 } })).rejects.toThrow(/cannot start forget: .*exclusive lock \(prune\) held by .*pid/);
+  // Reading starts before the lock is taken; a disk of zeros only (no lookups at all) is refused too, with workers.
+  const zeros = await RawFileSource.open(await writeImage(dir.path, 'zeros.img', Buffer.alloc(256 * 1024)));
+  await expect(backupImage(await reopen(repoPath), zeros, { workers: 2 })).rejects.toThrow(/exclusive lock \(prune\)/);
+  await zeros.close();
+  expect(await listPaths(repo.backend, 'snapshots')).toEqual([]);
   await prune.release();
   // Writers never wait for each other.
   const other = await Lock.take(repo, false, { operation: 'copy' });
