@@ -31,10 +31,20 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-/** What one pack must provide for the current map page: each blob and every guest offset it goes to. */
+/** What one pack must provide for the current map page: each blob and every file offset it goes to. */
 interface PackWork {
   blobs: BlobEntry[];
   offsets: Map<string, number[]>;
+}
+
+/** How the restored guest bytes land in the target file (a raw disk, or a QCOW2 image: restore-qcow2.ts). */
+export interface FileLayout {
+  /** Length of the file. */
+  size: number;
+  /** File offset of a data chunk at guest `offset` (its bytes stay contiguous); default: the same offset. */
+  place?: (offset: number) => number;
+  /** What the file holds besides chunk data (QCOW2 metadata), written from its start. */
+  prefix?: Iterable<Uint8Array>;
 }
 
 /**
@@ -45,7 +55,14 @@ interface PackWork {
  * the file stays sparse. The file is built under a temporary name and renamed into place only when
  * complete, so a failed restore never leaves a half-written target.
  */
-export async function restoreImage(repo: Repository, snapshot: Snapshot, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+export function restoreImage(repo: Repository, snapshot: Snapshot, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  return restoreToFile(repo, snapshot, target, options, () => ({ size: snapshot.size }));
+}
+
+/** The restore of restoreImage into the file `layout` describes (asked for once the index is loaded). */
+export async function restoreToFile(
+  repo: Repository, snapshot: Snapshot, target: string, options: RestoreOptions, layoutFor: () => FileLayout | Promise<FileLayout>,
+): Promise<RestoreResult> {
   // Workers boot (a thread, modules, keys) while the index is read.
   const pool = new WorkerPool(repo.keys, { workers: options.workers });
   const progress = new ProgressReporter(options.onProgress);
@@ -53,8 +70,13 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
   try {
     await repo.loadIndex();
+    const layout = await layoutFor();
     await writeTargetFile(target, !!options.overwrite, async (handle, path) => {
-      await handle.truncate(snapshot.size);
+      await handle.truncate(layout.size);
+      for (const piece of layout.prefix ?? []) {
+        await handle.write(piece, 0, piece.length, result.bytesWritten);
+        result.bytesWritten += piece.length;
+      }
       const direct = await openDirect(path);
       const out = { fd: handle.fd, directFd: direct?.fd };
       // One queue of pack work across all map pages: the next page is grouped as soon as the
@@ -68,7 +90,7 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
         while (queue.length === 0 && !pagesDone && !failed) {
           refill ??= pages.next().then((r) => {
             if (r.done) pagesDone = true;
-            else queue.push(...groupByPack(repo, snapshot, r.value, result).entries());
+            else queue.push(...groupByPack(repo, snapshot, r.value, result, layout.place).entries());
           }).finally(() => {
             refill = undefined;
           });
@@ -126,7 +148,7 @@ export async function restoreImage(repo: Repository, snapshot: Snapshot, target:
 }
 
 /** The page's data chunks grouped by the pack that holds them, each with every offset it fills. */
-function groupByPack(repo: Repository, snapshot: Snapshot, page: MapExtent[], result: { holeBytes: number }): Map<number, PackWork> {
+function groupByPack(repo: Repository, snapshot: Snapshot, page: MapExtent[], result: { holeBytes: number }, place = (offset: number) => offset): Map<number, PackWork> {
   const work = new Map<number, PackWork>();
   for (const e of page) {
     if (!e.id) {
@@ -146,9 +168,9 @@ function groupByPack(repo: Repository, snapshot: Snapshot, page: MapExtent[], re
     let w = work.get(pack);
     if (!w) work.set(pack, (w = { blobs: [], offsets: new Map() }));
     const list = w.offsets.get(hex);
-    if (list) list.push(e.offset);
+    if (list) list.push(place(e.offset));
     else {
-      w.offsets.set(hex, [e.offset]);
+      w.offsets.set(hex, [place(e.offset)]);
       w.blobs.push({ ...blob, id: Buffer.from(blob.id) });
     }
   }

@@ -93,6 +93,16 @@ export async function* qcow2Stream(
   if (plan.sourceSize !== source.size) {
     throw new InvalidInputError('plan', `was made for a ${plan.sourceSize}-byte disk, not ${source.size} bytes`);
   }
+  yield* qcow2Metadata(plan);
+  yield* dataClusters(source, plan.data, plan.layout);
+}
+
+/**
+ * Everything of the image before its data clusters (plan.layout.dataOffset bytes): header, L1,
+ * refcount table and blocks, L2 tables. With qcow2DataPlacement, a writer that puts the data
+ * clusters in place itself (out of order) needs nothing else.
+ */
+export function* qcow2Metadata(plan: Qcow2Plan): Generator<Uint8Array> {
   const l = plan.layout;
   const data = plan.data;
   const cs = l.clusterSize;
@@ -146,8 +156,21 @@ export async function* qcow2Stream(
     }
     yield out;
   }
+}
 
-  yield* dataClusters(source, data, l);
+/**
+ * Where guest byte `offset` lies in the image file: data clusters follow the metadata in guest order
+ * (the n-th data cluster at dataOffset + n × clusterSize). Only for bytes of data clusters; the bytes
+ * of a guest range that is all data clusters stay contiguous in the file.
+ */
+export function qcow2DataPlacement(plan: Qcow2Plan): (offset: number) => number {
+  const { dataOffset, clusterSize } = plan.layout;
+  const rank = plan.data.ranker();
+  return (offset) => {
+    const cluster = Math.floor(offset / clusterSize);
+    if (!plan.data.get(cluster)) throw new Error(`guest byte ${offset} is not in a data cluster of the QCOW2 plan`);
+    return dataOffset + rank(cluster) * clusterSize + (offset % clusterSize);
+  };
 }
 
 function hasData(data: ClusterBitmap, l: Layout, l1Index: number): boolean {

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  RawFileSource, backupImage, checkRepository, findSnapshot, initRepository, listSnapshots, openRepository, restoreImage, restoreQcow2,
-  type ChunkerParams,
+  RawFileSource, SnapshotSource, backupImage, checkRepository, findSnapshot, initRepository, listSnapshots, openRepository, qcow2Stream,
+  restoreImage, restoreQcow2, type ChunkerParams,
 } from '../../engine';
 import { PASS, TEST_INIT, makeImage, prng, tempDir, writeImage } from '../helpers';
 
@@ -69,6 +69,10 @@ describe.each(chunkers)('backup and restore with %s chunks', (_name, chunker) =>
       expect(fromQcow2.length).toBe(Math.ceil(size / 512) * 512);
       expect(Buffer.compare(fromQcow2.subarray(0, size), img)).toBe(0);
       expect(fromQcow2.subarray(size).every((b) => b === 0)).toBe(true);
+      // The parallel file restore writes, out of order, exactly the image qcow2Stream gives in order.
+      const streamed: Uint8Array[] = [];
+      for await (const piece of qcow2Stream(new SnapshotSource(reopened, s2), { skipZeroClusters: false })) streamed.push(piece);
+      expect(Buffer.compare(await readFile(q), Buffer.concat(streamed))).toBe(0);
 
       const check = await checkRepository(reopened, { readData: true });
       expect(check.errors).toEqual([]);
