@@ -8,31 +8,36 @@ export interface RestoreTarget {
 }
 
 const aligned = (n: number) => n % ALIGNMENT === 0;
+const alignDown = (n: number) => n - (n % ALIGNMENT);
 
 /**
- * Largest direct write: 4 MiB (measured here with one write in flight: O_DIRECT ran ~330 MB/s in
- * 64 KiB writes, ~1 GB/s from 1 MiB up).
+ * Largest run: 4 MiB (measured here with one write in flight: O_DIRECT ran ~330 MB/s in 64 KiB
+ * writes, ~1 GB/s from 1 MiB up).
  */
 export const RUN_BYTES = 4 << 20;
 
 /** A writer with its own two page-aligned run buffers (one writer per worker thread). */
 export function newTargetWriter(): TargetWriter {
-  const memory = alignedShared(2 * RUN_BYTES);
-  return new TargetWriter([Buffer.from(memory, 0, RUN_BYTES), Buffer.from(memory, RUN_BYTES, RUN_BYTES)]);
+  // A run that starts mid-page sits at the same place of a page in its buffer: one page more.
+  const size = RUN_BYTES + ALIGNMENT;
+  const memory = alignedShared(2 * size);
+  return new TargetWriter([Buffer.from(memory, 0, size), Buffer.from(memory, size, size)]);
 }
 
 /**
- * Writes restored chunks to the target file. Runs of chunks that follow each other on the disk and
- * are whole blocks (fixed-size chunks are) are gathered in a page-aligned buffer and written with
- * one O_DIRECT write each: the data goes from our memory to the disk without a copy into the page
- * cache. Here that matters: fresh page-cache pages cost the kernel ~13 µs each to obtain
- * (bench/RESULTS.md), more than decompressing and verifying their data; a restore of a large disk
- * also no longer evicts the host's cache. Two run buffers: while one is written (asynchronously, on
- * libuv's threads), the next run is gathered in the other, so the worker decompresses and verifies
- * while the disk writes. Chunks that are not whole blocks (content-defined chunks, a disk's short
- * last chunk) take plain positional writes; the two kinds never share a page, so the page cache and
- * direct writes never overlap. A file system that refuses a direct write (EINVAL) turns direct
- * writes off for the rest of the restore and the data goes the plain way.
+ * Writes restored chunks to the target file. Chunks that follow each other in the file are gathered
+ * into a run, in a page-aligned buffer at the same place of a page as in the file; the run's whole
+ * pages go out in one O_DIRECT write: from our memory to the disk, without a copy into the page
+ * cache. Here that matters: a fresh page-cache page costs the kernel ~13 µs to obtain (bench/README.md,
+ * "Measurements behind the design"), more than decompressing and verifying its data; a restore of a
+ * large disk also no longer evicts the host's cache. The partial pages at a run's two ends (content-
+ * defined chunks start anywhere), a chunk's copies at other offsets when they are not whole pages,
+ * and everything when the file system refuses O_DIRECT, take plain positional writes. A page is only
+ * ever written one way: direct writes cover whole pages inside one run, which no other write
+ * touches, so the page cache never holds a stale copy of directly written bytes.
+ * Two run buffers: while one is written (asynchronously, on libuv's threads), the next run is
+ * gathered in the other, so the worker decompresses and verifies while the disk writes. A file
+ * system that takes O_DIRECT at open but refuses a write (EINVAL) gets plain writes from then on.
  */
 export class TargetWriter {
   private runStart = 0;
@@ -43,7 +48,7 @@ export class TargetWriter {
   private failure: unknown;
   private target: RestoreTarget = { fd: -1 };
 
-  /** `buffers`: two page-aligned buffers (aligned-memory.ts) of the same size, which bounds one direct write. */
+  /** `buffers`: two page-aligned buffers (aligned-memory.ts) of the same size, which bounds a run. */
   constructor(private readonly buffers: readonly [Buffer, Buffer]) {}
 
   /**
@@ -62,14 +67,15 @@ export class TargetWriter {
    */
   async slot(offset: number, length: number): Promise<Buffer | undefined> {
     const size = this.buffers[0].length;
-    if (this.target.directFd === undefined || !aligned(offset) || !aligned(length) || length > size) return undefined;
-    if (this.runLength > 0 && (offset !== this.runStart + this.runLength || this.runLength + length > size)) this.flush();
+    if (this.target.directFd === undefined || (offset % ALIGNMENT) + length > size) return undefined;
+    if (this.runLength > 0 && (offset !== this.runStart + this.runLength || (this.runStart % ALIGNMENT) + this.runLength + length > size)) this.flush();
     if (this.runLength === 0) {
       await this.inFlight[this.filling];
       this.throwIfFailed();
       this.runStart = offset;
     }
-    return this.buffers[this.filling].subarray(this.runLength, this.runLength + length);
+    const at = (this.runStart % ALIGNMENT) + this.runLength;
+    return this.buffers[this.filling].subarray(at, at + length);
   }
 
   /**
@@ -83,7 +89,8 @@ export class TargetWriter {
       if (k === 0 && slot) {
         if (plain.buffer !== slot.buffer || plain.byteOffset !== slot.byteOffset) slot.set(plain);
         this.runLength += plain.length;
-      } else if (slot && aligned(offset) && this.target.directFd !== undefined) {
+      } else if (slot && aligned(offset) && aligned(plain.length) && aligned(slot.byteOffset) && this.target.directFd !== undefined) {
+        // Whole pages of their own at an aligned place: straight from the slot, at once.
         this.writeDirectNow(slot, offset);
       } else {
         writeFully(this.target.fd, plain, offset);
@@ -97,11 +104,11 @@ export class TargetWriter {
   flush(): void {
     if (this.runLength === 0) return;
     const i = this.filling;
-    const run = this.buffers[i].subarray(0, this.runLength);
-    const at = this.runStart;
+    const start = this.runStart;
+    const end = start + this.runLength;
     this.runLength = 0;
     this.filling = 1 - i;
-    this.inFlight[i] = this.writeDirect(run, at).then(
+    this.inFlight[i] = this.writeRun(this.buffers[i], start, end).then(
       () => {
         this.inFlight[i] = undefined;
       },
@@ -121,6 +128,17 @@ export class TargetWriter {
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** A run [start, end) of the file, held in `buffer` from start % ALIGNMENT: partial pages plain, whole pages direct. */
+  private async writeRun(buffer: Buffer, start: number, end: number): Promise<void> {
+    const { fd } = this.target;
+    const at = (x: number) => (start % ALIGNMENT) + (x - start);
+    const headEnd = Math.min(end, start + ((ALIGNMENT - (start % ALIGNMENT)) % ALIGNMENT));
+    const tailStart = Math.max(headEnd, alignDown(end));
+    if (headEnd > start) await writeFullyAsync(fd, buffer.subarray(at(start), at(headEnd)), start);
+    if (tailStart > headEnd) await this.writeDirect(buffer.subarray(at(headEnd), at(tailStart)), headEnd);
+    if (end > tailStart) await writeFullyAsync(fd, buffer.subarray(at(tailStart), at(end)), tailStart);
   }
 
   private async writeDirect(data: Buffer, offset: number): Promise<void> {
