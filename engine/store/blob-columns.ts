@@ -118,7 +118,7 @@ export class BlobColumns {
   protected append(packNumber: number, blob: BlobEntry): number {
     if (this.count + 1 > this.capacity) this.grow();
     const e = this.count++;
-    this.ids.set(blob.id.subarray(0, ID_LENGTH), e * ID_LENGTH);
+    this.ids.set(blob.id.length === ID_LENGTH ? blob.id : blob.id.subarray(0, ID_LENGTH), e * ID_LENGTH);
     this.packs[e] = packNumber;
     this.offsets[e] = blob.offset;
     this.lengths[e] = blob.length;
@@ -129,7 +129,9 @@ export class BlobColumns {
   }
 
   private insert(e: number): void {
-    let slot = this.slotOf(this.ids.subarray(e * ID_LENGTH, e * ID_LENGTH + 4));
+    const ids = this.ids;
+    const b = e * ID_LENGTH;
+    let slot = ((ids[b] << 24) | (ids[b + 1] << 16) | (ids[b + 2] << 8) | ids[b + 3]) & this.mask;
     while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
     this.table[slot] = e + 1;
   }

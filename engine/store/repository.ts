@@ -113,7 +113,8 @@ export class Repository {
     const payload = openObject(this.keys.encryption, AAD.index, await this.backend.get(path), path, this.decompressor);
     // Decode fully before adding, so a file damaged half-way adds nothing.
     const entries: Array<[string, BlobEntry]> = [];
-    decodeIndex(payload, path, (packId, blob) => entries.push([packId, { ...blob, id: Buffer.from(blob.id) }]));
+    // The ids are views into `payload`, alive until added (add() copies them into the index).
+    decodeIndex(payload, path, (packId, blob) => entries.push([packId, blob]));
     for (const [packId, blob] of entries) this.index.add(this.index.packNumber(packId), blob);
     this.loadedIndexFiles.add(path);
   }
