@@ -22,7 +22,8 @@ export class ShortBodyError extends Error {
 }
 
 /**
- * Read a GetObject body into one buffer allocated up front (no chunk list, no concat), checking
+ * Read a GetObject body into one buffer allocated up front, or the caller's `range.into` (no chunk
+ * list, no concat), checking
  * that the server sent what was asked for. A server that answers more than the range (the whole
  * object, or a longer span: s3rver does for `bytes=0-0`) still yields exactly the range.
  */
@@ -55,7 +56,8 @@ export async function readBody(body: unknown, contentLength: number | undefined,
     for await (const chunk of stream) chunks.push(chunk);
     return Buffer.concat(chunks);
   }
-  const out = Buffer.allocUnsafe(expected);
+  const into = range?.into;
+  const out = into && into.length >= expected ? Buffer.from(into.buffer, into.byteOffset, expected) : Buffer.allocUnsafe(expected);
   let done = 0;
   for await (const chunk of stream) {
     let piece = chunk;
