@@ -457,17 +457,3 @@ describe('retry', () => {
     expect(isTransientError(new Error('boom'))).toBe(false);
   });
 });
-
-test('S3Backend reads a range into the buffer it is given', async () => {
-  const backend = backendAt(server.endpoint);
-  try {
-    await backend.put('packs/ab/x', Buffer.from('0123456789'));
-    const into = new Uint8Array(new SharedArrayBuffer(64), 8, 16);
-    const got = await backend.get('packs/ab/x', { offset: 2, length: 5, into });
-    expect(got.buffer).toBe(into.buffer);
-    expect(got.byteOffset).toBe(8);
-    expect(Buffer.from(got).toString()).toBe('23456');
-  } finally {
-    await backend.close();
-  }
-});
