@@ -7,6 +7,7 @@ import { MAX_RANGE, fetchPackRanges } from './store/blob-reader';
 import { alignedShared } from './pipeline/aligned-memory';
 import { WorkerPool } from './pipeline/worker-pool';
 import type { RestoreBlob } from './pipeline/chunk-ops';
+import type { RestoreTarget } from './pipeline/target-writer';
 import type { Repository } from './store/repository';
 import type { MapExtent } from './store/disk-map';
 import type { Snapshot } from './store/snapshot';
@@ -79,65 +80,7 @@ export async function restoreToFile(
       }
       const direct = await openDirect(path);
       try {
-        const out = { fd: handle.fd, directFd: direct?.fd };
-        // One queue of pack work across all map pages: the next page is grouped as soon as the
-        // queue runs dry, so the workers never wait for a page's last pack before the next starts.
-        const pages = readDiskMap(repo, snapshot)[Symbol.asyncIterator]();
-        const queue: Array<[number, PackWork]> = [];
-        let pagesDone = false;
-        let failed = false;
-        let refill: Promise<void> | undefined;
-        const nextWork = async (): Promise<[number, PackWork] | undefined> => {
-          while (queue.length === 0 && !pagesDone && !failed) {
-            refill ??= pages.next().then((r) => {
-              if (r.done) pagesDone = true;
-              else queue.push(...groupByPack(repo, snapshot, r.value, result, layout.place).entries());
-            }).finally(() => {
-              refill = undefined;
-            });
-            await refill;
-          }
-          return failed ? undefined : queue.shift();
-        };
-        // Each fetcher reads its ranges into one page-aligned buffer of its own (aligned-memory.ts),
-        // shared with the worker that opens them: no fresh memory per range, and faster reads.
-        const slots = alignedShared(concurrency * MAX_RANGE);
-        const fetcher = async (slot: Uint8Array) => {
-          for (let item = await nextWork(); item; item = await nextWork()) {
-            const [pack, w] = item;
-            const packId = repo.index.packId(pack);
-            for await (const range of fetchPackRanges(repo, packId, w.blobs, slot)) {
-              result.bytesFetched += range.bytes.length;
-              const blobs: RestoreBlob[] = range.blobs.map((b) => ({
-                type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
-                targets: w.offsets.get(idToHex(b.id)) ?? [],
-              }));
-              const written = await pool.restore(out, packId, range.bytes, blobs).catch((err: unknown) => {
-                if (err instanceof DamagedObjectError) {
-                  throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
-                }
-                throw err;
-              });
-              // Added after the await: `x += await y` would read x before waiting and lose other fetchers' counts.
-              result.bytesWritten += written;
-              progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
-            }
-          }
-        };
-        // Wait for every fetcher even when one fails: workers write through these file descriptors,
-        // which must stay open until none of them can still be writing.
-        const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, (_, i) => fetcher(new Uint8Array(slots, i * MAX_RANGE, MAX_RANGE)).catch((err: unknown) => {
-          failed = true; // the others stop taking packs
-          throw err;
-        })));
-        // Direct writes may still be in flight after their requests answered.
-        const drained = pool.drain();
-        await drained.catch(() => {
-          // Only waited for here; a write error is thrown below, unless a fetcher's failure came first.
-        });
-        const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-        if (failure) throw failure.reason;
-        await drained;
+        await restoreChunks(repo, snapshot, pool, { fd: handle.fd, directFd: direct?.fd }, layout.place, concurrency, result, progress);
       } finally {
         // After the drain: no direct write can still be in flight.
         await direct?.close();
@@ -149,6 +92,74 @@ export async function restoreToFile(
   result.durationMs = progress.elapsedMs;
   progress.report({ phase: 'done', bytesDone: snapshot.size, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 }, true);
   return result;
+}
+
+/**
+ * The pack-driven middle of a restore: pack work from the disk map, fetched by `concurrency`
+ * fetchers, opened and written by the pool's workers; returns once every chunk is written (drained).
+ */
+async function restoreChunks(
+  repo: Repository, snapshot: Snapshot, pool: WorkerPool, out: RestoreTarget, place: FileLayout['place'], concurrency: number,
+  result: RestoreResult, progress: ProgressReporter,
+): Promise<void> {
+  // One queue of pack work across all map pages: the next page is grouped as soon as the
+  // queue runs dry, so the workers never wait for a page's last pack before the next starts.
+  const pages = readDiskMap(repo, snapshot)[Symbol.asyncIterator]();
+  const queue: Array<[number, PackWork]> = [];
+  let pagesDone = false;
+  let failed = false;
+  let refill: Promise<void> | undefined;
+  const nextWork = async (): Promise<[number, PackWork] | undefined> => {
+    while (queue.length === 0 && !pagesDone && !failed) {
+      refill ??= pages.next().then((r) => {
+        if (r.done) pagesDone = true;
+        else queue.push(...groupByPack(repo, snapshot, r.value, result, place).entries());
+      }).finally(() => {
+        refill = undefined;
+      });
+      await refill;
+    }
+    return failed ? undefined : queue.shift();
+  };
+  // Each fetcher reads its ranges into one page-aligned buffer of its own (aligned-memory.ts),
+  // shared with the worker that opens them: no fresh memory per range, and faster reads.
+  const slots = alignedShared(concurrency * MAX_RANGE);
+  const fetcher = async (slot: Uint8Array) => {
+    for (let item = await nextWork(); item; item = await nextWork()) {
+      const [pack, w] = item;
+      const packId = repo.index.packId(pack);
+      for await (const range of fetchPackRanges(repo, packId, w.blobs, slot)) {
+        result.bytesFetched += range.bytes.length;
+        const blobs: RestoreBlob[] = range.blobs.map((b) => ({
+          type: b.type, id: b.id, packOffset: b.offset, start: b.offset - range.start, length: b.length, rawLength: b.rawLength,
+          targets: w.offsets.get(idToHex(b.id)) ?? [],
+        }));
+        const written = await pool.restore(out, packId, range.bytes, blobs).catch((err: unknown) => {
+          if (err instanceof DamagedObjectError) {
+            throw new DamagedObjectError(err.object, `${err.detail}; restore of snapshot ${snapshot.id.slice(0, 12)} stopped, the target was not written`, { cause: err });
+          }
+          throw err;
+        });
+        // Added after the await: `x += await y` would read x before waiting and lose other fetchers' counts.
+        result.bytesWritten += written;
+        progress.report({ phase: 'restore', bytesDone: result.bytesWritten + result.holeBytes, bytesTotal: snapshot.size, bytesNew: result.bytesFetched, bytesStored: 0 });
+      }
+    }
+  };
+  // Wait for every fetcher even when one fails: workers write through these file descriptors,
+  // which must stay open until none of them can still be writing.
+  const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, (_, i) => fetcher(new Uint8Array(slots, i * MAX_RANGE, MAX_RANGE)).catch((err: unknown) => {
+    failed = true; // the others stop taking packs
+    throw err;
+  })));
+  // Direct writes may still be in flight after their requests answered.
+  const drained = pool.drain();
+  await drained.catch(() => {
+    // Only waited for here; a write error is thrown below, unless a fetcher's failure came first.
+  });
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
+  await drained;
 }
 
 /** The page's data chunks grouped by the pack that holds them, each with every offset it fills. */

@@ -4,8 +4,8 @@
  * Why: the kernel copies a read() into user memory with `rep movsb`, which on this machine's AMD
  * EPYC runs ~5x slower when the destination is not 64-byte aligned (bench/README.md, "Measurements
  * behind the design": 1.46 GiB from the page cache into a 4 MiB buffer took 0.83-0.93 s at a
- * 16-byte offset, 0.18-0.20 s at a 0 or 64-byte offset). malloc, and so Node's Buffers and SharedArrayBuffers, give
- * 16-byte alignment; JavaScript cannot see an address to correct it. A shared WebAssembly memory is
+ * 16-byte offset, 0.18-0.20 s at a 0 or 64-byte offset). malloc, and so Node's Buffers and
+ * SharedArrayBuffers, give 16-byte alignment; JavaScript cannot see an address to correct it. A shared WebAssembly memory is
  * mapped by V8 itself and starts on a page boundary (WebAssembly JS API: its buffer is a
  * SharedArrayBuffer when `shared` is set), so every part carved from it at a multiple of
  * ALIGNMENT is aligned too.

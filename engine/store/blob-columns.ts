@@ -87,8 +87,9 @@ export class BlobColumns {
     return this.capacity * (ID_LENGTH + 4 * 4 + 1) + this.table.byteLength;
   }
 
-  protected slotOf(id: Uint8Array): number {
-    return ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) & this.mask;
+  /** Hash slot of the id whose first byte is `bytes[at]` (no view needed for ids in the table). */
+  protected slotOf(bytes: Uint8Array, at = 0): number {
+    return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) & this.mask;
   }
 
   protected sameId(entry: number, id: Uint8Array): boolean {
@@ -129,9 +130,7 @@ export class BlobColumns {
   }
 
   private insert(e: number): void {
-    const ids = this.ids;
-    const b = e * ID_LENGTH;
-    let slot = ((ids[b] << 24) | (ids[b + 1] << 16) | (ids[b + 2] << 8) | ids[b + 3]) & this.mask;
+    let slot = this.slotOf(this.ids, e * ID_LENGTH);
     while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
     this.table[slot] = e + 1;
   }
