@@ -4,14 +4,14 @@
 
 # Stage 1: compile the native addons and dist/, then drop the dev dependencies.
 FROM node:20-bookworm-slim AS build
-# node-gyp builds native/sparse (the package's install script) and zstd-napi when no prebuilt
+# node-gyp builds native/ (the package's install script) and zstd-napi when no prebuilt
 # binary fits: it needs python3, make and a C/C++ compiler.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-# Full install: the install script builds native/sparse/build/Release/sparse.node, zstd-napi builds
+# Full install: the install script builds native/build/Release/*.node, zstd-napi builds
 # its binding, and prepare runs tsc (a dev dependency) into dist/.
 RUN npm ci
 # Prune in place rather than a second install: the compiled bindings stay, nothing is rebuilt
@@ -27,7 +27,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
-COPY --from=build /app/native/sparse/build/Release/sparse.node ./native/sparse/build/Release/sparse.node
+COPY --from=build /app/native/build/Release/*.node ./native/build/Release/
 # `scw-backup` on PATH: the job definitions run it by name.
 RUN ln -s /app/bin/scw-backup.js /usr/local/bin/scw-backup
 # The node images' unprivileged user (uid 1000).

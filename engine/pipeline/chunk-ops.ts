@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, randomFillSync } from 'node:crypto';
+import { createCipheriv, randomFillSync } from 'node:crypto';
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Compressor } from '../compress';
 import { ID_LENGTH } from '../crypto/chunk-id';
 import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
@@ -20,13 +20,6 @@ export function isZero(data: Uint8Array): boolean {
     if (buf.compare(ZEROS, 0, n, p, p + n) !== 0) return false;
   }
   return true;
-}
-
-/** ids[i*32..] = HMAC-SHA256(key, chunk i) (FORMAT.md §5). */
-export function hashRanges(key: Uint8Array, data: Buffer, starts: Uint32Array, lengths: Uint32Array, count: number, ids: Uint8Array): void {
-  for (let i = 0; i < count; i++) {
-    ids.set(createHmac('sha256', key).update(data.subarray(starts[i], starts[i] + lengths[i])).digest(), i * ID_LENGTH);
-  }
 }
 
 const NONE = Uint8Array.of(COMPRESSION_NONE);

@@ -2,8 +2,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
+import { chunkIds } from '../crypto/chunk-id';
 import { DamagedObjectError } from '../errors';
-import { hashRanges, restoreBlobs, sealRanges } from './chunk-ops';
+import { restoreBlobs, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
 import { newTargetWriter, type TargetWriter } from './target-writer';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
@@ -89,7 +90,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
     const b = batches.get(req.batch);
     if (!b) throw new Error(`batch ${req.batch} was never registered`);
     if (req.op === 'hash') {
-      hashRanges(idKey, b.data, b.starts, b.lengths, req.count, b.ids);
+      chunkIds(idKey, b.data, b.starts, b.lengths, req.count, b.ids);
       return 0;
     }
     const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);

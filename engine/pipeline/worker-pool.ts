@@ -3,10 +3,11 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
+import { chunkIds } from '../crypto/chunk-id';
 import { DamagedObjectError } from '../errors';
 import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
-import { hashRanges, restoreBlobs, sealRanges, type RestoreBlob } from './chunk-ops';
+import { restoreBlobs, sealRanges, type RestoreBlob } from './chunk-ops';
 import { newTargetWriter, type RestoreTarget, type TargetWriter } from './target-writer';
 
 export interface WorkerSetup {
@@ -100,7 +101,7 @@ export class WorkerPool {
   /** Fill batch.ids for its `count` chunks. */
   async hash(batch: Batch): Promise<void> {
     if (this.inline) {
-      hashRanges(this.inline.keys.chunkId, batch.data, batch.starts, batch.lengths, batch.count, batch.ids);
+      chunkIds(this.inline.keys.chunkId, batch.data, batch.starts, batch.lengths, batch.count, batch.ids);
       return;
     }
     await this.send({ op: 'hash', batch: batch.poolId, count: batch.count });

@@ -1,32 +1,14 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { loadAddon } from '../native-addon';
 import type { Extent } from './disk-source';
 
-/** native/sparse: lseek(2) with SEEK_DATA / SEEK_HOLE; -1 stands for ENXIO. */
+/** native/sparse.c: lseek(2) with SEEK_DATA / SEEK_HOLE; -1 stands for ENXIO. */
 interface SparseAddon {
   seekData(fd: number, offset: number): number;
   seekHole(fd: number, offset: number): number;
 }
 
-const ADDON = join('native', 'sparse', 'build', 'Release', 'sparse.node');
-let addon: SparseAddon | null | undefined;
-
-/**
- * The addon is built by `npm ci` (the package's install script runs node-gyp). The same code runs
- * from engine/ (tests) and from dist/engine/ (the CLI), so the package root is found by walking up.
- */
 export function loadSparseAddon(): SparseAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  for (let dir = __dirname, i = 0; i < 5; i++, dir = dirname(dir)) {
-    const path = join(dir, ADDON);
-    if (existsSync(path)) {
-      // A present but unloadable addon (built for another Node ABI) is an installation error: say so.
-      addon = require(path) as SparseAddon;
-      break;
-    }
-  }
-  return addon;
+  return loadAddon<SparseAddon>('sparse');
 }
 
 const EINVAL = 22;

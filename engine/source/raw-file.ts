@@ -3,7 +3,7 @@ import type { DiskSource, DiskSourceInfo, Extent } from './disk-source';
 
 /**
  * A raw disk image file: the file's bytes are the guest disk. The file's holes (SEEK_DATA/SEEK_HOLE,
- * native/sparse) are not read; all-zero chunks in its data still become holes in the snapshot.
+ * native/sparse.c) are not read; all-zero chunks in its data still become holes in the snapshot.
  */
 export class RawFileSource implements DiskSource {
   readonly info: DiskSourceInfo;

@@ -259,7 +259,7 @@ describe('Dockerfile', () => {
     const run = stages[1];
     const copied = run.filter((l) => l.startsWith('COPY --from=build ')).map((l) => l.split(/\s+/)[2]);
     expect(copied.sort()).toEqual([
-      '/app/bin', '/app/dist', '/app/native/sparse/build/Release/sparse.node', '/app/node_modules', '/app/package.json',
+      '/app/bin', '/app/dist', '/app/native/build/Release/*.node', '/app/node_modules', '/app/package.json',
     ]);
     const users = run.filter((l) => l.startsWith('USER '));
     expect(users).toEqual(['USER node']);
@@ -275,7 +275,7 @@ describe('Dockerfile', () => {
 
   it('.dockerignore keeps host builds and local data out of the context', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const p of ['node_modules', 'dist', 'native/sparse/build', '.git', 'bench/work', 'demo-*', 'coverage']) {
+    for (const p of ['node_modules', 'dist', 'native/build', '.git', 'bench/work', 'demo-*', 'coverage']) {
       expect(ignored).toContain(p);
     }
   });
