@@ -159,7 +159,8 @@ export class BackupPipeline {
     for (const item of items) {
       if (!('hole' in item)) throw new Error('a chunk without a batch');
       this.stats.holeBytes += item.hole;
-      await this.map.hole(item.offset, item.hole);
+      const flushed = this.map.hole(item.offset, item.hole);
+      if (flushed) await flushed;
     }
     return 0;
   }
@@ -171,7 +172,8 @@ export class BackupPipeline {
     for (const item of items) {
       if ('hole' in item) {
         stats.holeBytes += item.hole;
-        await map.hole(item.offset, item.hole);
+        const flushed = map.hole(item.offset, item.hole);
+        if (flushed) await flushed;
         continue;
       }
       const i = item.index;
@@ -187,7 +189,9 @@ export class BackupPipeline {
         stats.newChunks++;
         stats.bytesNew += len;
       }
-      await map.data(item.offset, len, id);
+      // The map copies the id into its page; most chunks leave nothing to wait for.
+      const flushed = map.data(item.offset, len, id);
+      if (flushed) await flushed;
     }
     return selected;
   }

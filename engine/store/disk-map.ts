@@ -14,23 +14,87 @@ const VERSION = 1;
 /** A map blob holds at most this many extents, so pages stay under ~1 MiB. */
 export const MAP_PAGE_EXTENTS = 16384;
 
-export function encodeMapPage(extents: readonly MapExtent[]): Buffer {
-  let size = MAGIC.length + 1 + 4;
-  for (const e of extents) size += 17 + (e.id ? ID_LENGTH : 0);
-  const out = Buffer.allocUnsafe(size);
-  let o = MAGIC.copy(out, 0);
-  out[o++] = VERSION;
-  o = out.writeUInt32LE(extents.length, o);
-  for (const e of extents) {
-    out[o++] = e.id ? 1 : 0;
-    o = out.writeBigUInt64LE(BigInt(e.offset), o);
-    o = out.writeBigUInt64LE(BigInt(e.length), o);
-    if (e.id) {
-      out.set(e.id, o);
+const HEADER_BYTES = MAGIC.length + 1 + 4;
+/** kind (1), offset (u64 LE), length (u64 LE); a data extent's id follows. */
+const EXTENT_BYTES = 17;
+const MAX_PAGE_BYTES = HEADER_BYTES + MAP_PAGE_EXTENTS * (EXTENT_BYTES + ID_LENGTH);
+const TWO_32 = 2 ** 32;
+
+/**
+ * Encodes a map page extent by extent, straight into the page's bytes (FORMAT.md §8): a backup
+ * adds one extent per chunk, and keeps no object per extent.
+ */
+export class MapPageEncoder {
+  private out: Buffer | undefined;
+  private at = HEADER_BYTES;
+  private count = 0;
+  /** End of the last extent when it is a hole (a hole that follows it extends it), else -1. */
+  private holeEnd = -1;
+
+  get full(): boolean {
+    return this.count >= MAP_PAGE_EXTENTS;
+  }
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Append an extent (check `full` first). */
+  push(offset: number, length: number, id?: Uint8Array): void {
+    if (this.full) throw new Error(`a map page holds at most ${MAP_PAGE_EXTENTS} extents`);
+    const out = (this.out ??= Buffer.allocUnsafe(MAX_PAGE_BYTES));
+    let o = this.at;
+    out[o] = id ? 1 : 0;
+    writeU64(out, o + 1, offset);
+    writeU64(out, o + 9, length);
+    o += EXTENT_BYTES;
+    if (id) {
+      out.set(id.length === ID_LENGTH ? id : id.subarray(0, ID_LENGTH), o);
       o += ID_LENGTH;
     }
+    this.holeEnd = id ? -1 : offset + length;
+    this.at = o;
+    this.count++;
   }
-  return out;
+
+  /** Lengthen the last extent by `length` when it is a hole that ends at `offset`; says whether it did. */
+  extendHole(offset: number, length: number): boolean {
+    if (this.holeEnd < 0 || this.holeEnd !== offset || !this.out) return false;
+    const lengthAt = this.at - EXTENT_BYTES + 9;
+    writeU64(this.out, lengthAt, readU64(this.out, lengthAt) + length);
+    this.holeEnd += length;
+    return true;
+  }
+
+  /** The encoded page; the encoder starts a new one. */
+  finish(): Buffer {
+    const out = this.out ?? Buffer.allocUnsafe(HEADER_BYTES);
+    MAGIC.copy(out, 0);
+    out[MAGIC.length] = VERSION;
+    out.writeUInt32LE(this.count, MAGIC.length + 1);
+    const page = out.subarray(0, this.at);
+    this.out = undefined;
+    this.at = HEADER_BYTES;
+    this.count = 0;
+    this.holeEnd = -1;
+    return page;
+  }
+}
+
+/** Disk offsets and lengths are below 2^53: two 32-bit halves, no BigInt. */
+function writeU64(out: Buffer, at: number, value: number): void {
+  out.writeUInt32LE(value >>> 0, at);
+  out.writeUInt32LE(Math.floor(value / TWO_32), at + 4);
+}
+
+function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * TWO_32;
+}
+
+export function encodeMapPage(extents: readonly MapExtent[]): Buffer {
+  const encoder = new MapPageEncoder();
+  for (const e of extents) encoder.push(e.offset, e.length, e.id);
+  return encoder.finish();
 }
 
 /**

@@ -5,7 +5,7 @@ import { InvalidInputError, NotFoundError } from '../errors';
 import { BLOB_MAP } from './blob';
 import { readBlob } from './blob-reader';
 import type { BlobWriter } from './blob-writer';
-import { MAP_PAGE_EXTENTS, decodeMapPage, encodeMapPage, type MapExtent } from './disk-map';
+import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
 import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
 
@@ -57,44 +57,48 @@ export function currentHost(): { hostname: string; username: string } {
   return { hostname: hostname(), username };
 }
 
-/** Builds a snapshot's disk map page by page, storing each full page as a map blob. */
+/**
+ * Builds a snapshot's disk map page by page, storing each full page as a map blob. `data` and
+ * `hole` return a promise only when a full page has to be stored first: the caller awaits it
+ * before adding the next extent (a backup adds one per chunk, and most add nothing to await).
+ */
 export class DiskMapWriter {
-  private page: MapExtent[] = [];
+  private readonly page = new MapPageEncoder();
   private pageStart = 0;
   private end = 0;
   readonly pages: SnapshotManifest['map'] = [];
 
   constructor(private readonly repo: Repository, private readonly writer: BlobWriter) {}
 
-  async data(offset: number, length: number, id: Uint8Array): Promise<void> {
-    await this.push({ offset, length, id: Buffer.from(id) });
+  data(offset: number, length: number, id: Uint8Array): Promise<void> | undefined {
+    this.follows(offset);
+    if (this.page.full) return this.flushPage().then(() => this.data(offset, length, id));
+    this.page.push(offset, length, id);
+    this.end += length;
+    return undefined;
   }
 
-  async hole(offset: number, length: number): Promise<void> {
-    const last = this.page[this.page.length - 1];
-    if (last && !last.id && last.offset + last.length === offset) {
-      last.length += length;
-      this.end += length;
-      return;
+  hole(offset: number, length: number): Promise<void> | undefined {
+    this.follows(offset);
+    if (!this.page.extendHole(offset, length)) {
+      if (this.page.full) return this.flushPage().then(() => this.hole(offset, length));
+      this.page.push(offset, length);
     }
-    await this.push({ offset, length });
+    this.end += length;
+    return undefined;
   }
 
-  private async push(e: MapExtent): Promise<void> {
-    if (e.offset !== this.end) throw new Error(`disk map extent at ${e.offset} does not follow ${this.end}`);
-    if (this.page.length >= MAP_PAGE_EXTENTS) await this.flushPage();
-    this.page.push(e);
-    this.end += e.length;
+  private follows(offset: number): void {
+    if (offset !== this.end) throw new Error(`disk map extent at ${offset} does not follow ${this.end}`);
   }
 
   private async flushPage(): Promise<void> {
-    if (this.page.length === 0) return;
-    const payload = encodeMapPage(this.page);
+    if (this.page.empty) return;
+    const payload = this.page.finish();
     const id = chunkId(this.repo.keys.chunkId, payload);
     await this.writer.add(BLOB_MAP, id, payload);
     this.pages.push({ offset: this.pageStart, length: this.end - this.pageStart, id: idToHex(id) });
     this.pageStart = this.end;
-    this.page = [];
   }
 
   /** Store the last page; returns the manifest's `map`. */
