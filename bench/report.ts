@@ -4,6 +4,7 @@ import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
 import { flatnessMarkdown, type FlatnessRow } from './flatness';
 import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
+import { targetsMarkdown } from './targets';
 import type { ToolVersions } from './tools';
 
 export interface Machine {
@@ -337,6 +338,8 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     '',
     '## Results',
     '',
+    // The targets are set for our default chunker and a local store, with restic in the same run.
+    targetsMarkdown(r.cases.filter((c) => c.oursInit.length === 0 && c.store !== 's3').map((c) => ({ id: c.id, ours: r.results[c.id]?.ours ?? null, restic: r.results[c.id]?.restic ?? null })), r.flatness, d.changedBytes),
     ...r.cases.map((c) => {
       const res = r.results[c.id];
       if (!res) return `### ${c.id}: not run\n`;
