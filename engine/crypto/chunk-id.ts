@@ -30,7 +30,12 @@ export function chunkIds(key: Uint8Array, data: Uint8Array, starts: Uint32Array,
 
 /** chunkIds without the addon (exported for the test that compares both). */
 export function chunkIdsInJs(key: Uint8Array, data: Uint8Array, starts: Uint32Array, lengths: Uint32Array, count: number, ids: Uint8Array): void {
+  // The addon's checks, so that both paths refuse the same arguments.
+  if (count > starts.length || count > lengths.length) throw new RangeError('count is larger than starts or lengths');
   if (count * ID_LENGTH > ids.length) throw new RangeError('ids is shorter than 32 bytes per chunk');
+  for (let i = 0; i < count; i++) {
+    if (starts[i] + lengths[i] > data.length) throw new RangeError("a chunk's range lies outside data");
+  }
   for (let i = 0; i < count; i++) {
     ids.set(chunkId(key, data.subarray(starts[i], starts[i] + lengths[i])), i * ID_LENGTH);
   }

@@ -59,7 +59,7 @@ describe('chunk ids of a batch (HMAC-SHA256, FORMAT.md §5)', () => {
     expect(native.subarray(count * ID_LENGTH).every((b) => b === 0xee)).toBe(true);
   });
 
-  linux('the addon refuses arguments that do not fit before it hashes anything', () => {
+  linux('both paths refuse arguments that do not fit before they hash anything', () => {
     if (!addon) throw new Error('the chunk_id addon is not built');
     const key = new Uint8Array(32);
     const data = new Uint8Array(1000);
@@ -79,6 +79,9 @@ describe('chunk ids of a batch (HMAC-SHA256, FORMAT.md §5)', () => {
     expect(thrown(() => addon.hmacSha256Ranges(key, data, ok.starts, ok.lengths, 3, ids))).toBe('RangeError: count is larger than starts or lengths');
     expect(thrown(() => addon.hmacSha256Ranges(key, data, ok.starts, ok.lengths, 2, ids.subarray(0, 63)))).toBe('RangeError: ids is shorter than 32 bytes per chunk');
     expect(thrown(() => addon.hmacSha256Ranges(key, data, new Int32Array(2) as unknown as Uint32Array, ok.lengths, 2, ids))).toMatch(/^TypeError: expected \(key: Uint8Array/);
+    expect(thrown(() => chunkIdsInJs(key, data, outside.starts, outside.lengths, 2, ids))).toBe("RangeError: a chunk's range lies outside data");
+    expect(thrown(() => chunkIdsInJs(key, data, ok.starts, ok.lengths, 3, ids))).toBe('RangeError: count is larger than starts or lengths');
+    expect(thrown(() => chunkIdsInJs(key, data, ok.starts, ok.lengths, 2, ids.subarray(0, 63)))).toBe('RangeError: ids is shorter than 32 bytes per chunk');
     expect(ids.every((b) => b === 0xee)).toBe(true);
   });
 });
