@@ -7,7 +7,7 @@ import { PASS, TEST_INIT, tempDir } from '../../helpers';
 
 /** A map page laid out by hand from FORMAT.md §8 (integers little-endian, §1). */
 function pageBytes(extents: Array<{ offset: bigint; length: bigint; id?: Buffer }>): Buffer {
-  const parts = [Buffer.from('SCWM'), Buffer.of(1), Buffer.alloc(4)];
+  const parts: Buffer[] = [Buffer.from('SCWM'), Buffer.of(1), Buffer.alloc(4)];
   parts[2].writeUInt32LE(extents.length);
   for (const e of extents) {
     const head = Buffer.alloc(17);
