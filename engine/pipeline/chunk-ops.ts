@@ -4,7 +4,7 @@ import { ID_LENGTH } from '../crypto/chunk-id';
 import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
 import type { BlobType } from '../store/blob';
 import { openBlob, type BlobOpener } from '../store/blob-reader';
-import type { RestoreTarget, TargetWriter } from './target-writer';
+import { newTargetWriter, type RestoreTarget, type TargetWriter } from './target-writer';
 
 /**
  * The CPU-heavy work on chunks, written once and run either in worker threads or inline. Chunks are
@@ -72,20 +72,39 @@ export interface RestoreBlob {
 }
 
 /**
- * Open, verify and write restored chunks to the target (positional writes, so several threads write
- * one file out of order; whole-block runs through `writer`'s direct writes, which may still be in
- * flight when this returns: `writer.drain()` waits for them). Plaintexts go straight into the
- * writer's run, or through `scratch`: nothing is allocated per chunk. Returns the bytes written.
+ * One thread's restoring (a worker's, or the inline pool's): its TargetWriter and a scratch buffer
+ * for the plaintexts that take plain writes, both reused for every request.
  */
-export async function restoreBlobs(opener: BlobOpener, packId: string, writer: TargetWriter, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[], scratch: Buffer): Promise<number> {
-  writer.use(target);
-  let written = 0;
-  for (const b of blobs) {
-    const entry = { type: b.type as BlobType, id: b.id, offset: b.packOffset, length: b.length, rawLength: b.rawLength };
-    const slot = b.targets.length > 0 ? await writer.slot(b.targets[0], b.rawLength) : undefined;
-    const plain = openBlob(opener, packId, entry, data.subarray(b.start, b.start + b.length), slot ?? scratch);
-    written += writer.write(plain, b.targets, slot);
+export class ChunkRestorer {
+  private readonly writer: TargetWriter = newTargetWriter();
+  private scratch = Buffer.allocUnsafe(0);
+
+  constructor(private readonly opener: BlobOpener) {}
+
+  /**
+   * Open, verify and write restored chunks to the target (positional writes, so several threads
+   * write one file out of order; whole-block runs through the writer's direct writes, which may
+   * still be in flight when this returns: `drain()` waits for them). Plaintexts go straight into the
+   * writer's run, or through the scratch buffer: nothing is allocated per chunk. Returns the bytes written.
+   */
+  async restore(packId: string, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[]): Promise<number> {
+    const need = Math.max(0, ...blobs.map((b) => b.rawLength));
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
+    const writer = this.writer;
+    writer.use(target);
+    let written = 0;
+    for (const b of blobs) {
+      const entry = { type: b.type as BlobType, id: b.id, offset: b.packOffset, length: b.length, rawLength: b.rawLength };
+      const slot = b.targets.length > 0 ? await writer.slot(b.targets[0], b.rawLength) : undefined;
+      const plain = openBlob(this.opener, packId, entry, data.subarray(b.start, b.start + b.length), slot ?? this.scratch);
+      written += writer.write(plain, b.targets, slot);
+    }
+    writer.flush();
+    return written;
   }
-  writer.flush();
-  return written;
+
+  /** Wait until every chunk handed over is written; throws the first write error. */
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
 }

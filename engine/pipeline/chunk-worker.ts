@@ -4,17 +4,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
 import { chunkIds } from '../crypto/chunk-id';
 import { DamagedObjectError } from '../errors';
-import { restoreBlobs, sealRanges } from './chunk-ops';
+import { ChunkRestorer, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
-import { newTargetWriter, type TargetWriter } from './target-writer';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
 
 /** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
 const setup = workerData as WorkerSetup;
 const compressor = new Compressor(setup.level);
 const opener = { keys: { encryption: new Uint8Array(setup.encryptionKey), chunkId: new Uint8Array(setup.chunkIdKey) }, decompressor: new Decompressor() };
-let scratch = Buffer.allocUnsafe(0);
-let writer: TargetWriter | undefined;
+/** Created at the first restore request: a backup's workers never need its run buffers. */
+let restorer: ChunkRestorer | undefined;
 const encKey = new Uint8Array(setup.encryptionKey);
 const idKey = new Uint8Array(setup.chunkIdKey);
 
@@ -71,14 +70,12 @@ let restoreChain: Promise<void> = Promise.resolve();
 parentPort?.on('message', (req: WorkerRequest) => {
   if (req.op === 'restore' || req.op === 'drain') {
     restoreChain = restoreChain.then(() => reply(req.job, async () => {
-      writer ??= newTargetWriter();
+      restorer ??= new ChunkRestorer(opener);
       if (req.op === 'drain') {
-        await writer.drain();
+        await restorer.drain();
         return 0;
       }
-      const need = Math.max(0, ...req.blobs.map((x) => x.rawLength));
-      if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
-      return restoreBlobs(opener, req.packId, writer, req.target, req.data, req.blobs, scratch);
+      return restorer.restore(req.packId, req.target, req.data, req.blobs);
     }));
     return;
   }

@@ -7,8 +7,8 @@ import { chunkIds } from '../crypto/chunk-id';
 import { DamagedObjectError } from '../errors';
 import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
-import { restoreBlobs, sealRanges, type RestoreBlob } from './chunk-ops';
-import { newTargetWriter, type RestoreTarget, type TargetWriter } from './target-writer';
+import { ChunkRestorer, sealRanges, type RestoreBlob } from './chunk-ops';
+import type { RestoreTarget } from './target-writer';
 
 export interface WorkerSetup {
   encryptionKey: Uint8Array;
@@ -47,7 +47,7 @@ export class WorkerPool {
   private readonly pending = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
   private nextJob = 0;
   private registered = 0;
-  private readonly inline?: { compressor: Compressor; decompressor: Decompressor; keys: SubKeys; scratch?: Buffer; writer?: TargetWriter };
+  private readonly inline?: { compressor: Compressor; decompressor: Decompressor; keys: SubKeys; restorer?: ChunkRestorer };
 
   constructor(keys: SubKeys, options: { workers?: number; level?: number } = {}) {
     const count = options.workers ?? defaultWorkers();
@@ -122,10 +122,8 @@ export class WorkerPool {
    */
   async restore(target: RestoreTarget, packId: string, data: Uint8Array, blobs: RestoreBlob[]): Promise<number> {
     if (this.inline) {
-      const need = Math.max(0, ...blobs.map((b) => b.rawLength));
-      if (!this.inline.scratch || this.inline.scratch.length < need) this.inline.scratch = Buffer.allocUnsafe(need);
-      this.inline.writer ??= newTargetWriter();
-      return restoreBlobs({ keys: this.inline.keys, decompressor: this.inline.decompressor }, packId, this.inline.writer, target, data, blobs, this.inline.scratch);
+      this.inline.restorer ??= new ChunkRestorer({ keys: this.inline.keys, decompressor: this.inline.decompressor });
+      return this.inline.restorer.restore(packId, target, data, blobs);
     }
     if (data.buffer instanceof SharedArrayBuffer) return this.send({ op: 'restore', target, packId, data, blobs });
     const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
@@ -139,7 +137,7 @@ export class WorkerPool {
    */
   async drain(): Promise<void> {
     if (this.inline) {
-      await this.inline.writer?.drain();
+      await this.inline.restorer?.drain();
       return;
     }
     await Promise.all(this.workers.map((w) => this.send({ op: 'drain' }, w)));
