@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidInputError, openRepository, type LocationOptions, type Repository } from '../engine';
 import { requireRepo } from './args';
+import { Output } from './output';
 import { getPassphrase } from './password';
 
 /** Exit codes (README "Exit codes"). */
@@ -50,8 +51,12 @@ function parseRetainUntil(text: string | undefined): Date | undefined {
   return date;
 }
 
-/** The repository named by --repo, opened with the passphrase from --password-file / env / prompt. */
+/**
+ * The repository named by --repo, opened with the passphrase from --password-file / env / prompt.
+ * Key files that cannot be used are named in a warning.
+ */
 export async function openRepo(flags: RepoFlags): Promise<Repository> {
   const location = requireRepo(flags.repo);
-  return openRepository(location, await getPassphrase(flags), { location: locationOptions(flags) });
+  const out = new Output(!!flags.json);
+  return openRepository(location, await getPassphrase(flags), { location: locationOptions(flags), onWarning: (m) => out.warning(m) });
 }

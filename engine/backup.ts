@@ -1,4 +1,5 @@
 import { cutDisk, windowSize } from './chunker/chunk-stream';
+import type { Clock } from './clock';
 import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import type { DiskSource } from './source/disk-source';
@@ -23,6 +24,8 @@ export interface BackupOptions {
   workers?: number;
   /** The manifest's time (default: when the backup ends); the volumes of one server share one. */
   time?: Date;
+  /** This process's clocks, for the lock's freshness (tests shift them). */
+  clock?: Clock;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -48,13 +51,18 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   // and hashing do not need either, so they start at once; the first lookup waits for the index.
   let lock: Lock | undefined;
   const indexed = (async () => {
-    lock = await Lock.take(repo, false);
+    lock = await Lock.take(repo, false, { clock: options.clock });
     await repo.loadIndex();
   })();
   indexed.catch(() => {
     // Observed by the pipeline's first lookup, which fails the backup with it.
   });
-  const writer = new BlobWriter(repo);
+  // Index files and the manifest are commits: each waits for proof that our lock still holds.
+  const confirmLock = async (): Promise<void> => {
+    if (!lock) throw new Error('backup: no lock is held');
+    await lock.confirm();
+  };
+  const writer = new BlobWriter(repo, { beforeIndex: confirmLock });
   const map = new DiskMapWriter(repo, writer);
   const stats = { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: 0, newChunks: 0, holeBytes: 0, durationMs: 0 };
   const chunker = repo.config.chunker;
@@ -64,6 +72,8 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     await pipeline.start();
     for await (const piece of cutDisk(source, chunker, stats, window, pipeline.takeWindow)) {
       await pipeline.add(piece);
+      // A backup whose lock lapsed (paused, or the store unreachable for long) stops now, not at the end.
+      lock?.assertFresh();
       progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
     await pipeline.finish();
@@ -85,6 +95,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
       map: pages,
       stats,
     };
+    await confirmLock();
     const id = await saveSnapshot(repo, manifest);
     progress.report({ phase: 'done', bytesDone: source.size, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { id, ...manifest };
@@ -93,7 +104,8 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     await writer.abort().catch(() => {
       // The backup's own error is the one to report; indexing what was stored is best effort.
     });
-    throw err;
+    // A failure after our lock lapsed (a prune may have removed what we were writing) is the lapse's.
+    throw lock?.lapsed(err) ?? err;
   } finally {
     await pool.close();
     // A backup that failed early (a source that cannot be read) may still be taking the lock.

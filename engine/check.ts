@@ -4,6 +4,7 @@ import { BackupError, InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
+import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot } from './store/snapshot';
 import { loadSnapshot, readDiskMap } from './store/snapshots';
@@ -14,6 +15,8 @@ export interface CheckOptions {
   onProgress?: ProgressCallback;
   /** Source of randomness for "p%" subsets (tests pass a seeded one). */
   random?: () => number;
+  /** Check without locking the store (a read-only store; see lock-scope.ts). */
+  noLock?: boolean;
 }
 
 export interface CheckProblem {
@@ -64,6 +67,14 @@ export function parseSubset(spec: string, random: () => number): (packId: string
  * every damaged object.
  */
 export async function checkRepository(repo: Repository, options: CheckOptions = {}): Promise<CheckResult> {
+  // Under a non-exclusive lock: a prune cannot remove packs while they are checked (FORMAT.md §9).
+  const staleLocks: CheckProblem[] = [];
+  const result = await withLock(repo, { operation: 'check', reader: true, noLock: options.noLock, warn: (m) => staleLocks.push({ object: 'locks/', message: m }) }, () => checkLocked(repo, options));
+  result.warnings.push(...staleLocks);
+  return result;
+}
+
+async function checkLocked(repo: Repository, options: CheckOptions): Promise<CheckResult> {
   const select = options.readData === undefined || options.readData === false ? undefined
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
@@ -147,7 +158,7 @@ async function readPacks(repo: Repository, packs: string[], result: CheckResult,
         result.errors.push({ object: path, message: `${path} content hash is ${hash.slice(0, 16)}…, not its name: the pack was modified or truncated` });
         continue;
       }
-      const header = parsePackHeader(data, path, repo.keys.encryption, repo.decompressor);
+      const header = parsePackHeader(data, path, repo.keys.sealer, repo.decompressor);
       const inHeader = new Set(header.map((b) => `${idToHex(b.id)}@${b.offset}`));
       for (const e of entries) {
         const { blob } = repo.index.entry(e);

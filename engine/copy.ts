@@ -11,7 +11,7 @@ import { BLOB_DATA, type BlobEntry } from './store/blob';
 import { readPackBlobs } from './store/blob-reader';
 import { BlobWriter } from './store/blob-writer';
 import type { MapExtent } from './store/disk-map';
-import { Lock } from './store/locks';
+import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
 import { DiskMapWriter, findSnapshot, listSnapshots, readDiskMap, saveSnapshot } from './store/snapshots';
@@ -143,9 +143,9 @@ interface PackWork {
 }
 
 /** Copy one snapshot; the target's index must be loaded. */
-async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pair | undefined, options: CopyOptions): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
+async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pair | undefined, options: CopyOptions, locks: LockGuard): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
   const progress = new ProgressReporter(options.onProgress);
-  const writer = new BlobWriter(to);
+  const writer = new BlobWriter(to, { beforeIndex: locks.confirm });
   const map = new DiskMapWriter(to, writer);
   const stats: CopiedSnapshot = { source: s.id, target: '', time: s.time, chunks: 0, chunksReused: 0, chunksRead: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0 };
   const translator = parent ? new Translator(from, to, parent) : undefined;
@@ -202,6 +202,7 @@ async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pa
         if (e.id) await map.data(e.offset, e.length, ids[i] as Buffer);
         else await map.hole(e.offset, e.length);
       }
+      locks.assertFresh();
       const end = page.length > 0 ? page[page.length - 1].offset + page[page.length - 1].length : 0;
       progress.report({ phase: 'copy', bytesDone: end, bytesTotal: s.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
@@ -210,6 +211,7 @@ async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pa
     stats.bytesStored = writer.bytesStored;
     // The manifest is the source's, with the target's map; `stats` still describe the original backup.
     const { id: _sourceId, ...manifest } = s;
+    await locks.confirm();
     stats.target = await saveSnapshot(to, { ...manifest, map: pages });
     progress.report({ phase: 'done', bytesDone: s.size, bytesTotal: s.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { stats, map: pages };
@@ -238,7 +240,13 @@ async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyO
   return wanted.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 
-async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult): Promise<void> {
+/** Both stores' locks: a copy goes on only while both hold (FORMAT.md §9). */
+interface LockGuard {
+  assertFresh(): void;
+  confirm(): Promise<void>;
+}
+
+async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult, locks: LockGuard): Promise<void> {
   const all = await listSnapshots(from);
   const wanted = await selectSnapshots(from, all, options);
   const inTarget = new Map((await listSnapshots(to)).map((s) => [snapshotIdentity(s), s] as const));
@@ -264,7 +272,7 @@ async function copyAll(from: Repository, to: Repository, options: CopyOptions, r
     }
     // The copy closest in time is the likeliest to share chunks at the same places.
     const parent = (pairs.get(disk(s)) ?? []).reduce<Pair | undefined>((best, p) => (!best || distance(p, s) < distance(best, s) ? p : best), undefined);
-    const { stats, map } = await copyOne(from, to, s, parent, options);
+    const { stats, map } = await copyOne(from, to, s, parent, options, locks);
     result.copied.push(stats);
     const b: Snapshot = { ...s, id: stats.target, map };
     inTarget.set(snapshotIdentity(s), b);
@@ -286,17 +294,17 @@ export async function copySnapshots(from: Repository, to: Repository, options: C
       'create the target with the same --chunker and --chunk-size as the source');
   }
   const result: CopyResult = { copied: [], alreadyThere: [], durationMs: 0 };
-  const sourceLock = await Lock.take(from, false, { operation: 'copy' });
-  try {
-    const targetLock = await Lock.take(to, false, { operation: 'copy' });
-    try {
-      await copyAll(from, to, options, result);
-    } finally {
-      await targetLock.release().catch(() => undefined);
-    }
-  } finally {
-    await sourceLock.release().catch(() => undefined);
-  }
+  // Both stores locked non-exclusively for the whole copy: neither may be pruned meanwhile.
+  await withLock(from, { operation: 'copy' }, (sourceLock) => withLock(to, { operation: 'copy' }, (targetLock) => copyAll(from, to, options, result, {
+    assertFresh: () => {
+      sourceLock?.assertFresh();
+      targetLock?.assertFresh();
+    },
+    confirm: async () => {
+      await sourceLock?.confirm();
+      await targetLock?.confirm();
+    },
+  })));
   result.durationMs = Date.now() - started;
   return result;
 }

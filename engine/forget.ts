@@ -8,7 +8,8 @@ import {
   applyRetentionPolicy, calendarIn, describePolicy, groupSnapshots, isEmptyPolicy, validatePolicy,
   type GroupField, type RetentionPolicy, type SnapshotGroupKey,
 } from './retention';
-import { Lock, describeLock } from './store/locks';
+import { withLock } from './store/lock-scope';
+import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
 import type { Snapshot } from './store/snapshot';
 import { findSnapshot, listSnapshots } from './store/snapshots';
@@ -62,8 +63,10 @@ export class EmptyPolicyError extends InvalidInputError {
 
 const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
 
-async function deleteManifests(repo: Repository, ids: string[], result: ForgetResult): Promise<void> {
+async function deleteManifests(repo: Repository, ids: string[], result: ForgetResult, lock: Lock | undefined): Promise<void> {
   for (const id of ids) {
+    // Each removal is a commit: never made under a lock that may have lapsed.
+    await lock?.confirm();
     try {
       await repo.backend.delete(`snapshots/${id}`);
       result.removed.push(id);
@@ -74,17 +77,9 @@ async function deleteManifests(repo: Repository, ids: string[], result: ForgetRe
   }
 }
 
-async function withWriterLock<T>(repo: Repository, dryRun: boolean | undefined, warnings: string[], fn: () => Promise<T>): Promise<T> {
-  if (dryRun) return fn();
+function withWriterLock<T>(repo: Repository, dryRun: boolean | undefined, warnings: string[], fn: (lock: Lock | undefined) => Promise<T>): Promise<T> {
   // Non-exclusive: forget may run beside backups, but not while a prune holds the store.
-  const lock = await Lock.take(repo, false, { operation: 'forget', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
-  try {
-    return await fn();
-  } finally {
-    await lock.release().catch(() => {
-      // A lock left behind goes stale; forget's own work is done.
-    });
-  }
+  return withLock(repo, { noLock: dryRun, operation: 'forget', warn: (m) => warnings.push(m) }, fn);
 }
 
 /** Apply a retention policy to every group of snapshots and delete the ones it does not keep. */
@@ -93,7 +88,7 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   if (isEmptyPolicy(options.policy)) throw new EmptyPolicyError();
   calendarIn(options.timeZone); // an unknown zone fails before anything is read
   const result: ForgetResult = { dryRun: !!options.dryRun, policy: describePolicy(options.policy), groups: [], removed: [], notRemoved: [], warnings: [] };
-  return withWriterLock(repo, options.dryRun, result.warnings, async () => {
+  return withWriterLock(repo, options.dryRun, result.warnings, async (lock) => {
     let snapshots = await listSnapshots(repo, { tags: options.tags });
     if (options.hostname !== undefined) snapshots = snapshots.filter((s) => s.hostname === options.hostname);
     if (options.locations !== undefined) {
@@ -111,7 +106,7 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
       doomed.push(...decision.remove.map((s) => s.id));
     }
     if (options.dryRun) result.removed.push(...doomed);
-    else await deleteManifests(repo, doomed, result);
+    else await deleteManifests(repo, doomed, result, lock);
     return result;
   });
 }
@@ -120,7 +115,7 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
 export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean } = {}): Promise<ForgetResult> {
   if (refs.length === 0) throw new InvalidInputError('snapshot', 'no snapshot given');
   const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], warnings: [] };
-  return withWriterLock(repo, options.dryRun, result.warnings, async () => {
+  return withWriterLock(repo, options.dryRun, result.warnings, async (lock) => {
     const found: Snapshot[] = [];
     for (const r of refs) {
       const s = await findSnapshot(repo, r);
@@ -128,7 +123,7 @@ export async function removeSnapshots(repo: Repository, refs: readonly string[],
     }
     result.groups.push({ key: {}, keep: [], remove: found.map(ref) });
     if (options.dryRun) result.removed.push(...found.map((s) => s.id));
-    else await deleteManifests(repo, found.map((s) => s.id), result);
+    else await deleteManifests(repo, found.map((s) => s.id), result, lock);
     return result;
   });
 }

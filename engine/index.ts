@@ -4,7 +4,7 @@
  */
 import { openBackend, type LocationOptions } from './location';
 import type { Backend } from './store/backend';
-import { Repository, type InitOptions } from './store/repository';
+import { Repository, type InitOptions, type OpenOptions } from './store/repository';
 
 export * from './errors';
 export { DEFAULT_KDF } from './crypto/kdf';
@@ -13,8 +13,11 @@ export { FsBackend } from './store/backends/fs';
 // The S3 backend is reached through openBackend('s3://…'), which loads the AWS SDK only when needed.
 export type { S3Backend, S3BackendOptions, S3UrlOptions } from './store/backends/s3';
 export { openBackend, type LocationOptions } from './location';
-export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo } from './store/repository';
-export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, UnsupportedConfigError, type ChunkerParams, type RepositoryConfig } from './store/config';
+export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo, type OpenOptions } from './store/repository';
+export { systemClock, type Clock } from './clock';
+export { storeNow } from './store/backend';
+export { withLock, type LockScopeOptions } from './store/lock-scope';
+export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, FORMAT_VERSION, UnsupportedConfigError, type ChunkerParams, type FormatVersion, type RepositoryConfig } from './store/config';
 export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot';
 export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap } from './store/snapshots';
 export type { MapExtent } from './store/disk-map';
@@ -49,6 +52,6 @@ export async function initRepository(location: string | Backend, passphrase: str
 }
 
 /** Open an existing repository with one of its passphrases. */
-export async function openRepository(location: string | Backend, passphrase: string, options: { location?: LocationOptions } = {}): Promise<Repository> {
-  return Repository.open(await openBackend(location, options.location), passphrase);
+export async function openRepository(location: string | Backend, passphrase: string, options: OpenOptions & { location?: LocationOptions } = {}): Promise<Repository> {
+  return Repository.open(await openBackend(location, options.location), passphrase, options);
 }

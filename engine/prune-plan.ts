@@ -12,6 +12,7 @@ import { openBlob } from './store/blob-reader';
 import { BlobTable } from './store/blob-table';
 import { decodeMapPage } from './store/disk-map';
 import { decodeIndex } from './store/index-file';
+import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import { listSnapshots } from './store/snapshots';
@@ -51,6 +52,8 @@ export interface PrunePlan {
   unindexedRemove: string[];
   /** Unindexed packs younger than the grace period, or of unknown age. */
   unindexedKeep: string[];
+  /** Half-written objects of interrupted writes (`.tmp/` of a folder store) older than the grace period. */
+  leftovers: string[];
   usedBlobs: number;
   usedBytes: number;
   /** Stored size of every pack. */
@@ -145,7 +148,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
 
   const young = (info: ObjectInfo | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
   const plan: PrunePlan = {
-    table, indexFiles, stored, snapshots, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [],
+    table, indexFiles, stored, snapshots, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
     usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
   };
   const candidates: Array<{ pn: number; unused: number }> = [];
@@ -172,6 +175,11 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
     // Unknown age counts as young: never remove what might be a writer's pack in flight.
     if (info.modified === undefined || young(info)) plan.unindexedKeep.push(id);
     else plan.unindexedRemove.push(id);
+  }
+  // A folder store writes each object under .tmp/ first (FsBackend.put); a process killed mid-write
+  // leaves it there. Those older than the grace period belong to no live writer.
+  for await (const obj of repo.backend.list(TMP_DIR)) {
+    if (obj.modified !== undefined && !young(obj)) plan.leftovers.push(obj.path);
   }
   return plan;
 }

@@ -8,6 +8,7 @@ import { AAD } from './crypto/seal';
 import { BackupError } from './errors';
 import { planPrune, PruneRefusedError, type PrunePlan } from './prune-plan';
 import { ProgressReporter, type ProgressCallback } from './progress';
+import { storeNow } from './store/backend';
 import type { BlobEntry } from './store/blob';
 import { fetchPackRanges, openBlob } from './store/blob-reader';
 import { decodeIndex, encodeIndex, type IndexedPack } from './store/index-file';
@@ -33,7 +34,7 @@ export interface PruneOptions {
   maxRepack?: { bytes: number } | { percent: number };
   /** Packs younger than this are neither removed nor repacked (default 1 hour; FORMAT.md §12). */
   graceMs?: number;
-  /** Epoch ms clock (tests). */
+  /** The store's clock, epoch ms (tests; default: Backend.now(), FORMAT.md §12.2). */
   now?: () => number;
   onProgress?: ProgressCallback;
 }
@@ -44,6 +45,8 @@ export interface PruneResult {
   blobs: { total: number; used: number };
   /** What the plan decided for each pack; `notDeleted` lists the removals the store refused. */
   packs: { total: number; kept: number; repacked: number; removed: number; missingDropped: number; unindexedRemoved: number; unindexedKept: number; youngKept: number; written: number };
+  /** Temporary files of interrupted writes (a folder store's `.tmp/`) older than the grace period: removed (or, in a dry run, to remove). */
+  leftovers: number;
   /** `removed`: stored bytes of the packs deleted (planned ones in a dry run); `written`: of new packs. */
   bytes: { total: number; used: number; removed: number; written: number };
   indexFiles: { read: number; written: number; removed: number };
@@ -62,25 +65,26 @@ const isDeleteDenied = (err: unknown): err is BackupError => err instanceof Back
  * repository again before backing up through it.
  */
 export async function pruneRepository(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
-  const now = options.now ?? Date.now;
-  const started = now();
+  const started = Date.now();
   const progress = new ProgressReporter(options.onProgress);
   const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
   if (!(threshold >= 0 && threshold <= 100)) throw new PruneRefusedError(repo.location, `repack threshold ${threshold} is not a percentage between 0 and 100`);
   const warnings: string[] = [];
   let lock: Lock | undefined;
   if (options.dryRun) {
+    const storeTime = await storeNow(repo.backend);
     for (const l of await listLocks(repo)) {
-      if (!isStale(l)) warnings.push(`a real prune would be refused now: the repository is locked by ${describeLock(l)}`);
+      if (!isStale(l, { now: storeTime })) warnings.push(`a real prune would be refused now: the repository is locked by ${describeLock(l)}`);
     }
   } else {
     lock = await Lock.take(repo, true, { operation: 'prune', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
   }
   try {
+    // Ages (the grace period) are measured on the store's clock, as the objects' times are.
     const plan = await planPrune(repo, {
       repackThreshold: threshold,
       graceMs: options.graceMs ?? DEFAULT_PRUNE_GRACE_MS,
-      now: started,
+      now: options.now ? options.now() : await storeNow(repo.backend),
       progress,
     });
     applyRepackBudget(plan, options.maxRepack);
@@ -88,7 +92,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
     for (const pn of plan.dropMissing) warnings.push(`${packPath(plan.table.packId(pn))} is listed in the index but missing from the store; no snapshot needs it, so the new index leaves it out`);
     if (plan.unindexedKeep.length > 0) warnings.push(`${plan.unindexedKeep.length} unindexed pack(s) are younger than the grace period (or of unknown age) and were kept`);
     if (!options.dryRun && lock) await execute(repo, plan, lock, result, progress);
-    result.durationMs = now() - started;
+    result.durationMs = Date.now() - started;
     return result;
   } finally {
     if (lock) {
@@ -129,6 +133,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
     },
     bytes: { total: plan.totalBytes, used: plan.usedBytes, removed: removedBytes, written: 0 },
     indexFiles: { read: plan.indexFiles.size, written: 0, removed: 0 },
+    leftovers: plan.leftovers.length,
     notDeleted: [],
     warnings,
     durationMs: 0,
@@ -177,10 +182,11 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   }
 
   // 4. Nothing is removed unless our lock is still fresh: otherwise a writer may have ignored it.
-  lock.assertFresh();
+  await lock.confirm();
   let deleted = 0;
-  const total = (rewrite ? plan.indexFiles.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length;
+  const total = (rewrite ? plan.indexFiles.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length + plan.leftovers.length;
   const remove = async (path: string): Promise<boolean> => {
+    lock.assertFresh();
     try {
       await repo.backend.delete(path);
       progress.report({ phase: 'delete', bytesDone: ++deleted, bytesTotal: total, bytesNew: 0, bytesStored: result.bytes.written });
@@ -212,6 +218,8 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
     if (protectedPacks.has(id)) continue;
     if (await remove(packPath(id))) result.bytes.removed += plan.stored.get(id)?.size ?? 0;
   }
+  // 7. Temporary files that interrupted writes left behind.
+  for (const path of plan.leftovers) await remove(path);
   if (result.notDeleted.length > 0) {
     result.warnings.push(`${result.notDeleted.length} object(s) could not be deleted (first: ${result.notDeleted[0].object}); nothing was lost, prune again once they can be deleted`);
   }
@@ -226,7 +234,7 @@ async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number)
   let builder = new PackBuilder(Buffer.allocUnsafe(repo.config.packSize + slack));
   const flush = async (): Promise<void> => {
     if (builder.count === 0) return;
-    const pack = builder.finish(repo.keys.encryption, repo.compressor);
+    const pack = builder.finish(repo.keys.sealer, repo.compressor);
     await repo.backend.put(packPath(pack.id), pack.data);
     out.push({ id: pack.id, blobs: pack.blobs, size: pack.data.length });
     builder = new PackBuilder(builder.buffer);
@@ -256,7 +264,7 @@ async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number)
 
 /** Store one index file (FORMAT.md §7) under the SHA-256 of its sealed bytes; returns its path. */
 async function putIndexFile(repo: Repository, packs: readonly IndexedPack[]): Promise<string> {
-  const sealed = sealObject(repo.keys.encryption, AAD.index, encodeIndex(packs), repo.compressor);
+  const sealed = sealObject(repo.keys.sealer, AAD.index, encodeIndex(packs), repo.compressor);
   const path = `index/${createHash('sha256').update(sealed).digest('hex')}`;
   await repo.backend.put(path, sealed);
   return path;

@@ -8,6 +8,8 @@ import { alignedShared } from './pipeline/aligned-memory';
 import { WorkerPool } from './pipeline/worker-pool';
 import type { RestoreBlob } from './pipeline/chunk-ops';
 import type { RestoreTarget } from './pipeline/target-writer';
+import { withLock } from './store/lock-scope';
+import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
 import type { MapExtent } from './store/disk-map';
 import type { Snapshot } from './store/snapshot';
@@ -21,6 +23,10 @@ export interface RestoreOptions {
   concurrency?: number;
   /** Worker threads verifying and writing chunks (default: one per core; 0 = inline). */
   workers?: number;
+  /** Read without locking the store (a read-only store; see lock-scope.ts). */
+  noLock?: boolean;
+  /** Things worth telling that do not stop the restore (a stale lock ignored). */
+  onWarning?: (message: string) => void;
 }
 
 export interface RestoreResult {
@@ -70,21 +76,23 @@ export async function restoreToFile(
   const concurrency = options.concurrency ?? 4;
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
   try {
-    await repo.loadIndex();
-    const layout = await layoutFor();
-    await writeTargetFile(target, !!options.overwrite, async (handle, path) => {
-      await handle.truncate(layout.size);
-      for (const piece of layout.prefix ?? []) {
-        await handle.write(piece, 0, piece.length, result.bytesWritten);
-        result.bytesWritten += piece.length;
-      }
-      const direct = await openDirect(path);
-      try {
-        await restoreChunks(repo, snapshot, pool, { fd: handle.fd, directFd: direct?.fd }, layout.place, concurrency, result, progress);
-      } finally {
-        // After the drain: no direct write can still be in flight.
-        await direct?.close();
-      }
+    await withLock(repo, { operation: 'restore', reader: true, noLock: options.noLock, snapshot, warn: options.onWarning }, async (lock) => {
+      await repo.loadIndex();
+      const layout = await layoutFor();
+      await writeTargetFile(target, !!options.overwrite, async (handle, path) => {
+        await handle.truncate(layout.size);
+        for (const piece of layout.prefix ?? []) {
+          await handle.write(piece, 0, piece.length, result.bytesWritten);
+          result.bytesWritten += piece.length;
+        }
+        const direct = await openDirect(path);
+        try {
+          await restoreChunks(repo, snapshot, pool, { fd: handle.fd, directFd: direct?.fd }, layout.place, concurrency, result, progress, lock);
+        } finally {
+          // After the drain: no direct write can still be in flight.
+          await direct?.close();
+        }
+      });
     });
   } finally {
     await pool.close();
@@ -100,7 +108,7 @@ export async function restoreToFile(
  */
 async function restoreChunks(
   repo: Repository, snapshot: Snapshot, pool: WorkerPool, out: RestoreTarget, place: FileLayout['place'], concurrency: number,
-  result: RestoreResult, progress: ProgressReporter,
+  result: RestoreResult, progress: ProgressReporter, lock: Lock | undefined,
 ): Promise<void> {
   // One queue of pack work across all map pages: the next page is grouped as soon as the
   // queue runs dry, so the workers never wait for a page's last pack before the next starts.
@@ -111,6 +119,8 @@ async function restoreChunks(
   let refill: Promise<void> | undefined;
   const nextWork = async (): Promise<[number, PackWork] | undefined> => {
     while (queue.length === 0 && !pagesDone && !failed) {
+      // A reader whose lock lapsed stops: a prune may be removing what it reads.
+      lock?.assertFresh();
       refill ??= pages.next().then((r) => {
         if (r.done) pagesDone = true;
         else queue.push(...groupByPack(repo, snapshot, r.value, result, place).entries());

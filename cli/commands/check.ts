@@ -6,6 +6,8 @@ import { Output } from '../output';
 interface CheckFlags extends RepoFlags {
   readData?: boolean;
   readDataSubset?: string;
+  /** false with --no-lock */
+  lock: boolean;
 }
 
 export function registerCheck(program: Command): void {
@@ -13,10 +15,11 @@ export function registerCheck(program: Command): void {
     .description('check the repository; exit code 3 when damage is found')
     .option('--read-data', 'also download and verify every pack')
     .option('--read-data-subset <n/m|p%>', 'verify a subset of the packs, e.g. 1/5 or 10%')
+    .option('--no-lock', 'read without locking the store (a read-only store or key); a prune running meanwhile makes this fail, never read wrong data')
     .action(async (flags: CheckFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress() });
+      const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress(), noLock: !flags.lock });
       out.endProgress();
       for (const w of result.warnings) out.text(`warning: ${w.message}`);
       for (const e of result.errors) out.text(`error: ${e.message}`);

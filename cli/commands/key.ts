@@ -14,6 +14,7 @@ export function registerKey(program: Command): void {
     .action(async (flags: KeyFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
+      // Unusable key files were named when the store was opened.
       const keys = await repo.listKeys();
       for (const k of keys) out.text(`${k.current ? '*' : ' '} ${k.id.slice(0, 12)}  ${k.created.slice(0, 19).replace('T', ' ')}  ${k.username}@${k.hostname}`);
       out.summary('key list', { keys });
@@ -24,7 +25,7 @@ export function registerKey(program: Command): void {
     .action(async (flags: KeyFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const id = await repo.addKey(await getNewPassphrase(flags.newPasswordFile));
+      const id = await repo.addKey(await getNewPassphrase(flags.newPasswordFile), undefined, false, { onWarning: (m) => out.warning(m) });
       out.text(`added key ${id.slice(0, 12)}`);
       out.summary('key add', { id });
     });
@@ -34,7 +35,7 @@ export function registerKey(program: Command): void {
     .action(async (id: string, flags: KeyFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const removed = await repo.removeKey(id);
+      const removed = await repo.removeKey(id, { onWarning: (m) => out.warning(m) });
       out.text(`removed key ${removed.slice(0, 12)}`);
       out.summary('key remove', { id: removed });
     });

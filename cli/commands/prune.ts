@@ -54,6 +54,7 @@ export function printPrune(out: Output, r: PruneResult): void {
     `and ${r.packs.unindexedKept} young unindexed pack(s)`);
   out.text(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(Math.max(0, r.bytes.removed - r.bytes.written))}` +
     (r.dryRun ? '' : `; index: ${r.indexFiles.written} file(s) written, ${r.indexFiles.removed} of ${r.indexFiles.read} old file(s) removed`));
+  if (r.leftovers > 0) out.text(`${would}remove ${r.leftovers} temporary file(s) left by interrupted writes`);
   for (const n of r.notDeleted) out.text(`not deleted: ${n.object}: ${n.message}`);
 }
 

@@ -19,6 +19,8 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags {
   newServer?: string;
   stopServer?: boolean;
   commercialType?: string;
+  /** false with --no-lock */
+  lock: boolean;
 }
 
 export function registerRestore(program: Command): void {
@@ -28,6 +30,7 @@ export function registerRestore(program: Command): void {
     .option('--target <file>', 'file to write')
     .option('--to <url>', 'restore to a new Scaleway Block volume (scaleway-block://ZONE), or an Instance group to a server (scaleway-instance://ZONE/SERVER_ID, or scaleway-instance://ZONE with --new-server)')
     .option('--overwrite', 'replace the target if it exists')
+    .option('--no-lock', 'with --target: read without locking the store (a read-only store or key); a prune running meanwhile makes this fail, never read wrong data')
     .option('--format <format>', 'raw (sparse file) or qcow2 (v3, uncompressed: what Scaleway imports)', 'raw')
     .option('--bucket <name>', 'with --to: staging bucket for the import (else SCW_BACKUP_BUCKET)')
     .option('--staging-prefix <prefix>', 'with --to: key prefix in the staging bucket', 'scw-backup')
@@ -52,7 +55,7 @@ export function registerRestore(program: Command): void {
       }
       if (flags.format !== 'raw' && flags.format !== 'qcow2') throw new InvalidInputError('--format', `"${flags.format}" is not raw or qcow2`);
       const restore = flags.format === 'qcow2' ? restoreQcow2 : restoreImage;
-      const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress() });
+      const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress(), noLock: !flags.lock, onWarning: (m) => out.warning(m) });
       out.endProgress();
       out.text(`restored snapshot ${snap.id.slice(0, 12)} to ${r.target} (${flags.format}): ${formatBytes(r.size)} disk, ${formatBytes(r.bytesWritten)} written, ` +
         `${formatBytes(r.holeBytes)} left sparse, ${(r.durationMs / 1000).toFixed(1)} s`);

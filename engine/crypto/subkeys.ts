@@ -1,18 +1,29 @@
 import { hkdfSync } from 'node:crypto';
+import { Sealer, type SealVersion } from './seal';
 
-/** The two keys every repository operation uses, derived from the master key (FORMAT.md §3). */
+/** The keys every repository operation uses, derived from the master key (FORMAT.md §3). */
 export interface SubKeys {
-  /** AES-256-GCM key for every sealed object. */
+  /** The store's format version, which the keys and the sealing scheme belong to. */
+  version: SealVersion;
+  /** The key of every sealed object (AES-256-GCM in v1, XAES-256-GCM in v2). */
   encryption: Uint8Array;
   /** HMAC-SHA256 key for blob ids. */
   chunkId: Uint8Array;
+  /** HMAC-SHA256 key authenticating the config (v2; v1 configs are not authenticated). */
+  config: Uint8Array | undefined;
+  /** Seals and opens objects with `encryption`. */
+  sealer: Sealer;
 }
 
-/** HKDF-SHA256 (RFC 5869) with the repository id as salt. */
-export function deriveSubKeys(masterKey: Uint8Array, repositoryId: Uint8Array): SubKeys {
-  const derive = (info: string) => new Uint8Array(hkdfSync('sha256', masterKey, repositoryId, info, 32));
+/** HKDF-SHA256 (RFC 5869) with the repository id as salt; the info strings name the format version. */
+export function deriveSubKeys(masterKey: Uint8Array, repositoryId: Uint8Array, version: SealVersion): SubKeys {
+  const derive = (info: string) => new Uint8Array(hkdfSync('sha256', masterKey, repositoryId, `scw-backup v${version} ${info}`, 32));
+  const encryption = derive('encryption');
   return {
-    encryption: derive('scw-backup v1 encryption'),
-    chunkId: derive('scw-backup v1 chunk-id'),
+    version,
+    encryption,
+    chunkId: derive('chunk-id'),
+    config: version === 1 ? undefined : derive('config'),
+    sealer: new Sealer(encryption, version),
   };
 }

@@ -1,5 +1,5 @@
 import { ID_LENGTH } from '../crypto/chunk-id';
-import { NONCE_LENGTH, TAG_LENGTH } from '../crypto/seal';
+import { MAX_SEAL_OVERHEAD } from '../crypto/seal';
 import { alignUp, alignedShared } from './aligned-memory';
 
 /**
@@ -33,7 +33,7 @@ export class Batch {
   }
 
   private static outCapacity(capacity: number, maxChunks: number): number {
-    return capacity + maxChunks * (NONCE_LENGTH + 1 + TAG_LENGTH);
+    return capacity + maxChunks * (MAX_SEAL_OVERHEAD + 1);
   }
 
   /**

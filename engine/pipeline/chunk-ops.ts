@@ -1,7 +1,6 @@
-import { createCipheriv, randomFillSync } from 'node:crypto';
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Compressor } from '../compress';
 import { ID_LENGTH } from '../crypto/chunk-id';
-import { NONCE_LENGTH, TAG_LENGTH, blobAad } from '../crypto/seal';
+import { MAX_SEAL_OVERHEAD, blobAad, type Sealer } from '../crypto/seal';
 import type { BlobType } from '../store/blob';
 import { openBlob, type BlobOpener } from '../store/blob-reader';
 import { newTargetWriter, type RestoreTarget, type TargetWriter } from './target-writer';
@@ -25,9 +24,9 @@ export function isZero(data: Uint8Array): boolean {
 const NONE = Uint8Array.of(COMPRESSION_NONE);
 const ZSTD = Uint8Array.of(COMPRESSION_ZSTD);
 
-/** Upper bound of a sealed blob's size for a chunk of `length` bytes (FORMAT.md §4). */
+/** Upper bound of a sealed blob's size for a chunk of `length` bytes, in any format version (FORMAT.md §4). */
 export function sealedBound(length: number): number {
-  return NONCE_LENGTH + 1 + length + TAG_LENGTH;
+  return MAX_SEAL_OVERHEAD + 1 + length;
 }
 
 /**
@@ -35,7 +34,7 @@ export function sealedBound(length: number): number {
  * blobs one after the other into `out` and their sizes into `outLengths`. Returns bytes written.
  */
 export function sealRanges(
-  encKey: Uint8Array, compressor: Compressor, type: number, data: Buffer,
+  sealer: Sealer, compressor: Compressor, type: number, data: Buffer,
   starts: Uint32Array, lengths: Uint32Array, ids: Uint8Array, count: number,
   out: Buffer, outLengths: Uint32Array,
 ): number {
@@ -43,11 +42,9 @@ export function sealRanges(
   for (let i = 0; i < count; i++) {
     const chunk = data.subarray(starts[i], starts[i] + lengths[i]);
     const packed = compressor.compress(chunk);
-    const nonce = out.subarray(o, o + NONCE_LENGTH);
-    randomFillSync(nonce);
-    const cipher = createCipheriv('aes-256-gcm', encKey, nonce);
+    const cipher = sealer.cipher(out.subarray(o, o + sealer.nonceLength));
     cipher.setAAD(blobAad(type, ids.subarray(i * ID_LENGTH, (i + 1) * ID_LENGTH)));
-    let p = o + NONCE_LENGTH;
+    let p = o + sealer.nonceLength;
     p += cipher.update(packed ? ZSTD : NONE).copy(out, p);
     p += cipher.update(packed ?? chunk).copy(out, p);
     p += cipher.final().copy(out, p);

@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
 import { chunkIds } from '../crypto/chunk-id';
+import { Sealer } from '../crypto/seal';
 import { DamagedObjectError } from '../errors';
 import { ChunkRestorer, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
@@ -11,11 +12,11 @@ import type { WorkerRequest, WorkerSetup } from './worker-pool';
 /** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
 const setup = workerData as WorkerSetup;
 const compressor = new Compressor(setup.level);
-const opener = { keys: { encryption: new Uint8Array(setup.encryptionKey), chunkId: new Uint8Array(setup.chunkIdKey) }, decompressor: new Decompressor() };
+const sealer = new Sealer(new Uint8Array(setup.encryptionKey), setup.version);
+const idKey = new Uint8Array(setup.chunkIdKey);
+const opener = { keys: { sealer, chunkId: idKey }, decompressor: new Decompressor() };
 /** Created at the first restore request: a backup's workers never need its run buffers. */
 let restorer: ChunkRestorer | undefined;
-const encKey = new Uint8Array(setup.encryptionKey);
-const idKey = new Uint8Array(setup.chunkIdKey);
 
 interface Views {
   data: Buffer;
@@ -90,7 +91,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
       chunkIds(idKey, b.data, b.starts, b.lengths, req.count, b.ids);
       return 0;
     }
-    const n = sealRanges(encKey, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
+    const n = sealRanges(sealer, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
     sealedSinceCollection += n;
     if (collect && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
       sealedSinceCollection = 0;

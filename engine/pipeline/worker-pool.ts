@@ -5,12 +5,15 @@ import { Worker } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
 import { chunkIds } from '../crypto/chunk-id';
 import { DamagedObjectError } from '../errors';
+import type { SealVersion } from '../crypto/seal';
 import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
 import { ChunkRestorer, sealRanges, type RestoreBlob } from './chunk-ops';
 import type { RestoreTarget } from './target-writer';
 
 export interface WorkerSetup {
+  /** The store's format version (its sealing scheme and key derivation). */
+  version: SealVersion;
   encryptionKey: Uint8Array;
   chunkIdKey: Uint8Array;
   level: number;
@@ -56,7 +59,7 @@ export class WorkerPool {
       this.inline = { compressor: new Compressor(level), decompressor: new Decompressor(), keys };
       return;
     }
-    const setup: WorkerSetup = { encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level };
+    const setup: WorkerSetup = { version: keys.version, encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level };
     for (let i = 0; i < count; i++) {
       const worker = new Worker(workerScript(), { workerData: setup });
       const slot = { worker, busy: 0 };
@@ -110,7 +113,7 @@ export class WorkerPool {
   /** Seal the `count` selected chunks (batch.sel*) into batch.out; returns bytes written. */
   async seal(batch: Batch, count: number, type: number): Promise<number> {
     if (this.inline) {
-      return sealRanges(this.inline.keys.encryption, this.inline.compressor, type, batch.data, batch.selStarts, batch.selLengths, batch.selIds, count, batch.out, batch.outLengths);
+      return sealRanges(this.inline.keys.sealer, this.inline.compressor, type, batch.data, batch.selStarts, batch.selLengths, batch.selIds, count, batch.out, batch.outLengths);
     }
     return this.send({ op: 'seal', batch: batch.poolId, count, type });
   }

@@ -9,6 +9,8 @@ import type { ProgressCallback } from '../progress';
 import { planQcow2, qcow2Stream } from '../qcow2';
 import { SnapshotSource } from '../source/snapshot-source';
 import type { Backend } from '../store/backend';
+import { withLock } from '../store/lock-scope';
+import type { Lock } from '../store/locks';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { DEFAULT_STALE_AFTER_MS, FlowProgress, STAGING_TAG, TAG, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
@@ -53,6 +55,8 @@ export interface ImportRestoreOptions {
   /** Leftovers of earlier restores older than this are removed first (default 1 h). */
   staleAfterMs?: number;
   now: () => number;
+  /** Read the store without locking it (a read-only store; see lock-scope.ts). */
+  noLock?: boolean;
 }
 
 export interface ImportRestoreResult {
@@ -65,7 +69,15 @@ export interface ImportRestoreResult {
   leftovers: CleanupReport;
 }
 
-export async function restoreThroughImport(repo: Repository, snapshots: NativeSnapshots, staging: RestoreStaging, o: ImportRestoreOptions): Promise<ImportRestoreResult> {
+/**
+ * Under a non-exclusive lock of the store for the whole restore (FORMAT.md §9): a prune cannot remove
+ * the snapshot's data while it streams, and the import that follows is short next to the upload.
+ */
+export function restoreThroughImport(repo: Repository, snapshots: NativeSnapshots, staging: RestoreStaging, o: ImportRestoreOptions): Promise<ImportRestoreResult> {
+  return withLock(repo, { operation: 'restore', reader: true, noLock: o.noLock, snapshot: o.snapshot, warn: o.onWarning }, (lock) => restoreLocked(repo, snapshots, staging, o, lock));
+}
+
+async function restoreLocked(repo: Repository, snapshots: NativeSnapshots, staging: RestoreStaging, o: ImportRestoreOptions, lock: Lock | undefined): Promise<ImportRestoreResult> {
   const progress = new FlowProgress(o.onProgress);
   const warn = o.onWarning;
   const snap = o.snapshot;
@@ -76,7 +88,7 @@ export async function restoreThroughImport(repo: Repository, snapshots: NativeSn
   // Listing the staging folder first also proves the bucket exists before anything is uploaded.
   const leftovers = await removeRestoreLeftovers(snapshots, staging, { prefix: o.prefix, staleAfterMs: o.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: o.now(), warn });
   await repo.loadIndex();
-  const source = new SnapshotSource(repo, snap);
+  const source = new SnapshotSource(repo, snap, { lock });
   // Zero runs are holes in the disk map already: trust the extents, read nothing while planning.
   const plan = await planQcow2(source, { skipZeroClusters: false });
   if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < plan.virtualSize)) {

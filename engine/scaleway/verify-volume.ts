@@ -7,6 +7,7 @@
 import { chunkId } from '../crypto/chunk-id';
 import { openQcow2 } from '../qcow2';
 import type { DiskSource } from '../source/disk-source';
+import { withLock } from '../store/lock-scope';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { readDiskMap } from '../store/snapshots';
@@ -75,7 +76,12 @@ export async function verifyVolume(repo: Repository, clients: ScalewayClients, s
 }
 
 /** Compare a disk with a snapshot: chunk by chunk by keyed hash, holes against zeros. */
-export async function compareWithSnapshot(repo: Repository, snapshot: Snapshot, disk: DiskSource): Promise<Omit<VerifyVolumeResult, 'cleanup'>> {
+export function compareWithSnapshot(repo: Repository, snapshot: Snapshot, disk: DiskSource): Promise<Omit<VerifyVolumeResult, 'cleanup'>> {
+  // Reads the snapshot's map pages from the store: under a reader's lock, like a restore.
+  return withLock(repo, { operation: 'verify', snapshot }, () => compareLocked(repo, snapshot, disk));
+}
+
+async function compareLocked(repo: Repository, snapshot: Snapshot, disk: DiskSource): Promise<Omit<VerifyVolumeResult, 'cleanup'>> {
   await repo.loadIndex();
   const mismatches: VerifyVolumeResult['mismatches'] = [];
   let chunks = 0;

@@ -3,6 +3,7 @@ import { DamagedObjectError } from '../errors';
 import type { BlobEntry } from '../store/blob';
 import { decodeMapPage, type MapExtent } from '../store/disk-map';
 import { readBlob, readPackBlobs } from '../store/blob-reader';
+import type { Lock } from '../store/locks';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { readDiskMap } from '../store/snapshots';
@@ -22,7 +23,8 @@ export class SnapshotSource implements DiskSource {
   /** Chunks of the previous read, for a chunk that straddles two reads. */
   private recent = new Map<string, Buffer>();
 
-  constructor(private readonly repo: Repository, private readonly snapshot: Snapshot) {
+  /** `lock`: the reader's lock, checked on every read (a reader whose lock lapsed stops). */
+  constructor(private readonly repo: Repository, private readonly snapshot: Snapshot, private readonly options: { lock?: Lock } = {}) {
     this.info = { format: snapshot.source.format, location: `snapshot ${snapshot.id.slice(0, 12)} in ${repo.location}` };
   }
 
@@ -68,6 +70,7 @@ export class SnapshotSource implements DiskSource {
   }
 
   async read(offset: number, into: Uint8Array): Promise<void> {
+    this.options.lock?.assertFresh();
     const end = offset + into.length;
     into.fill(0);
     const extents = (await this.overlapping(offset, end)).filter((e) => e.id);

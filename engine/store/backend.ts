@@ -3,6 +3,12 @@
  * `config`, `keys/<id>` or `packs/ab/<id>`. Small enough to implement in an afternoon (local folder,
  * S3). The store above it decides names and never asks to overwrite.
  */
+/**
+ * Where a backend may keep objects being written (the folder store's temporary files). Listing it
+ * shows what interrupted writes left behind; prune removes those older than its grace period.
+ */
+export const TMP_DIR = '.tmp';
+
 export interface ByteRange {
   offset: number;
   length: number;
@@ -39,8 +45,20 @@ export interface Backend {
   list(dir: string): AsyncIterable<ObjectInfo>;
   /** Remove an object; a missing object is not an error. */
   delete(path: string): Promise<void>;
-  /** Size of an object, or undefined when it does not exist. */
+  /** Size (and, when known, time written) of an object, or undefined when it does not exist. */
   stat(path: string): Promise<ObjectInfo | undefined>;
+  /**
+   * The store's clock: the time the store would stamp on an object written now, on the same clock as
+   * `ObjectInfo.modified` (folder: the file system's; S3: the server's). Lock staleness and prune's
+   * grace period are judged on it, so a client whose own clock is off cannot misjudge them
+   * (FORMAT.md §9). A backend without it is judged by this machine's clock (storeNow()).
+   */
+  now?(): Promise<Date>;
   /** Release resources (file handles, sockets). */
   close(): Promise<void>;
+}
+
+/** The store's current time (Backend.now()), or this machine's clock for a backend that cannot tell. */
+export async function storeNow(backend: Backend): Promise<number> {
+  return backend.now ? (await backend.now()).getTime() : Date.now();
 }

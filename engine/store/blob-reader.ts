@@ -1,7 +1,7 @@
 import { COMPRESSION_NONE, COMPRESSION_ZSTD, type Decompressor } from '../compress';
 import type { SubKeys } from '../crypto/subkeys';
 import { chunkId, idToHex } from '../crypto/chunk-id';
-import { blobAad, open } from '../crypto/seal';
+import { blobAad } from '../crypto/seal';
 import { DamagedObjectError, NotFoundError } from '../errors';
 import type { BlobEntry } from './blob';
 import { packPath } from './pack';
@@ -14,7 +14,7 @@ export const MAX_RANGE = 4 * 1024 * 1024;
 
 /** What opening a blob needs: the repository, or a worker holding the same keys. */
 export interface BlobOpener {
-  keys: SubKeys;
+  keys: Pick<SubKeys, 'sealer' | 'chunkId'>;
   decompressor: Decompressor;
 }
 
@@ -24,7 +24,7 @@ export interface BlobOpener {
  */
 export function openBlob(repo: BlobOpener, packId: string, blob: BlobEntry, sealed: Uint8Array, scratch?: Buffer): Buffer {
   const where = `${packPath(packId)} (blob ${idToHex(blob.id)} at ${blob.offset})`;
-  const plain = open(repo.keys.encryption, blobAad(blob.type, blob.id), sealed);
+  const plain = repo.keys.sealer.open(blobAad(blob.type, blob.id), sealed);
   if (!plain || plain.length < 1) throw new DamagedObjectError(where, 'authentication failed (truncated or modified)');
   let data: Buffer;
   if (plain[0] === COMPRESSION_NONE) data = plain.subarray(1);

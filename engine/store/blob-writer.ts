@@ -1,6 +1,6 @@
 import { COMPRESSION_NONE, COMPRESSION_ZSTD } from '../compress';
 import { idToHex } from '../crypto/chunk-id';
-import { AAD, blobAad, seal } from '../crypto/seal';
+import { AAD, blobAad } from '../crypto/seal';
 import type { BlobType } from './blob';
 import { encodeIndex, type IndexedPack } from './index-file';
 import { PackBuilder, packPath } from './pack';
@@ -17,6 +17,11 @@ export interface BlobWriterOptions {
   packsPerIndex?: number;
   /** Called with the byte count of each pack once it is stored. */
   onPackStored?: (bytes: number) => void;
+  /**
+   * Called before each index file is written; throwing stops it (its packs stay unindexed, for
+   * prune to collect). Writers pass their lock's confirm(): an index file is a commit (FORMAT.md §9).
+   */
+  beforeIndex?: () => Promise<void>;
 }
 
 /**
@@ -70,7 +75,7 @@ export class BlobWriter {
     this.throwIfFailed();
     if (this.has(id)) return 0;
     const packed = this.repo.compressor.compress(plaintext);
-    const sealed = seal(this.repo.keys.encryption, blobAad(type, id), packed ? [ZSTD, packed] : [NONE, plaintext]);
+    const sealed = this.repo.keys.sealer.seal(blobAad(type, id), packed ? [ZSTD, packed] : [NONE, plaintext]);
     this.reserve(id);
     await this.addSealed(type, id, sealed, plaintext.length);
     return sealed.length;
@@ -101,7 +106,7 @@ export class BlobWriter {
   private async finishPack(): Promise<void> {
     if (this.pack.count === 0) return;
     const pack = this.pack;
-    const finished = pack.finish(this.repo.keys.encryption, this.repo.compressor);
+    const finished = pack.finish(this.repo.keys.sealer, this.repo.compressor);
     const packNumber = this.repo.index.packNumber(finished.id);
     for (const b of finished.blobs) {
       this.repo.index.add(packNumber, b);
@@ -129,6 +134,7 @@ export class BlobWriter {
 
   private async writeIndex(): Promise<void> {
     if (this.stored.length === 0) return;
+    await this.options.beforeIndex?.();
     const packs = this.stored;
     this.stored = [];
     await this.repo.saveObject('index', AAD.index, encodeIndex(packs));

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
-import { AAD, open, seal } from '../crypto/seal';
+import { AAD } from '../crypto/seal';
 import { BackupError, NotFoundError } from '../errors';
+import { elapsedSince, instant, systemClock, type Clock, type Instant } from '../clock';
+import { storeNow } from './backend';
 import type { Repository } from './repository';
 import { currentHost } from './snapshots';
 
@@ -45,10 +47,15 @@ export class RepositoryLockedError extends BackupError {
   }
 }
 
-/** The holder's own lock went unrefreshed for so long that others may treat it as stale. */
+/**
+ * Our own lock can no longer be trusted: it went unrefreshed for so long that others may have
+ * treated it as stale (the process was paused, the store unreachable), or someone removed it. The
+ * holder stops before it writes or removes anything more (FORMAT.md §9).
+ */
 export class LockExpiredError extends BackupError {
-  constructor(location: string, path: string) {
-    super('LOCK_EXPIRED', `our lock ${path} in ${location} was not refreshed for too long and may be seen as stale; stopped before removing anything`);
+  constructor(location: string, path: string, why: string, options?: { cause?: unknown }) {
+    super('LOCK_EXPIRED', `stopped: our lock ${path} in ${location} ${why}, so another process (a prune) may have treated it as stale; ` +
+      'nothing more was written or removed. Run the command again', options);
   }
 }
 
@@ -56,12 +63,13 @@ export class LockExpiredError extends BackupError {
 export function describeLock(lock: LockEntry): string {
   if (!isReadable(lock)) return `an unreadable lock file ${lock.path}${lock.modified ? ` written at ${lock.modified.toISOString()}` : ''}`;
   const user = lock.username ? `${lock.username}@` : '';
+  const refreshed = lock.modified ? `, last refreshed ${lock.modified.toISOString()} by the store's clock` : '';
   return `${lock.exclusive ? 'an exclusive' : 'a non-exclusive'} lock${lock.operation ? ` (${lock.operation})` : ''} ` +
-    `held by ${user}${lock.hostname}, pid ${lock.pid}, since ${lock.time} (${lock.path.slice(0, 'locks/'.length + 12)}…)`;
+    `held by ${user}${lock.hostname}, pid ${lock.pid}, since ${lock.time}${refreshed} (${lock.path.slice(0, 'locks/'.length + 12)}…)`;
 }
 
 export interface StaleCheck {
-  /** Epoch ms (default Date.now()). */
+  /** The store's current time, epoch ms (storeNow(); default: this machine's clock). */
   now?: number;
   /** This machine's host name (default os.hostname()). */
   hostname?: string;
@@ -80,14 +88,17 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Stale: not refreshed for LOCK_STALE_MS, or written on this host by a process that no longer
- * exists (as restic does). An unreadable lock is stale only by its object's age.
+ * Stale: its object was last written more than LOCK_STALE_MS ago by the store's clock (`now` and
+ * `modified` both come from the store, so no host's clock is trusted), or written on this host by a
+ * process that no longer exists (as restic does). A lock whose object seems to come from the future
+ * (store nodes a little apart) is fresh. Only for a backend that gives no object times does the
+ * holder's own `time` stand in for `modified`.
  */
 export function isStale(lock: LockEntry, check: StaleCheck = {}): boolean {
   const now = check.now ?? Date.now();
-  if (!isReadable(lock)) return lock.modified !== undefined && now - lock.modified.getTime() > LOCK_STALE_MS;
-  const time = Date.parse(lock.time);
-  if (Number.isNaN(time) || now - time > LOCK_STALE_MS) return true;
+  const written = lock.modified?.getTime() ?? (isReadable(lock) ? Date.parse(lock.time) : Number.NaN);
+  if (!isReadable(lock)) return !Number.isNaN(written) && now - written > LOCK_STALE_MS;
+  if (Number.isNaN(written) || now - written > LOCK_STALE_MS) return true;
   if (lock.hostname === (check.hostname ?? osHostname()) && lock.pid !== process.pid) return !(check.processAlive ?? processAlive)(lock.pid);
   return false;
 }
@@ -97,28 +108,52 @@ export interface LockOptions {
   operation?: string;
   /** Told about each stale lock that was ignored. */
   onStale?: (lock: LockEntry) => void;
-  stale?: StaleCheck;
+  /** Overrides for the staleness judgement of others' locks (tests); `now` defaults to the store's clock. */
+  stale?: Omit<StaleCheck, 'now'>;
+  /** This process's clocks (tests shift them). */
+  clock?: Clock;
 }
 
+/** After a failed refresh, try again this soon rather than a whole refresh period later. */
+const RETRY_MS = 30 * 1000;
+/** Our lock is trusted while its last write started less than this long ago: others see it fresh for 5 minutes more. */
+const TRUST_MS = LOCK_STALE_MS - LOCK_REFRESH_MS;
+
 /**
- * A lock held by this process. Writers (backup, copy, forget) take non-exclusive locks and never wait
- * for each other; prune takes an exclusive one. Taking a lock writes it first, then looks at the
- * others, so of two processes that start at once at least one sees the other (FORMAT.md §9):
+ * A lock held by this process. Writers (backup, copy, forget) and readers (restore, check) take
+ * non-exclusive locks and never wait for each other; prune and key changes take exclusive ones.
+ * Taking a lock writes it first, then looks at the others, so of two processes that start at once at
+ * least one sees the other (FORMAT.md §9):
  * - an exclusive lock is refused when any other non-stale lock exists (readable or not);
  * - a non-exclusive lock is refused when a non-stale exclusive lock exists.
+ *
+ * The holder refreshes its lock every LOCK_REFRESH_MS. Before each step that commits something
+ * (an index file, a snapshot, a deletion) it calls `confirm()`, and during long work `assertFresh()`:
+ * both fail with LockExpiredError once the lock may have looked stale to others, and from then on the
+ * lock is never refreshed again (a refresh would hide from others that it lapsed).
  */
 export class Lock {
   private path: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> = Promise.resolve();
-  private lastWritten = 0;
+  /** When the write of our current lock file started. */
+  private written: Instant | undefined;
+  /** Why the lock can no longer be trusted, once it cannot. */
+  private lost: string | undefined;
+  private lastError: unknown;
+  private released = false;
   /** Stale locks that were ignored when this lock was taken. */
   readonly ignoredStale: LockEntry[] = [];
 
-  private constructor(private readonly repo: Repository, readonly exclusive: boolean, private readonly operation: string | undefined) {}
+  private constructor(
+    private readonly repo: Repository,
+    readonly exclusive: boolean,
+    private readonly operation: string | undefined,
+    private readonly clock: Clock,
+  ) {}
 
   static async take(repo: Repository, exclusive: boolean, options: LockOptions = {}): Promise<Lock> {
-    const lock = new Lock(repo, exclusive, options.operation);
+    const lock = new Lock(repo, exclusive, options.operation, options.clock ?? systemClock);
     // Looking first saves writing (and, on Object Lock buckets, keeping) a lock that would be refused.
     await lock.checkOthers(options);
     await lock.write();
@@ -130,23 +165,19 @@ export class Lock {
       });
       throw err;
     }
-    lock.timer = setInterval(() => {
-      lock.refreshing = lock.refreshing.then(() => lock.write()).catch(() => {
-        // A failed refresh leaves the previous lock file in place; it goes stale and the next
-        // refresh or release tries again. The holder's own work is unaffected.
-      });
-    }, LOCK_REFRESH_MS);
-    lock.timer.unref();
+    lock.schedule(LOCK_REFRESH_MS);
     return lock;
   }
 
   private async checkOthers(options: LockOptions): Promise<void> {
     const blocking: LockEntry[] = [];
-    for (const other of await listLocks(this.repo)) {
+    const others = await listLocks(this.repo);
+    const stale: StaleCheck = { ...options.stale, now: await storeNow(this.repo.backend) };
+    for (const other of others) {
       if (other.path === this.path) continue;
       const conflicts = this.exclusive || (isReadable(other) && other.exclusive);
       if (!conflicts) continue;
-      if (isStale(other, options.stale)) {
+      if (isStale(other, stale)) {
         if (!this.ignoredStale.some((l) => l.path === other.path)) {
           this.ignoredStale.push(other);
           options.onStale?.(other);
@@ -161,24 +192,89 @@ export class Lock {
     }
   }
 
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.refreshing = this.refresh().finally(() => {
+        if (!this.released && this.lost === undefined) this.schedule(this.lastError === undefined ? LOCK_REFRESH_MS : RETRY_MS);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /**
+   * Write a fresh lock file unless ours may already have looked stale, or was removed by someone
+   * (`unlock`): then the lock is lost for good. A failed write is retried soon; the lock stays
+   * trusted until TRUST_MS after the last write that worked.
+   */
+  async refresh(): Promise<void> {
+    if (this.lost !== undefined || this.released) return;
+    if (this.untrustedFor() !== undefined) return;
+    try {
+      if (this.path && !(await this.repo.backend.stat(this.path))) {
+        this.lost = 'was removed by someone else (scw-backup unlock?)';
+        return;
+      }
+      // The check above took time: a refresh must never revive a lock that lapsed meanwhile.
+      if (this.untrustedFor() !== undefined) return;
+      await this.write();
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = err;
+    }
+  }
+
   /** Write a fresh lock file, then remove the previous one (objects are never rewritten). */
   private async write(): Promise<void> {
-    const info = { ...currentHost(), time: new Date().toISOString(), pid: process.pid, exclusive: this.exclusive, operation: this.operation };
+    const started = instant(this.clock);
+    const info = { ...currentHost(), time: new Date(started.wall).toISOString(), pid: process.pid, exclusive: this.exclusive, operation: this.operation };
     const path = `locks/${randomBytes(32).toString('hex')}`;
-    await this.repo.backend.put(path, seal(this.repo.keys.encryption, AAD.lock, [Buffer.from(JSON.stringify(info))]));
-    this.lastWritten = Date.now();
+    await this.repo.backend.put(path, this.repo.keys.sealer.seal(AAD.lock, [Buffer.from(JSON.stringify(info))]));
+    this.written = started;
     const old = this.path;
     this.path = path;
     if (old) await this.repo.backend.delete(old);
   }
 
-  /** Throw unless the lock was written recently enough that nobody can have seen it as stale. */
-  assertFresh(now = Date.now()): void {
-    if (!this.path || now - this.lastWritten > LOCK_STALE_MS - LOCK_REFRESH_MS) throw new LockExpiredError(this.repo.location, this.path ?? 'locks/?');
+  /** Why the lock is not to be trusted now (and, from then on, never again), or undefined. */
+  private untrustedFor(): string | undefined {
+    if (this.lost !== undefined) return this.lost;
+    if (!this.written) return 'was never written';
+    const age = elapsedSince(this.clock, this.written);
+    if (age <= TRUST_MS) return undefined;
+    const failure = this.lastError === undefined ? '' : ` (the last refresh failed: ${this.lastError instanceof Error ? this.lastError.message : String(this.lastError)})`;
+    this.lost = `was last refreshed ${Math.round(age / 60_000)} minutes ago${failure}`;
+    return this.lost;
+  }
+
+  /** Throw LockExpiredError unless the lock is still certainly fresh in everyone's eyes. Cheap: no I/O. */
+  assertFresh(): void {
+    const why = this.untrustedFor();
+    if (why !== undefined) throw new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: this.lastError });
+  }
+
+  /**
+   * When work under this lock failed: the LockExpiredError that explains the failure if the lock has
+   * lapsed meanwhile (a prune may then have removed what the work was writing or reading), else
+   * undefined and the failure stands as it is.
+   */
+  lapsed(failure: unknown): LockExpiredError | undefined {
+    if (failure instanceof LockExpiredError) return undefined;
+    const why = this.untrustedFor();
+    return why === undefined ? undefined : new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: failure });
+  }
+
+  /** assertFresh(), and our lock file still exists: call right before committing (a snapshot, an index, a deletion). */
+  async confirm(): Promise<void> {
+    this.assertFresh();
+    if (this.path && !(await this.repo.backend.stat(this.path))) {
+      this.lost = 'was removed by someone else (scw-backup unlock?)';
+      this.assertFresh();
+    }
   }
 
   async release(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.released = true;
+    if (this.timer) clearTimeout(this.timer);
     await this.refreshing;
     const path = this.path;
     this.path = undefined;
@@ -198,7 +294,7 @@ export async function listLocks(repo: Repository): Promise<LockEntry[]> {
       if (err instanceof NotFoundError) continue;
       throw err;
     }
-    const plain = open(repo.keys.encryption, AAD.lock, bytes);
+    const plain = repo.keys.sealer.open(AAD.lock, bytes);
     let parsed: LockInfo | undefined;
     try {
       const r = plain ? lockSchema.safeParse(JSON.parse(plain.toString('utf8'))) : undefined;
@@ -221,8 +317,10 @@ export interface UnlockResult {
 /** Remove stale locks, or every lock with `all` (only when the holders are known to be gone). */
 export async function removeLocks(repo: Repository, options: { all?: boolean; stale?: StaleCheck } = {}): Promise<UnlockResult> {
   const result: UnlockResult = { removed: [], kept: [], failed: [] };
-  for (const lock of await listLocks(repo)) {
-    if (!options.all && !isStale(lock, options.stale)) {
+  const locks = await listLocks(repo);
+  const stale: StaleCheck = { now: await storeNow(repo.backend), ...options.stale };
+  for (const lock of locks) {
+    if (!options.all && !isStale(lock, stale)) {
       result.kept.push(lock);
       continue;
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Compressor, Decompressor } from '../compress';
 import { ID_LENGTH } from '../crypto/chunk-id';
-import { AAD, SEAL_OVERHEAD } from '../crypto/seal';
+import { AAD, type Sealer } from '../crypto/seal';
 import { DamagedObjectError } from '../errors';
 import { BLOB_DATA, isBlobType, type BlobEntry, type BlobType } from './blob';
 import { openObject, sealObject } from './sealed-object';
@@ -48,7 +48,7 @@ export class PackBuilder {
   }
 
   /** The pack file; `data` is a view of the buffer when it fits (the usual case). */
-  finish(key: Uint8Array, compressor: Compressor): FinishedPack {
+  finish(sealer: Sealer, compressor: Compressor): FinishedPack {
     const header = Buffer.allocUnsafe(this.blobs.length * HEADER_ENTRY);
     let p = 0;
     for (const b of this.blobs) {
@@ -58,7 +58,7 @@ export class PackBuilder {
       header.writeUInt32LE(b.rawLength, p + 5 + ID_LENGTH);
       p += HEADER_ENTRY;
     }
-    const sealedHeader = sealObject(key, AAD.packHeader, header, compressor);
+    const sealedHeader = sealObject(sealer, AAD.packHeader, header, compressor);
     const tail = Buffer.allocUnsafe(4);
     tail.writeUInt32LE(sealedHeader.length, 0);
     const total = this.size + sealedHeader.length + 4;
@@ -76,15 +76,15 @@ export class PackBuilder {
 }
 
 /** Read a whole pack's header (for check and index repair), validating every bound. */
-export function parsePackHeader(pack: Uint8Array, name: string, key: Uint8Array, decompressor: Decompressor): BlobEntry[] {
+export function parsePackHeader(pack: Uint8Array, name: string, sealer: Sealer, decompressor: Decompressor): BlobEntry[] {
   const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
-  if (buf.length < 4 + SEAL_OVERHEAD) throw new DamagedObjectError(name, `only ${buf.length} bytes, too short for a pack`);
+  if (buf.length < 4 + sealer.overhead) throw new DamagedObjectError(name, `only ${buf.length} bytes, too short for a pack`);
   const headerLength = buf.readUInt32LE(buf.length - 4);
-  if (headerLength > buf.length - 4 || headerLength < SEAL_OVERHEAD) {
+  if (headerLength > buf.length - 4 || headerLength < sealer.overhead) {
     throw new DamagedObjectError(name, `header length ${headerLength} does not fit in a ${buf.length}-byte pack`);
   }
   const headerStart = buf.length - 4 - headerLength;
-  const header = openObject(key, AAD.packHeader, buf.subarray(headerStart, buf.length - 4), `${name} (header)`, decompressor);
+  const header = openObject(sealer, AAD.packHeader, buf.subarray(headerStart, buf.length - 4), `${name} (header)`, decompressor);
   if (header.length % HEADER_ENTRY !== 0) throw new DamagedObjectError(name, `header of ${header.length} bytes is not a whole number of entries`);
   const blobs: BlobEntry[] = [];
   let offset = 0;

@@ -1,14 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Compressor, Decompressor } from '../compress';
 import { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB, validateKdf } from '../crypto/kdf';
-import { parseKeyFile, unwrapMasterKey, wrapMasterKey, type KeyFile } from '../crypto/key-file';
+import { isKeyFile, kdfCost, parseKeyFile, unwrapMasterKey, wrapMasterKey, type KeyFile } from '../crypto/key-file';
 import { deriveSubKeys, type SubKeys } from '../crypto/subkeys';
 import { AAD } from '../crypto/seal';
-import { BackupError, InvalidInputError, NotFoundError, WrongPassphraseError } from '../errors';
+import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, WrongPassphraseError } from '../errors';
 import type { Backend } from './backend';
 import type { BlobEntry } from './blob';
-import { newConfig, parseConfig, serializeConfig, type ChunkerParams, type RepositoryConfig } from './config';
+import {
+  UnsupportedConfigError, authenticateConfig, newConfig, parseConfig, serializeConfig, verifyConfig,
+  type ChunkerParams, type FormatVersion, type RepositoryConfig,
+} from './config';
 import { decodeIndex } from './index-file';
+import { withLock } from './lock-scope';
 import { MemoryIndex } from './memory-index';
 import { openObject, sealObject } from './sealed-object';
 
@@ -24,6 +28,13 @@ export interface InitOptions {
   kdf?: KdfOptions;
   /** Accept KDF parameters below OWASP's minimum (tests only). */
   allowWeakKdf?: boolean;
+  /** Format version of the new store (default 2; 1 only to test what older releases wrote). */
+  formatVersion?: FormatVersion;
+}
+
+export interface OpenOptions {
+  /** Told about key files that were skipped (damaged, or asking for an unreasonable KDF). */
+  onWarning?: (message: string) => void;
 }
 
 export class RepositoryExistsError extends BackupError {
@@ -46,6 +57,9 @@ function checkKdf(kdf: KdfOptions, allowWeak: boolean | undefined): void {
     throw new InvalidInputError('kdf memory', `${kdf.memoryKiB} KiB is below the ${WEAK_KDF_MEMORY_KIB} KiB minimum; it would make the passphrase easy to guess`);
   }
 }
+
+/** Objects named by the SHA-256 of their bytes that are read whole (FORMAT.md §1, §10). */
+const CONTENT_ADDRESSED = /^(index|snapshots)\/([0-9a-f]{64})$/;
 
 /**
  * An opened repository: its config, its keys, and the in-memory index. Blob reading and writing,
@@ -75,28 +89,38 @@ export class Repository {
     const kdf = options.kdf ?? DEFAULT_KDF;
     checkKdf(kdf, options.allowWeakKdf);
     if (await backend.stat('config')) throw new RepositoryExistsError(backend.location);
-    const config = newConfig(options.chunker, options.packSize);
+    const draft = newConfig(options.chunker, options.packSize, options.formatVersion);
     const masterKey = randomBytes(32);
-    const keyFile = await wrapMasterKey(masterKey, passphrase, config.id, kdf);
-    const keyId = await writeKeyFile(backend, keyFile);
+    const keys = deriveSubKeys(masterKey, Buffer.from(draft.id, 'hex'), draft.version);
+    const config = authenticateConfig(draft, keys.config);
+    const keyId = await writeKeyFile(backend, await wrapMasterKey(masterKey, passphrase, config.id, kdf, config.version));
     // The config goes last: a location with a config is a usable repository.
     await backend.put('config', serializeConfig(config));
-    return new Repository(backend, config, masterKey, deriveSubKeys(masterKey, Buffer.from(config.id, 'hex')), keyId);
+    return new Repository(backend, config, masterKey, keys, keyId);
   }
 
-  static async open(backend: Backend, passphrase: string): Promise<Repository> {
+  /**
+   * Open with one of the store's passphrases. Key files are vetted before any KDF runs (parseKeyFile:
+   * name, shape, bounded parameters) and tried cheapest first; an unusable one is skipped with a
+   * warning naming it. Then, for a version 2 store, the config's MAC is checked with the key found.
+   */
+  static async open(backend: Backend, passphrase: string, options: OpenOptions = {}): Promise<Repository> {
     const configBytes = await backend.get('config').catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NotFoundError(`no repository at ${backend.location}: it has no config (run "scw-backup init" first)`);
       throw err;
     });
     const config = parseConfig(configBytes, backend.location);
-    for await (const obj of backend.list('keys')) {
-      const keyFile = parseKeyFile(await backend.get(obj.path));
-      if (!keyFile) continue;
-      const masterKey = await unwrapMasterKey(keyFile, passphrase, config.id);
-      if (masterKey) {
-        return new Repository(backend, config, masterKey, deriveSubKeys(masterKey, Buffer.from(config.id, 'hex')), obj.path.slice('keys/'.length));
+    const candidates = (await readKeyFiles(backend, options.onWarning)).sort((a, b) => kdfCost(a.key) - kdfCost(b.key));
+    for (const { id, key } of candidates) {
+      const masterKey = await unwrapMasterKey(key, passphrase, config.id);
+      if (!masterKey) continue;
+      if (key.version !== config.version) {
+        throw new UnsupportedConfigError(backend.location, `declares format version ${config.version} but key file keys/${id.slice(0, 12)}… belongs to a ` +
+          `version ${key.version} store: the config was replaced; restore the original config from a copy of the store`);
       }
+      const keys = deriveSubKeys(masterKey, Buffer.from(config.id, 'hex'), config.version);
+      verifyConfig(config, keys.config, backend.location);
+      return new Repository(backend, config, masterKey, keys, id);
     }
     throw new WrongPassphraseError(backend.location);
   }
@@ -110,7 +134,7 @@ export class Repository {
 
   /** Load one index file; a damaged one throws DamagedObjectError naming it, leaving the rest loaded. */
   async loadIndexFile(path: string): Promise<void> {
-    const payload = openObject(this.keys.encryption, AAD.index, await this.backend.get(path), path, this.decompressor);
+    const payload = await this.loadObject(path, AAD.index);
     // Decode fully before adding, so a file damaged half-way adds nothing.
     const entries: Array<[string, BlobEntry]> = [];
     // The ids are views into `payload`, alive until added (add() copies them into the index).
@@ -121,45 +145,87 @@ export class Repository {
 
   /** Store a sealed object under `<dir>/<sha256>`; returns its id. */
   async saveObject(dir: string, aad: Uint8Array, payload: Uint8Array): Promise<string> {
-    const sealed = sealObject(this.keys.encryption, aad, payload, this.compressor);
+    const sealed = sealObject(this.keys.sealer, aad, payload, this.compressor);
     const id = createHash('sha256').update(sealed).digest('hex');
     await this.backend.put(`${dir}/${id}`, sealed);
     if (dir === 'index') this.loadedIndexFiles.add(`${dir}/${id}`);
     return id;
   }
 
+  /**
+   * Read and open a sealed object. One named by its hash (an index file, a snapshot) must have that
+   * hash: an object whose bytes were swapped for another's of the same kind (an older snapshot over a
+   * newer one) authenticates, but is refused here, by name (FORMAT.md §10).
+   */
   async loadObject(path: string, aad: Uint8Array): Promise<Buffer> {
-    return openObject(this.keys.encryption, aad, await this.backend.get(path), path, this.decompressor);
+    const bytes = await this.backend.get(path);
+    const named = CONTENT_ADDRESSED.exec(path);
+    if (named && createHash('sha256').update(bytes).digest('hex') !== named[2]) {
+      throw new DamagedObjectError(path, 'its contents do not match its name (the file was replaced by another object\'s bytes, or damaged)');
+    }
+    return openObject(this.keys.sealer, aad, bytes, path, this.decompressor);
   }
 
-  async addKey(passphrase: string, kdf: KdfOptions = DEFAULT_KDF, allowWeakKdf = false): Promise<string> {
+  /** Add a passphrase, under an exclusive lock (FORMAT.md §3): no key change runs beside another. */
+  async addKey(passphrase: string, kdf: KdfOptions = DEFAULT_KDF, allowWeakKdf = false, options: OpenOptions = {}): Promise<string> {
     if (passphrase.length === 0) throw new InvalidInputError('new passphrase', 'is empty');
     checkKdf(kdf, allowWeakKdf);
-    return writeKeyFile(this.backend, await wrapMasterKey(this.masterKey, passphrase, this.config.id, kdf));
+    const keyFile = await wrapMasterKey(this.masterKey, passphrase, this.config.id, kdf, this.config.version);
+    return withLock(this, { exclusive: true, operation: 'key add', warn: options.onWarning }, async (lock) => {
+      await lock?.confirm();
+      return writeKeyFile(this.backend, keyFile);
+    });
   }
 
-  async listKeys(): Promise<KeyInfo[]> {
-    const out: KeyInfo[] = [];
-    for await (const obj of this.backend.list('keys')) {
-      const key = parseKeyFile(await this.backend.get(obj.path));
-      if (!key) continue;
-      const id = obj.path.slice('keys/'.length);
-      out.push({ id, created: key.created, hostname: key.hostname, username: key.username, current: id === this.keyId });
+  /** The usable key files (damaged or hostile ones skipped, with a warning). */
+  async listKeys(options: OpenOptions = {}): Promise<KeyInfo[]> {
+    const keys = await readKeyFiles(this.backend, options.onWarning);
+    return keys
+      .map(({ id, key }) => ({ id, created: key.created, hostname: key.hostname, username: key.username, current: id === this.keyId }))
+      .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /**
+   * Remove a key file, under an exclusive lock, deciding from a listing made under that lock: of two
+   * removals at once, one is refused (REPOSITORY_LOCKED) or sees the other's result, so the last
+   * usable key can never go, nor the one this session opened with.
+   */
+  async removeKey(idOrPrefix: string, options: OpenOptions = {}): Promise<string> {
+    if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) throw new InvalidInputError('key id', `${JSON.stringify(idOrPrefix)} is not a key id (at least 4 hex digits from "key list")`);
+    return withLock(this, { exclusive: true, operation: 'key remove', warn: options.onWarning }, async (lock) => {
+      // Unusable key files do not count (and were named when the store was opened).
+      const keys = await this.listKeys();
+      const matches = keys.filter((k) => k.id.startsWith(idOrPrefix));
+      if (matches.length === 0) throw new NotFoundError(`no key ${JSON.stringify(idOrPrefix)} in ${this.location} (give at least 4 hex digits of an id from "key list")`);
+      if (matches.length > 1) throw new InvalidInputError('key id', `${idOrPrefix} matches ${matches.length} keys; give more digits`);
+      const key = matches[0];
+      if (key.current) throw new InvalidInputError('key id', `${key.id} is the key this session opened the repository with; open with another passphrase to remove it`);
+      if (keys.length === 1) throw new InvalidInputError('key id', `${key.id} is the only key; removing it would lock everyone out`);
+      await lock?.confirm();
+      await this.backend.delete(`keys/${key.id}`);
+      return key.id;
+    });
+  }
+}
+
+/** The usable key files of a store; the others are named in a warning and left alone. */
+async function readKeyFiles(backend: Backend, onWarning?: (message: string) => void): Promise<Array<{ id: string; key: KeyFile }>> {
+  const out: Array<{ id: string; key: KeyFile }> = [];
+  for await (const obj of backend.list('keys')) {
+    const id = obj.path.slice('keys/'.length);
+    let bytes: Uint8Array;
+    try {
+      bytes = await backend.get(obj.path);
+    } catch (err) {
+      // Removed between the listing and the read (a key remove).
+      if (err instanceof NotFoundError) continue;
+      throw err;
     }
-    return out.sort((a, b) => a.created.localeCompare(b.created));
+    const key = parseKeyFile(bytes, id);
+    if (isKeyFile(key)) out.push({ id, key });
+    else onWarning?.(`key file ${obj.path} was skipped: ${key.problem}`);
   }
-
-  async removeKey(idOrPrefix: string): Promise<string> {
-    const keys = await this.listKeys();
-    const matches = keys.filter((k) => k.id.startsWith(idOrPrefix));
-    if (idOrPrefix.length < 4 || matches.length === 0) throw new NotFoundError(`no key ${JSON.stringify(idOrPrefix)} in ${this.location} (give at least 4 hex digits of an id from "key list")`);
-    if (matches.length > 1) throw new InvalidInputError('key id', `${idOrPrefix} matches ${matches.length} keys; give more digits`);
-    const key = matches[0];
-    if (key.current) throw new InvalidInputError('key id', `${key.id} is the key this session opened the repository with; open with another passphrase to remove it`);
-    if (keys.length === 1) throw new InvalidInputError('key id', `${key.id} is the only key; removing it would lock everyone out`);
-    await this.backend.delete(`keys/${key.id}`);
-    return key.id;
-  }
+  return out;
 }
 
 async function writeKeyFile(backend: Backend, key: KeyFile): Promise<string> {

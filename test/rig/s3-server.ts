@@ -4,7 +4,9 @@
  * down and removes the folder. Start it in beforeAll, stop it in afterAll.
  *
  * What s3rver 3.7 does and does not do (checked against its source): SigV4 signatures are NOT
- * verified (only the access key id is looked up, unknown ones get a real 403 InvalidAccessKeyId);
+ * verified (only the access key id is looked up, unknown ones get a real 403 InvalidAccessKeyId), but
+ * a request time more than 15 minutes from the server's is refused with 403 RequestTimeTooSkewed, as
+ * S3 does (lib/middleware/authentication.js; a client on a host whose clock is off must correct);
  * If-None-Match on PUT is ignored (it overwrites); Content-MD5 is not checked; Object Lock headers
  * are ignored; a multipart object's ETag is the MD5 of the whole object (not `md5-N`);
  * AbortMultipartUpload answers 405 MethodNotAllowed; `Range: bytes=0-0` returns the whole object.
@@ -12,11 +14,11 @@
  * outside the legacy provider: every truncated listing fails with 500 InternalError unless the
  * shim below is in place. Ranged GETs, HEAD and multipart uploads work.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>` */
@@ -25,6 +27,13 @@ export interface S3TestServer {
   secretAccessKey: string;
   region: string;
   createBucket(name: string): Promise<void>;
+  /** Write an object as the bucket's owner would, replacing whatever is there (the store itself never does). */
+  overwrite(bucket: string, key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Make an object look written at `when`: s3rver stamps LastModified from its file's mtime, so this
+   * is how a test lets the server's clock run on by hours for one object without waiting.
+   */
+  age(bucket: string, key: string, when: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +117,13 @@ export async function startS3Server(): Promise<S3TestServer> {
     region,
     async createBucket(name: string): Promise<void> {
       await admin.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async overwrite(bucket: string, key: string, body: Uint8Array): Promise<void> {
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    },
+    async age(bucket: string, key: string, when: Date): Promise<void> {
+      // s3rver's file layout (lib/stores/filesystem.js, getResourcePath): <dir>/<bucket>/<key>._S3rver_object
+      await utimes(`${join(directory, bucket, ...key.split('/'))}._S3rver_object`, when, when);
     },
     async stop(): Promise<void> {
       if (stopped) return;

@@ -3,9 +3,8 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError } from '../../errors';
-import type { Backend, ByteRange, ObjectInfo } from '../backend';
+import { TMP_DIR, type Backend, type ByteRange, type ObjectInfo } from '../backend';
 
-const TMP_DIR = '.tmp';
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
@@ -132,9 +131,32 @@ export class FsBackend implements Backend {
   async stat(path: string): Promise<ObjectInfo | undefined> {
     try {
       const st = await stat(this.file(path));
-      return st.isFile() ? { path, size: st.size } : undefined;
+      return st.isFile() ? { path, size: st.size, modified: st.mtime } : undefined;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The file system's clock, read from a file created for the purpose: on a network file system the
+   * server stamps mtimes, and its clock may differ from this machine's. A folder we cannot write to
+   * (a read-only mount) has only this machine's clock to offer.
+   */
+  async now(): Promise<Date> {
+    const tmpDir = join(this.location, TMP_DIR);
+    const probe = join(tmpDir, `clock-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      const handle = await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        return (await handle.stat()).mtime;
+      } finally {
+        await handle.close();
+        await unlink(probe);
+      }
+    } catch (err) {
+      if (isErrno(err, 'EROFS') || isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) return new Date();
       throw err;
     }
   }

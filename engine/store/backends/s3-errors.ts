@@ -133,6 +133,10 @@ export function isPreconditionFailed(err: unknown): boolean {
 /** Retry policy for S3: transient network and server errors, and the few 4xx S3 asks to repeat. */
 export function isRetryableS3Error(err: unknown): boolean {
   if (err instanceof BackupError) return false;
+  // RequestTimeTooSkewed (and a 403 without a body, for HEAD) from a host whose clock is off by more
+  // than S3's 15 minutes: the SDK's signer has just set the client's clock offset from the server's
+  // Date and says so (@aws-sdk/core AwsSdkSigV4Signer.errorHandler); the next attempt is signed right.
+  if ((err as { $metadata?: { clockSkewCorrected?: boolean } } | null)?.$metadata?.clockSkewCorrected === true) return true;
   const code = s3Code(err);
   if (PERMANENT_CODES.has(code)) return false;
   if (RETRYABLE_4XX.has(code)) return true;

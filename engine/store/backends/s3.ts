@@ -65,6 +65,7 @@ export interface S3BackendOptions {
 interface Head {
   size: number;
   etag?: string;
+  modified?: Date;
 }
 
 /** At most `limit` calls run at once; the others wait their turn in order. */
@@ -313,7 +314,7 @@ export class S3Backend implements Backend {
   private async head(key: string): Promise<Head | undefined> {
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: res.ContentLength ?? 0, etag: res.ETag };
+      return { size: res.ContentLength ?? 0, etag: res.ETag, modified: res.LastModified };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -352,12 +353,34 @@ export class S3Backend implements Backend {
     const key = this.key(path);
     try {
       const head = await this.request(() => this.head(key));
-      if (head) return { path, size: head.size };
+      if (head) return { path, size: head.size, modified: head.modified };
       await this.checkBucket();
       return undefined;
     } catch (err) {
       throw translateS3Error(err, this.ctx('stat', path));
     }
+  }
+
+  /**
+   * The server's clock: the `Date` header of its answer to a one-key listing of `locks/` (RFC 9110
+   * §6.6.1: the origin server's time when it made the answer; every S3 answer carries it). It is the
+   * clock that stamps `LastModified`, at one-second resolution as both are. A server that sends no
+   * Date leaves us this machine's clock.
+   */
+  async now(): Promise<Date> {
+    const command = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.root}locks/`, MaxKeys: 1 });
+    let date: string | undefined;
+    command.middlewareStack.add((next) => async (args) => {
+      const result = await next(args);
+      const headers = (result.response as { headers?: Record<string, string> }).headers;
+      date = headers?.date ?? headers?.Date;
+      return result;
+    }, { step: 'deserialize', name: 'scwBackupServerDate' });
+    await this.request(() => this.client.send(command)).catch((err: unknown) => {
+      throw translateS3Error(err, this.ctx('list', 'locks'));
+    });
+    const parsed = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(parsed) ? new Date() : new Date(parsed);
   }
 
   /** A HEAD answers a bare 404 for a missing bucket too: tell the two apart once. */

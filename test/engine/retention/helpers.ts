@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FsBackend, RawFileSource, backupImage, checkRepository, findSnapshot, initRepository, openRepository, restoreImage,
   type Backend, type ByteRange, type ObjectInfo, type Repository, type Snapshot,
 } from '../../../engine';
-import { AAD, seal } from '../../../engine/crypto/seal';
+import type { Clock } from '../../../engine/clock';
+import { AAD } from '../../../engine/crypto/seal';
 import { PASS, TEST_INIT, writeImage } from '../../helpers';
 
 /** A backend that delegates to another and lets a test step in before each call. */
@@ -36,6 +37,9 @@ export class HookedBackend implements Backend {
   }
   stat(path: string): Promise<ObjectInfo | undefined> {
     return this.inner.stat(path);
+  }
+  now(): Promise<Date> {
+    return this.inner.now ? this.inner.now() : Promise.resolve(new Date());
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -77,12 +81,24 @@ export async function expectCheckClean(store: string | Backend | Repository, opt
   if (options.warnings === false) expect(result.warnings).toEqual([]);
 }
 
-/** Write a lock file as another process (another host, or this one with another pid) would. */
+/**
+ * Write a lock file as another process (another host, or this one with another pid) would. With
+ * `time`, the lock was last written then: on a folder store its file's mtime (the store's clock,
+ * which judges staleness) is set to it too.
+ */
 export async function writeForeignLock(repo: Repository, info: { hostname?: string; pid?: number; exclusive: boolean; time?: string; operation?: string }): Promise<string> {
   const body = { time: info.time ?? new Date().toISOString(), hostname: info.hostname ?? 'other-host', username: 'ops', pid: info.pid ?? 4242, exclusive: info.exclusive, operation: info.operation };
   const path = `locks/${randomBytes(32).toString('hex')}`;
-  await repo.backend.put(path, seal(repo.keys.encryption, AAD.lock, [Buffer.from(JSON.stringify(body))]));
+  await repo.backend.put(path, repo.keys.sealer.seal(AAD.lock, [Buffer.from(JSON.stringify(body))]));
+  if (info.time) await ageObject(repo.backend, path, new Date(info.time));
   return path;
+}
+
+/** Make an object of a folder store look written at `when` by the store's clock (its mtime). */
+export async function ageObject(backend: Backend, path: string, when: Date): Promise<void> {
+  const inner = backend instanceof HookedBackend ? backend.inner : backend;
+  if (!(inner instanceof FsBackend)) throw new Error(`ageObject needs a folder store, not ${inner.location}`);
+  await utimes(join(inner.location, ...path.split('/')), when, when);
 }
 
 /** Paths under `dir`, sorted; '' lists every folder of a store. */
@@ -95,3 +111,15 @@ export async function listPaths(backend: Backend, dir: string): Promise<string[]
 }
 
 export { FsBackend };
+
+/** This process's clocks, moved forward by shift(ms) as if that long had passed (a pause, a suspend). */
+export function shiftedClock(): Clock & { shift(ms: number): void } {
+  let offset = 0;
+  return {
+    wall: () => Date.now() + offset,
+    monotonic: () => performance.now() + offset,
+    shift: (ms: number) => {
+      offset += ms;
+    },
+  };
+}

@@ -55,11 +55,11 @@ async function crashAt(kind: 'put' | 'delete', k: number): Promise<void> {
   // Dying at the very last delete (its own lock) comes after the work is done: reported, not thrown.
   else expect(outcome.warnings.join('\n')).toMatch(/could not remove our lock.*simulated crash/);
 
+  // The dead process's lock stays behind (its pid is ours here, so it never looks stale) and keeps
+  // readers out too: the operator's unlock --remove-all, then the store is whole.
+  await removeLocks(await reopen(path), { all: true });
   await expectCheckClean(path);
   await expectRestores(await reopen(path), kept.id, keptImage, dir.path);
-  // The dead process's lock stays behind (its pid is ours here, so it never looks stale): the
-  // operator's unlock --remove-all.
-  await removeLocks(await reopen(path), { all: true });
   const again = await pruneRepository(await reopen(path), { graceMs: 0 });
   expect(again.notDeleted).toEqual([]);
   await expectCheckClean(path, { warnings: false });

@@ -190,7 +190,7 @@ it('keeps the packs of an index file that appears while it runs', async () => {
       decodeIndex(await repo.loadObject(path, AAD.index), path, (id, blob) => packs.set(id, [...(packs.get(id) ?? []), { ...blob, id: Buffer.from(blob.id) }]));
     }
     const payload = encodeIndex([...packs].map(([id, blobs]) => ({ id, blobs })));
-    const sealed = sealObject(repo.keys.encryption, AAD.index, payload, repo.compressor);
+    const sealed = sealObject(repo.keys.sealer, AAD.index, payload, repo.compressor);
     await hooked.inner.put(`index/${createHash('sha256').update(sealed).digest('hex')}`, sealed);
   };
   const packsBefore = await listPaths(hooked.inner, 'packs');

@@ -56,7 +56,7 @@ export function describeBackendContract(
     test('an empty object round-trips', async () => {
       await backend.put('empty', new Uint8Array(0));
       expect((await backend.get('empty')).byteLength).toBe(0);
-      expect(await backend.stat('empty')).toEqual({ path: 'empty', size: 0 });
+      expect(await backend.stat('empty')).toMatchObject({ path: 'empty', size: 0 });
     }, timeout);
 
     test('ranged get returns exactly the range', async () => {
@@ -139,7 +139,17 @@ export function describeBackendContract(
 
     test('stat gives the size, or undefined when missing', async () => {
       await backend.put('packs/ab/stat', new Uint8Array(4321));
-      expect(await backend.stat('packs/ab/stat')).toEqual({ path: 'packs/ab/stat', size: 4321 });
+      const before = await backend.now?.();
+      expect(await backend.stat('packs/ab/stat')).toMatchObject({ path: 'packs/ab/stat', size: 4321 });
+      // The store's clock and the times it stamps objects with are one clock (FORMAT.md §9).
+      const info = await backend.stat('packs/ab/stat');
+      const listed = [];
+      for await (const o of backend.list('packs/ab')) if (o.path === 'packs/ab/stat') listed.push(o);
+      expect(listed[0].modified?.getTime()).toBe(info?.modified?.getTime());
+      if (before && info?.modified) {
+        // Both at one-second resolution on S3: the object was written around `before`, not hours off.
+        expect(Math.abs(info.modified.getTime() - before.getTime())).toBeLessThan(5_000);
+      }
       expect(await backend.stat('packs/ab/nothing')).toBeUndefined();
     }, timeout);
 
@@ -165,7 +175,7 @@ export function describeBackendContract(
     test(`a big object (${bigSize} bytes) round-trips`, async () => {
       const data = prng(3)(bigSize);
       await backend.put('packs/bb/big', data);
-      expect(await backend.stat('packs/bb/big')).toEqual({ path: 'packs/bb/big', size: bigSize });
+      expect(await backend.stat('packs/bb/big')).toMatchObject({ path: 'packs/bb/big', size: bigSize });
       expect(sha(await backend.get('packs/bb/big'))).toBe(sha(data));
       const tail = await backend.get('packs/bb/big', { offset: bigSize - 1000, length: 1000 });
       expect(Buffer.from(tail).equals(data.subarray(bigSize - 1000))).toBe(true);

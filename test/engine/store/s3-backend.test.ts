@@ -283,7 +283,7 @@ describe('S3Backend against failures', () => {
     expect(seen('POST', /uploadId=/)).toBe(1);
     expect(proxy.requests.filter((r) => /partNumber=/.test(r.url)).every((r) => typeof r.headers['content-md5'] === 'string')).toBe(true);
     expect(sha(await b.get('packs/ff/multi'))).toBe(sha(data));
-    expect(await b.stat('packs/ff/multi')).toEqual({ path: 'packs/ff/multi', size: data.byteLength });
+    expect(await b.stat('packs/ff/multi')).toMatchObject({ path: 'packs/ff/multi', size: data.byteLength });
     await expect(b.put('packs/ff/multi', data)).rejects.toBeInstanceOf(ObjectExistsError);
   });
 
