@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
 import { flatnessMarkdown, type FlatnessRow } from './flatness';
+import { formatCostsMarkdown, type FormatCosts } from './format-costs';
 import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
 import { targetsMarkdown } from './targets';
 import type { ToolVersions } from './tools';
@@ -67,6 +68,7 @@ export interface ResultsJson {
   restic: Summary | null;
   cases: Partial<Record<CaseId, CaseResult>>;
   flatness: FlatnessRow[];
+  formatCosts?: FormatCosts;
   history: HistoryEntry[];
 }
 
@@ -82,6 +84,8 @@ export interface Report {
   results: Partial<Record<CaseId, CaseResult>>;
   /** Memory against disk size (bench/flatness.ts); empty when not measured. */
   flatness: FlatnessRow[];
+  /** The store format's own costs (bench/format-costs.ts); undefined when ours did not run. */
+  formatCosts?: FormatCosts;
   methodNotes: string[];
   wallSeconds: number;
   /** os.loadavg() before and after: other work on the machine skews the figures. */
@@ -130,6 +134,7 @@ export function resultsJson(r: Report, history: HistoryEntry[]): ResultsJson {
     restic: pick(raw?.restic ?? null),
     cases: r.results,
     flatness: r.flatness,
+    formatCosts: r.formatCosts,
     history,
   };
 }
@@ -347,6 +352,7 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     }),
     chunkerTable(r),
     flatnessMarkdown(r.flatness),
+    formatCostsMarkdown(r.formatCosts),
     '## History',
     '',
     historyTable(history),

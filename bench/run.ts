@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { selectCases, type BenchCase, type CaseId } from './cases';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { measureFlatness, type FlatnessRow } from './flatness';
+import { measureFormatCosts, type FormatCosts } from './format-costs';
 import { BenchError, run } from './exec';
 import { formatByMethod, runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
 import { OursRunner, oursCommand } from './ours';
@@ -213,6 +214,12 @@ async function main(): Promise<void> {
       flatness = await measureFlatness(new OursRunner(cmd, [], 'raw'), ds, tools, work, runs, log);
     }
 
+    let formatCosts: FormatCosts | undefined;
+    if (toolSet.has('ours')) {
+      log('store format costs: KDF and sealing, format 1 against 2');
+      formatCosts = await measureFormatCosts();
+    }
+
     for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
 
     const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
@@ -251,6 +258,7 @@ async function main(): Promise<void> {
       cases,
       results,
       flatness,
+      formatCosts,
       methodNotes: methodNotes(ds, jobs, runs, s3),
       wallSeconds: (Date.now() - started) / 1000,
       loadAvg: { start: loadAtStart, end: os.loadavg() },
