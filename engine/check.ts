@@ -80,6 +80,13 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
   const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  if (repo.config.version === 1) {
+    result.warnings.push({
+      object: 'config',
+      message: 'the store is in format version 1: its encryption nears its limit after 2^32 objects (256 TiB of new 64 KiB chunks) and its config is not ' +
+        'authenticated; copy it into a new store (docs/OPERATIONS.md, "Format versions")',
+    });
+  }
 
   // Snapshots are listed before the index is read: a backup writes its index files before its
   // snapshot, so every snapshot listed here has its index files in place by the time they are read,

@@ -180,7 +180,9 @@ describe.each(kinds)('on a $name store', (kind) => {
     expect((await readFile(out)).equals(v1Image())).toBe(true);
     // Still writable, in its own version's scheme; check reads it all.
     const more = await backup(v1, `v1-more-${kind.name}.img`, makeImage(256 * 1024, 9));
-    expect((await checkRepository(await openRepository(url, V1_PASS, { location }), { readData: true })).errors).toEqual([]);
+    const check = await checkRepository(await openRepository(url, V1_PASS, { location }), { readData: true });
+    expect(check.errors).toEqual([]);
+    expect(check.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/format version 1: .* copy it into a new store/)]);
     // The way to version 2: copy into a new store.
     const v2url = kind.make();
     const v2 = await initRepository(v2url, PASS, { ...TEST_INIT, location });
