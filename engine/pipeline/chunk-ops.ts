@@ -70,13 +70,24 @@ export interface RestoreBlob {
 
 /**
  * One thread's restoring (a worker's, or the inline pool's): its TargetWriter and a scratch buffer
- * for the plaintexts that take plain writes, both reused for every request.
+ * for the plaintexts that take plain writes, both reused for every request. Requests run one after
+ * the other, in order: a request waits on the disk part-way (a run buffer's slot), and another that
+ * ran meanwhile would write its chunks into the same run and scratch buffers.
  */
 export class ChunkRestorer {
   private readonly writer: TargetWriter = newTargetWriter();
   private scratch = Buffer.allocUnsafe(0);
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opener: BlobOpener) {}
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => {
+      // The caller of this request gets its error; the next request still runs.
+    });
+    return run;
+  }
 
   /**
    * Open, verify and write restored chunks to the target (positional writes, so several threads
@@ -84,7 +95,11 @@ export class ChunkRestorer {
    * still be in flight when this returns: `drain()` waits for them). Plaintexts go straight into the
    * writer's run, or through the scratch buffer: nothing is allocated per chunk. Returns the bytes written.
    */
-  async restore(packId: string, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[]): Promise<number> {
+  restore(packId: string, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[]): Promise<number> {
+    return this.inTurn(() => this.restoreNow(packId, target, data, blobs));
+  }
+
+  private async restoreNow(packId: string, target: RestoreTarget, data: Uint8Array, blobs: readonly RestoreBlob[]): Promise<number> {
     const need = Math.max(0, ...blobs.map((b) => b.rawLength));
     if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need);
     const writer = this.writer;
@@ -102,6 +117,6 @@ export class ChunkRestorer {
 
   /** Wait until every chunk handed over is written; throws the first write error. */
   drain(): Promise<void> {
-    return this.writer.drain();
+    return this.inTurn(() => this.writer.drain());
   }
 }

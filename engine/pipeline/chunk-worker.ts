@@ -65,19 +65,18 @@ function reply(job: number, work: () => number | Promise<number>): Promise<void>
   );
 }
 
-/** Restore requests wait on the disk (TargetWriter): they run one after the other, in order. */
-let restoreChain: Promise<void> = Promise.resolve();
-
 parentPort?.on('message', (req: WorkerRequest) => {
   if (req.op === 'restore' || req.op === 'drain') {
-    restoreChain = restoreChain.then(() => reply(req.job, async () => {
-      restorer ??= new ChunkRestorer(opener);
+    // The restorer runs its requests one after the other, in order (they wait on the disk).
+    restorer ??= new ChunkRestorer(opener);
+    const r = restorer;
+    void reply(req.job, async () => {
       if (req.op === 'drain') {
-        await restorer.drain();
+        await r.drain();
         return 0;
       }
-      return restorer.restore(req.packId, req.target, req.data, req.blobs);
-    }));
+      return r.restore(req.packId, req.target, req.data, req.blobs);
+    });
     return;
   }
   void reply(req.job, () => {

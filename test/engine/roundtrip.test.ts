@@ -130,3 +130,24 @@ describe('restore across map pages', () => {
     }
   });
 });
+
+it('restores byte for byte with the chunk work inline (workers: 0), several packs fetched at once', async () => {
+  // Inline, the fetchers' requests share one ChunkRestorer (one run buffer, one scratch buffer): they
+  // must take turns as they do on a worker thread, or one request's chunks land in another's run.
+  const dir = await tempDir();
+  try {
+    const img = prng(31)(48 << 20);
+    const repo = await initRepository(join(dir.path, 'repo'), PASS, { ...TEST_INIT, packSize: 1 << 20 });
+    const src = await RawFileSource.open(await writeImage(dir.path, 'inline.img', img));
+    const snap = await backupImage(repo, src, { workers: 0 });
+    await src.close();
+    for (const restore of [restoreImage, restoreQcow2]) {
+      const target = join(dir.path, `inline-${restore.name}.out`);
+      await restore(await openRepository(join(dir.path, 'repo'), PASS), snap, target, { workers: 0, concurrency: 4 });
+      if (restore === restoreImage) expect((await readFile(target)).equals(img)).toBe(true);
+      else execFileSync('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', target, join(dir.path, 'inline.img')]);
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
