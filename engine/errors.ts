@@ -62,3 +62,14 @@ export class UnsupportedFeatureError extends BackupError {
     this.feature = feature;
   }
 }
+
+/** An image is not in the format its caller or its name says (`--format qcow2` on a raw disk). */
+export class WrongFormatError extends BackupError {
+  readonly input: string;
+  readonly format: string;
+  constructor(input: string, format: string, what: string) {
+    super('WRONG_FORMAT', `${input}: ${what}`);
+    this.input = input;
+    this.format = format;
+  }
+}
