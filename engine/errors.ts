@@ -73,3 +73,15 @@ export class WrongFormatError extends BackupError {
     this.format = format;
   }
 }
+
+/** A file system refuses a file this large (EFBIG: ext4 with 4 KiB blocks stops at 16 TiB). */
+export class FileTooLargeError extends BackupError {
+  readonly path: string;
+  readonly size: number;
+  constructor(path: string, size: number, options?: { cause?: unknown }) {
+    super('FILE_TOO_LARGE', `${path}: the file system there cannot hold a file of ${size} bytes; ` +
+      'write it to a file system that allows files this large (ext4 with 4 KiB blocks stops at 16 TiB)', options);
+    this.path = path;
+    this.size = size;
+  }
+}

@@ -1,7 +1,8 @@
 /**
- * Raw disks whose guest wrote a QCOW2 header into the first sector (issue #21), written by hand from
- * qemu's docs/interop/qcow2.txt ("the spec"): every field at its fixed big-endian offset. Not
- * through our writer, so a bug there cannot hide one in the reader. Each image is also a QCOW2 that `qemu-img check -f qcow2` finds
+ * Raw disks whose guest wrote a QCOW2 header into the first sector (issue #21), and a QCOW2 image
+ * of a disk too large for a local file system, written by hand from qemu's docs/interop/qcow2.txt
+ * ("the spec"): every field at its fixed big-endian offset. Not through our writer, so a bug there
+ * cannot hide one in the reader. Each image is also a QCOW2 that `qemu-img check -f qcow2` finds
  * clean: refcounts included, so the test proves the header is one qemu itself would open.
  */
 import { closeSync, openSync, ftruncateSync, writeSync } from 'node:fs';
@@ -127,3 +128,15 @@ export function writeTextMapLookalike(path: string): void {
   writeParts(path, size, parts);
 }
 
+/**
+ * A QCOW2 image of an empty disk of `size` bytes (up to 2^53 - 1, the largest our reader takes):
+ * 2 MiB clusters keep the L1 table at 128 KiB (one entry per 512 GiB, spec "Cluster mapping").
+ */
+export function writeHugeEmptyQcow2(path: string, size: number): void {
+  const c = 2 * MiB;
+  const l1Entries = Math.ceil(size / (c * (c / 8)));
+  writeParts(path, 4 * c, metadata({
+    clusterBits: 21, size, l1Offset: c, l1: new Array<bigint>(l1Entries).fill(0n), refcountTableOffset: 2 * c, refcountBlockOffset: 3 * c,
+    refcounts: new Map([[0, 1], [1, 1], [2, 1], [3, 1]]),
+  }));
+}
