@@ -88,7 +88,10 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
       time: (options.time ?? new Date()).toISOString(),
       hostname: options.hostname ?? host.hostname,
       username: host.username,
-      source: { ...options.sourceDetails, format: source.info.format, location: source.info.location },
+      source: {
+        ...options.sourceDetails, format: source.info.format,
+        ...(source.info.formatReason ? { formatReason: source.info.formatReason } : {}), location: source.info.location,
+      },
       tags,
       size: source.size,
       chunker: repo.config.chunker,

@@ -62,3 +62,26 @@ export class UnsupportedFeatureError extends BackupError {
     this.feature = feature;
   }
 }
+
+/** An image is not in the format its caller or its name says (`--format qcow2` on a raw disk). */
+export class WrongFormatError extends BackupError {
+  readonly input: string;
+  readonly format: string;
+  constructor(input: string, format: string, what: string) {
+    super('WRONG_FORMAT', `${input}: ${what}`);
+    this.input = input;
+    this.format = format;
+  }
+}
+
+/** A file system refuses a file this large (EFBIG: ext4 with 4 KiB blocks stops at 16 TiB). */
+export class FileTooLargeError extends BackupError {
+  readonly path: string;
+  readonly size: number;
+  constructor(path: string, size: number, options?: { cause?: unknown }) {
+    super('FILE_TOO_LARGE', `${path}: the file system there cannot hold a file of ${size} bytes; ` +
+      'write it to a file system that allows files this large (ext4 with 4 KiB blocks stops at 16 TiB)', options);
+    this.path = path;
+    this.size = size;
+  }
+}

@@ -41,10 +41,11 @@ export {
   Lock, LockExpiredError, RepositoryLockedError, LOCK_REFRESH_MS, LOCK_STALE_MS, describeLock, isStale, listLocks, removeLocks,
   type LockEntry, type LockInfo, type LockOptions, type UnlockResult, type UnreadableLock,
 } from './store/locks';
-export type { DiskSource, DiskSourceInfo, Extent } from './source/disk-source';
+export type { DiskSource, DiskSourceInfo, Extent, FormatReason } from './source/disk-source';
 export { RawFileSource } from './source/raw-file';
 export { FileRangeReader, type RangeReader } from './source/range-reader';
 export { openDiskImage, type OpenImageOptions } from './source/open-image';
+export { parseImageFormat, type ImageFormat } from './source/image-format';
 
 /** Create a new repository at a folder path, an `s3://BUCKET/PREFIX` URL, or on a given backend. */
 export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions & { location?: LocationOptions } = {}): Promise<Repository> {

@@ -79,8 +79,7 @@ export async function restoreToFile(
     await withLock(repo, { operation: 'restore', reader: true, noLock: options.noLock, snapshot, warn: options.onWarning }, async (lock) => {
       await repo.loadIndex();
       const layout = await layoutFor();
-      await writeTargetFile(target, !!options.overwrite, async (handle, path) => {
-        await handle.truncate(layout.size);
+      await writeTargetFile(target, !!options.overwrite, layout.size, async (handle, path) => {
         for (const piece of layout.prefix ?? []) {
           await handle.write(piece, 0, piece.length, result.bytesWritten);
           result.bytesWritten += piece.length;

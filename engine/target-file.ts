@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { BackupError } from './errors';
+import { BackupError, FileTooLargeError } from './errors';
 import { userPathError } from './fs-errors';
 
 export class TargetExistsError extends BackupError {
@@ -11,11 +11,11 @@ export class TargetExistsError extends BackupError {
 }
 
 /**
- * Write a file under a temporary name next to `target` and rename it into place only when `write`
- * succeeded, so a failed restore never leaves a half-written target (and never touches an existing
- * one unless `overwrite`).
+ * Write a file of `size` bytes (sparse until written) under a temporary name next to `target` and
+ * rename it into place only when `write` succeeded, so a failed restore never leaves a half-written
+ * target (and never touches an existing one unless `overwrite`).
  */
-export async function writeTargetFile<T>(target: string, overwrite: boolean, write: (handle: FileHandle, path: string) => Promise<T>): Promise<T> {
+export async function writeTargetFile<T>(target: string, overwrite: boolean, size: number, write: (handle: FileHandle, path: string) => Promise<T>): Promise<T> {
   if (!overwrite && (await stat(target).catch(() => undefined))) throw new TargetExistsError(target);
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
   const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
@@ -23,6 +23,9 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, wri
   });
   let closed = false;
   try {
+    await handle.truncate(size).catch((err: unknown) => {
+      throw (err as NodeJS.ErrnoException).code === 'EFBIG' ? new FileTooLargeError(target, size, { cause: err }) : userPathError(target, err);
+    });
     const result = await write(handle, tmp);
     await handle.sync();
     await handle.close();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError, findSnapshot, restoreImage, restoreQcow2 } from '../../engine';
+import { InvalidInputError, findSnapshot, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
 import { isInstanceGroup } from '../../engine/scaleway/instance-group';
@@ -53,8 +53,7 @@ export function registerRestore(program: Command): void {
       if (isInstanceGroup(snap)) {
         throw new InvalidInputError(`snapshot ${snap.id.slice(0, 12)}`, 'is the group of an Instance backup: restore it with --to scaleway-instance://ZONE[/SERVER_ID], or restore one of its volume snapshots to a file');
       }
-      if (flags.format !== 'raw' && flags.format !== 'qcow2') throw new InvalidInputError('--format', `"${flags.format}" is not raw or qcow2`);
-      const restore = flags.format === 'qcow2' ? restoreQcow2 : restoreImage;
+      const restore = parseImageFormat('--format', flags.format) === 'qcow2' ? restoreQcow2 : restoreImage;
       const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress(), noLock: !flags.lock, onWarning: (m) => out.warning(m) });
       out.endProgress();
       out.text(`restored snapshot ${snap.id.slice(0, 12)} to ${r.target} (${flags.format}): ${formatBytes(r.size)} disk, ${formatBytes(r.bytesWritten)} written, ` +

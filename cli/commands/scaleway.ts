@@ -91,7 +91,7 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
       `${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesNew)} new, ${formatBytes(s.bytesStored)} stored, ${(s.durationMs / 1000).toFixed(1)} s` +
       (r.nativeSnapshotKept ? `; Scaleway snapshot ${r.nativeSnapshotId} kept` : ''));
     out.summary('backup', {
-      snapshotId: r.snapshot.id, size: r.snapshot.size, format: r.snapshot.source.format, tags: r.snapshot.tags, source: r.snapshot.source, ...s,
+      snapshotId: r.snapshot.id, size: r.snapshot.size, format: r.snapshot.source.format, formatReason: r.snapshot.source.formatReason, tags: r.snapshot.tags, source: r.snapshot.source, ...s,
       nativeSnapshotId: r.nativeSnapshotId, nativeSnapshotKept: r.nativeSnapshotKept, cleanup: r.cleanup, leftovers: r.leftovers,
     });
   });

@@ -51,14 +51,21 @@ export function checkClusterSize(clusterSize: number): number {
   return bits;
 }
 
-export function computeLayout(size: number, clusterSize: number, data: ClusterBitmap): Layout {
+/** The L1 entries a disk of `size` bytes needs (spec "Cluster mapping"), refused past qemu's 32 MiB limit. */
+export function checkL1Size(size: number, clusterSize: number, where: string): number {
+  const l1Size = Math.ceil(Math.ceil(size / clusterSize) / (clusterSize / L2_ENTRY_SIZE));
+  if (l1Size * L1_ENTRY_SIZE > MAX_L1_BYTES) {
+    throw new InvalidInputError(where, `a ${size}-byte disk needs a QCOW2 L1 table over qemu's 32 MiB limit with ${clusterSize}-byte clusters; ` +
+      'use larger clusters (up to 2 MiB), or a raw image');
+  }
+  return l1Size;
+}
+
+export function computeLayout(size: number, clusterSize: number, data: ClusterBitmap, where: string): Layout {
   const clusterBits = checkClusterSize(clusterSize);
   const guestClusters = Math.ceil(size / clusterSize);
   const l2Entries = clusterSize / L2_ENTRY_SIZE;
-  const l1Size = Math.ceil(guestClusters / l2Entries);
-  if (l1Size * L1_ENTRY_SIZE > MAX_L1_BYTES) {
-    throw new InvalidInputError('clusterSize', `${clusterSize}-byte clusters need an L1 table over qemu's 32 MiB limit for ${size} bytes; use larger clusters`);
-  }
+  const l1Size = checkL1Size(size, clusterSize, where);
   const l1Clusters = Math.ceil((l1Size * L1_ENTRY_SIZE) / clusterSize);
   let l2Tables = 0;
   for (let i = 0; i < l1Size; i++) {

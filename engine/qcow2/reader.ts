@@ -1,5 +1,5 @@
 import { DamagedObjectError, InvalidInputError } from '../errors';
-import type { DiskSource, DiskSourceInfo, Extent } from '../source/disk-source';
+import type { DiskSource, DiskSourceInfo, Extent, FormatReason } from '../source/disk-source';
 import type { RangeReader } from '../source/range-reader';
 import { L1_ENTRY_SIZE } from './constants';
 import { ClusterDecompressor } from './decompress';
@@ -19,6 +19,8 @@ export interface Qcow2OpenOptions {
   l2CacheTables?: number;
   /** How many reader.read() calls one read() may have in flight (default 4). */
   readConcurrency?: number;
+  /** Why the caller reads this file as QCOW2 (recorded in the snapshot manifest). */
+  formatReason?: FormatReason;
 }
 
 /** What the image cost to read: proves that holes are never fetched. */
@@ -68,8 +70,9 @@ export class Qcow2Image implements DiskSource {
     description: Qcow2Description,
     stats: Qcow2ReadStats,
     private readonly concurrency: number,
+    formatReason?: FormatReason,
   ) {
-    this.info = { format: 'qcow2', location: reader.location };
+    this.info = { format: 'qcow2', location: reader.location, ...(formatReason ? { formatReason } : {}) };
     this.size = geometry.size;
     this.clusterSize = geometry.clusterSize;
     this.description = description;
@@ -182,6 +185,7 @@ async function openOwned(reader: RangeReader, options: Qcow2OpenOptions): Promis
     },
     stats,
     concurrency,
+    options.formatReason,
   );
 }
 

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors';
 import type { DiskSource } from '../source/disk-source';
 import { ClusterBitmap } from './bitmap';
 import { L1_ENTRY_SIZE, L2_ENTRY_SIZE } from './constants';
-import { checkClusterSize, computeLayout, encodeHeader, setU64, type Layout } from './layout';
+import { checkClusterSize, checkL1Size, computeLayout, encodeHeader, setU64, type Layout } from './layout';
 
 export interface Qcow2WriteOptions {
   /** Cluster size of the image written (default 64 KiB, qemu's default). */
@@ -49,6 +49,8 @@ export async function planQcow2(source: DiskSource, options: Qcow2WriteOptions =
     throw new InvalidInputError(where, `disk size ${source.size} is not a byte count`);
   }
   const virtualSize = Math.ceil(source.size / SECTOR) * SECTOR;
+  // Before the bitmap: a disk too large for the format is refused, not allocated for.
+  checkL1Size(virtualSize, clusterSize, where);
   const data = new ClusterBitmap(Math.ceil(virtualSize / clusterSize));
 
   let lastEnd = 0;
@@ -62,7 +64,7 @@ export async function planQcow2(source: DiskSource, options: Qcow2WriteOptions =
   }
   if (options.skipZeroClusters ?? true) await clearZeroClusters(source, data, clusterSize);
 
-  const layout = computeLayout(virtualSize, clusterSize, data);
+  const layout = computeLayout(virtualSize, clusterSize, data, where);
   return {
     length: layout.length,
     clusterSize,

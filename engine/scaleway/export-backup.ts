@@ -76,7 +76,8 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
 
     progress.phase('reading', o.volumeSize);
     const reader = await S3ObjectReader.open(staging, key, { location: o.location });
-    const image = await openQcow2(reader, { onWarning: warn });
+    // QCOW2 by construction: Scaleway exports nothing else (docs/QCOW2.md "Which format a backup reads").
+    const image = await openQcow2(reader, { onWarning: warn, formatReason: 'scaleway-export' });
     try {
       result = await backupImage(repo, image, {
         tags: o.tags,

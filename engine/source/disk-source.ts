@@ -8,9 +8,19 @@ export interface Extent {
   length: number;
 }
 
+/**
+ * Why a source was read in its format (the manifest's `source.formatReason`, FORMAT.md §8): what the
+ * caller said (`option`), the file's `.qcow2` name (`file-name`), raw by default (`default`), or a
+ * Scaleway snapshot export, QCOW2 by construction (`scaleway-export`). Never the content alone:
+ * docs/QCOW2.md "Which format a backup reads".
+ */
+export type FormatReason = 'option' | 'file-name' | 'default' | 'scaleway-export';
+
 export interface DiskSourceInfo {
   /** `raw` or `qcow2`: the container the guest disk came out of. */
   format: string;
+  /** Why it was read as `format`, when whoever opened it knows. */
+  formatReason?: FormatReason;
   /** Where it came from, for the snapshot manifest (a path, an URL, a Scaleway resource). */
   location: string;
 }

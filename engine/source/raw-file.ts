@@ -1,5 +1,5 @@
 import { FileRangeReader } from './range-reader';
-import type { DiskSource, DiskSourceInfo, Extent } from './disk-source';
+import type { DiskSource, DiskSourceInfo, Extent, FormatReason } from './disk-source';
 
 /**
  * A raw disk image file: the file's bytes are the guest disk. The file's holes (SEEK_DATA/SEEK_HOLE,
@@ -8,16 +8,17 @@ import type { DiskSource, DiskSourceInfo, Extent } from './disk-source';
 export class RawFileSource implements DiskSource {
   readonly info: DiskSourceInfo;
 
-  private constructor(private readonly reader: FileRangeReader) {
-    this.info = { format: 'raw', location: reader.location };
+  private constructor(private readonly reader: FileRangeReader, formatReason?: FormatReason) {
+    this.info = { format: 'raw', location: reader.location, ...(formatReason ? { formatReason } : {}) };
   }
 
   static async open(path: string): Promise<RawFileSource> {
     return new RawFileSource(await FileRangeReader.open(path));
   }
 
-  static fromReader(reader: FileRangeReader): RawFileSource {
-    return new RawFileSource(reader);
+  /** `formatReason`: why the caller reads the file as raw (recorded in the snapshot manifest). */
+  static fromReader(reader: FileRangeReader, formatReason?: FormatReason): RawFileSource {
+    return new RawFileSource(reader, formatReason);
   }
 
   get size(): number {

@@ -115,7 +115,7 @@ it('exits 3 when check finds damage', async () => {
   expect(summary.errors[0].object).toBe(`snapshots/${first}`);
 });
 
-it('recognises a QCOW2 by its magic and restores either format', async () => {
+it('reads a file named .qcow2 as QCOW2 and restores either format', async () => {
   const { execFileSync } = await import('node:child_process');
   const rawImg = await writeImage(dir.path, 'q.raw', makeImage(3 << 20, 13));
   const q = join(dir.path, 'q.qcow2');

@@ -54,7 +54,7 @@ test('backup of a volume, then restore to a new volume: same bytes', async () =>
   expect(b.stderr).toBe('');
   expect(b.code).toBe(0);
   const summary = jsonLines(b.stdout).find((l) => l.type === 'summary') as Record<string, unknown>;
-  expect(summary).toMatchObject({ command: 'backup', size: 8 * MiB, tags: { environment: 'staging' }, source: { kind: 'scaleway-block', volumeId: volume.id } });
+  expect(summary).toMatchObject({ command: 'backup', size: 8 * MiB, format: 'qcow2', formatReason: 'scaleway-export', tags: { environment: 'staging' }, source: { kind: 'scaleway-block', volumeId: volume.id } });
 
   const r = await runCli(['restore', '--repo', repo, '--json', String(summary.snapshotId), '--to', 'scaleway-block://fr-par-1', '--name', 'cli-restored'], env);
   expect(r.stderr).toBe('');

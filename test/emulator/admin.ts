@@ -6,10 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { isQcow2, openQcow2 } from '../../engine/qcow2';
-import type { DiskSource } from '../../engine/source/disk-source';
-import { FileRangeReader } from '../../engine/source/range-reader';
-import { RawFileSource } from '../../engine/source/raw-file';
+import { openDiskImage } from '../../engine/source/open-image';
 import type { OperationFault, RequestFault, RequestFilter } from './faults';
 import { asObject, stringOr, tagsOf } from './fields';
 import { ApiError, invalidRequest, notFound, readBody, readJson, sendJson, sendNoContent, type JsonObject } from './http';
@@ -91,7 +88,8 @@ export class EmulatorAdmin {
     this.state.checkZone(zone);
     const type = o.type ?? 'sbs_5k';
     if (!['sbs_5k', 'sbs_15k', 'l_ssd'].includes(type)) throw invalidRequest('type', `type must be sbs_5k, sbs_15k or l_ssd, not ${type}`);
-    const source = o.fromFile !== undefined ? await openImage(o.fromFile) : undefined;
+    // QCOW2 when named .qcow2, else raw: the engine's rule for local files (docs/QCOW2.md).
+    const source = o.fromFile !== undefined ? await openDiskImage(o.fromFile) : undefined;
     try {
       const contentSize = source?.size ?? o.bytes?.length;
       const size = o.size ?? (contentSize !== undefined ? Math.ceil(contentSize / 512) * 512 : undefined);
@@ -195,18 +193,6 @@ function checkRange(v: VolumeRecord, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > v.size) {
     throw invalidRequest('offset', `range ${offset}+${length} is outside volume ${v.id} (${v.size} bytes)`);
   }
-}
-
-/** A local raw or QCOW2 file as a DiskSource. */
-async function openImage(path: string): Promise<DiskSource> {
-  const reader = await FileRangeReader.open(path);
-  const head = await reader.read(0, Math.min(reader.size, 8)).catch(async (err: unknown) => {
-    await reader.close();
-    throw err;
-  });
-  if (isQcow2(head)) return openQcow2(reader);
-  await reader.close();
-  return RawFileSource.open(path);
 }
 
 /** `/__admin/…` routes over an EmulatorAdmin. */

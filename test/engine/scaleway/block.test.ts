@@ -79,7 +79,7 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     expect(first.snapshot.tags).toEqual({ environment: 'production', dataClass: 'critical' });
     expect(first.snapshot.source).toMatchObject({
       kind: 'scaleway-block', zone: 'fr-par-1', projectId: profile.projectId, volumeId, volumeName: 'web-data', volumeSize: 32 * MiB,
-      volumeTags: 'app:web', format: 'qcow2', location: `scaleway-block://fr-par-1/${volumeId}`,
+      volumeTags: 'app:web', format: 'qcow2', formatReason: 'scaleway-export', location: `scaleway-block://fr-par-1/${volumeId}`,
     });
     expect(first.stagingKey).toBe(`scw-backup/${volumeId}/${first.nativeSnapshotId}.qcow2`);
     expect(await bucketKeys()).toEqual([]);

@@ -89,7 +89,7 @@ describe('backupInstance and restoreInstance', () => {
       expect(v.snapshot.time).toBe(r.group.time);
       expect(v.snapshot.source).toMatchObject({ groupId: r.group.source.groupId, serverId: server.id, volumeIndex: v.index, boot: v.boot });
     }
-    expect(r.volumes[2].snapshot.source).toMatchObject({ kind: 'scaleway-local', volumeType: 'l_ssd', location: `scaleway-local://fr-par-1/${server.volumes[2]}` });
+    expect(r.volumes[2].snapshot.source).toMatchObject({ kind: 'scaleway-local', volumeType: 'l_ssd', format: 'qcow2', formatReason: 'scaleway-export', location: `scaleway-local://fr-par-1/${server.volumes[2]}` });
     expect(r.volumes[2].snapshot.size).toBe(6 * MiB);
     groupId = r.group.id;
     await expectNothingLeft();
