@@ -119,6 +119,38 @@ async function mark(repo: Repository, table: BlobTable, stored: Map<string, Obje
   return snapshots.length;
 }
 
+/**
+ * A needed blob whose marked copy sits in a pack to repack, while another copy sits in a pack that
+ * stays, uses the copy that stays (the one in the pack with the smallest id): it is not copied once
+ * more, and the copies left after this prune are those the next prune's claims choose again, so a
+ * second prune finds nothing to do whatever order it reads the index files in. Moving a mark only
+ * empties a pack to repack further and fills one that stays: no decision flips but "repack" to
+ * "remove" (the caller's).
+ */
+function preferStayingCopies(
+  table: BlobTable, keep: readonly number[], candidates: Array<{ pn: number; unused: number }>,
+  counts: { usedEntries: Uint32Array; usedBytes: Float64Array; blobBytes: Float64Array },
+): void {
+  if (candidates.length === 0) return;
+  const stays = new Uint8Array(table.packCount);
+  for (const pn of keep) stays[pn] = 1;
+  const repacked = new Uint8Array(table.packCount);
+  for (const c of candidates) repacked[c.pn] = 1;
+  for (let e = 0; e < table.size; e++) {
+    const pn = table.packOf(e);
+    if (!repacked[pn] || !table.isUsed(e)) continue;
+    const other = table.bestOtherCopy(e, (p) => stays[p] === 1);
+    if (other < 0) continue;
+    table.moveUse(e, other);
+    const to = table.packOf(other);
+    counts.usedEntries[pn]--;
+    counts.usedBytes[pn] -= table.lengthOf(e);
+    counts.usedEntries[to]++;
+    counts.usedBytes[to] += table.lengthOf(other);
+  }
+  for (const c of candidates) c.unused = 1 - counts.usedBytes[c.pn] / counts.blobBytes[c.pn];
+}
+
 /** Read the store and decide what to do with every pack. Changes nothing. */
 export async function planPrune(repo: Repository, options: PlanOptions): Promise<PrunePlan> {
   const stored = new Map<string, ObjectInfo>();
@@ -166,9 +198,12 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
       else plan.keep.push(pn);
     }
   }
+  preferStayingCopies(table, plan.keep, candidates, { usedEntries, usedBytes, blobBytes });
+  for (const c of candidates.filter((x) => usedEntries[x.pn] === 0)) plan.remove.push(c.pn);
+  const repack = candidates.filter((x) => usedEntries[x.pn] > 0);
   // The emptiest packs first: a repack budget (prune's --max-repack-size) takes them in this order.
-  candidates.sort((a, b) => b.unused - a.unused || a.pn - b.pn);
-  plan.repack = candidates.map((c) => c.pn);
+  repack.sort((a, b) => b.unused - a.unused || a.pn - b.pn);
+  plan.repack = repack.map((c) => c.pn);
   for (const [id, info] of stored) {
     plan.totalBytes += info.size;
     if (table.hasPack(id)) continue;

@@ -21,15 +21,16 @@ export class BlobTable extends BlobColumns {
   }
 
   /**
-   * Mark the blob as needed. Returns the entry chosen to keep (the first copy, in insertion order, in
-   * a pack that `usable` accepts), 'known' when a copy was already marked, or 'missing' when no usable
-   * copy exists. Linear probing keeps equal ids in insertion order along their chain.
+   * Mark the blob as needed. Returns the entry chosen to keep (of the copies in packs that `usable`
+   * accepts, the one in the pack with the smallest id: the choice does not depend on the order the
+   * index files were read in, so the next prune makes it again), 'known' when a copy was already
+   * marked, or 'missing' when no usable copy exists.
    */
   claim(id: Uint8Array, usable: (packNumber: number) => boolean): number | 'known' | 'missing' {
     let chosen = -1;
     for (const e of this.entriesWithId(id)) {
       if (this.used[e] === 1) return 'known';
-      if (chosen < 0 && usable(this.packs[e])) chosen = e;
+      if (usable(this.packs[e]) && (chosen < 0 || this.packId(this.packs[e]) < this.packId(this.packs[chosen]))) chosen = e;
     }
     if (chosen < 0) return 'missing';
     this.used[chosen] = 1;
@@ -38,6 +39,25 @@ export class BlobTable extends BlobColumns {
 
   isUsed(e: number): boolean {
     return this.used[e] === 1;
+  }
+
+  /**
+   * Of the other copies of entry `e`'s blob, the one in the pack with the smallest id among those
+   * `accept` takes, or -1.
+   */
+  bestOtherCopy(e: number, accept: (packNumber: number) => boolean): number {
+    let best = -1;
+    for (const c of this.entriesWithId(this.blobAt(e).id)) {
+      if (c === e || !accept(this.packs[c])) continue;
+      if (best < 0 || this.packId(this.packs[c]) < this.packId(this.packs[best])) best = c;
+    }
+    return best;
+  }
+
+  /** Move the mark of a needed blob from one of its copies to another. */
+  moveUse(from: number, to: number): void {
+    this.used[from] = 0;
+    this.used[to] = 1;
   }
 
   entry(e: number): BlobEntry {
