@@ -26,6 +26,8 @@ export interface BackupOptions {
   time?: Date;
   /** This process's clocks, for the lock's freshness (tests shift them). */
   clock?: Clock;
+  /** Stop at the next safe point (Ctrl-C): no snapshot, what was stored indexed, the lock released. */
+  signal?: AbortSignal;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -51,16 +53,18 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   // and hashing do not need either, so they start at once; the first lookup waits for the index.
   let lock: Lock | undefined;
   const indexed = (async () => {
-    lock = await Lock.take(repo, false, { clock: options.clock });
+    lock = await Lock.take(repo, false, { clock: options.clock, signal: options.signal });
     await repo.loadIndex();
   })();
   indexed.catch(() => {
     // Observed by the pipeline's first lookup, which fails the backup with it.
   });
-  // Index files and the manifest are commits: each waits for proof that our lock still holds.
+  // Index files and the manifest are commits: each waits for proof that our lock still holds. After a
+  // failure or a stop request, indexing what was stored is clean-up: only a lapsed lock stops it.
+  let aborting = false;
   const confirmLock = async (): Promise<void> => {
     if (!lock) throw new Error('backup: no lock is held');
-    await lock.confirm();
+    await lock.confirm({ cleanup: aborting });
   };
   const writer = new BlobWriter(repo, { beforeIndex: confirmLock });
   const map = new DiskMapWriter(repo, writer);
@@ -72,7 +76,9 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     await pipeline.start();
     for await (const piece of cutDisk(source, chunker, stats, window, pipeline.takeWindow)) {
       await pipeline.add(piece);
-      // A backup whose lock lapsed (paused, or the store unreachable for long) stops now, not at the end.
+      // A backup whose lock lapsed (paused, or the store unreachable for long) stops now, not at the end;
+      // so does one asked to stop (before its lock is taken too).
+      options.signal?.throwIfAborted();
       lock?.assertFresh();
       progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
@@ -103,6 +109,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     progress.report({ phase: 'done', bytesDone: source.size, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { id, ...manifest };
   } catch (err) {
+    aborting = true;
     await pipeline.abort();
     await writer.abort().catch(() => {
       // The backup's own error is the one to report; indexing what was stored is best effort.

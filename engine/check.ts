@@ -17,6 +17,8 @@ export interface CheckOptions {
   random?: () => number;
   /** Check without locking the store (a read-only store; see lock-scope.ts). */
   noLock?: boolean;
+  /** Stop at the next object (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface CheckProblem {
@@ -69,7 +71,7 @@ export function parseSubset(spec: string, random: () => number): (packId: string
 export async function checkRepository(repo: Repository, options: CheckOptions = {}): Promise<CheckResult> {
   // Under a non-exclusive lock: a prune cannot remove packs while they are checked (FORMAT.md §9).
   const staleLocks: CheckProblem[] = [];
-  const result = await withLock(repo, { operation: 'check', reader: true, noLock: options.noLock, warn: (m) => staleLocks.push({ object: 'locks/', message: m }) }, () => checkLocked(repo, options));
+  const result = await withLock(repo, { operation: 'check', reader: true, noLock: options.noLock, signal: options.signal, warn: (m) => staleLocks.push({ object: 'locks/', message: m }) }, () => checkLocked(repo, options));
   result.warnings.push(...staleLocks);
   return result;
 }

@@ -24,6 +24,8 @@ export interface CopyOptions {
   onProgress?: ProgressCallback;
   /** Source packs read at once (default 4). */
   concurrency?: number;
+  /** Stop at the next disk map page (Ctrl-C): what was stored is indexed, no manifest written. */
+  signal?: AbortSignal;
 }
 
 export interface CopiedSnapshot {
@@ -145,7 +147,9 @@ interface PackWork {
 /** Copy one snapshot; the target's index must be loaded. */
 async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pair | undefined, options: CopyOptions, locks: LockGuard): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
   const progress = new ProgressReporter(options.onProgress);
-  const writer = new BlobWriter(to, { beforeIndex: locks.confirm });
+  // After a failure or a stop request, indexing what was stored is clean-up: only a lapsed lock stops it.
+  let aborting = false;
+  const writer = new BlobWriter(to, { beforeIndex: () => locks.confirm({ cleanup: aborting }) });
   const map = new DiskMapWriter(to, writer);
   const stats: CopiedSnapshot = { source: s.id, target: '', time: s.time, chunks: 0, chunksReused: 0, chunksRead: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0 };
   const translator = parent ? new Translator(from, to, parent) : undefined;
@@ -216,6 +220,7 @@ async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pa
     progress.report({ phase: 'done', bytesDone: s.size, bytesTotal: s.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { stats, map: pages };
   } catch (err) {
+    aborting = true;
     await writer.abort().catch(() => {
       // Indexing what was stored is best effort; the copy's own error is the one to report.
     });
@@ -243,7 +248,7 @@ async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyO
 /** Both stores' locks: a copy goes on only while both hold (FORMAT.md §9). */
 interface LockGuard {
   assertFresh(): void;
-  confirm(): Promise<void>;
+  confirm(options?: { cleanup?: boolean }): Promise<void>;
 }
 
 async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult, locks: LockGuard): Promise<void> {
@@ -295,14 +300,15 @@ export async function copySnapshots(from: Repository, to: Repository, options: C
   }
   const result: CopyResult = { copied: [], alreadyThere: [], durationMs: 0 };
   // Both stores locked non-exclusively for the whole copy: neither may be pruned meanwhile.
-  await withLock(from, { operation: 'copy' }, (sourceLock) => withLock(to, { operation: 'copy' }, (targetLock) => copyAll(from, to, options, result, {
+  const signal = options.signal;
+  await withLock(from, { operation: 'copy', signal }, (sourceLock) => withLock(to, { operation: 'copy', signal }, (targetLock) => copyAll(from, to, options, result, {
     assertFresh: () => {
       sourceLock?.assertFresh();
       targetLock?.assertFresh();
     },
-    confirm: async () => {
-      await sourceLock?.confirm();
-      await targetLock?.confirm();
+    confirm: async (o) => {
+      await sourceLock?.confirm(o);
+      await targetLock?.confirm(o);
     },
   })));
   result.durationMs = Date.now() - started;

@@ -54,6 +54,19 @@ export class ObjectExistsError extends BackupError {
   }
 }
 
+/**
+ * The user (Ctrl-C) or the system (a Serverless Job's timeout) asked the command to stop: it stopped
+ * at the next safe point and cleaned up what it had created. The AbortSignal's reason of an
+ * interrupted operation (engine options `signal`).
+ */
+export class InterruptedError extends BackupError {
+  readonly signal: string;
+  constructor(signal: string) {
+    super('INTERRUPTED', `interrupted by ${signal}`);
+    this.signal = signal;
+  }
+}
+
 /** An input image uses a feature we refuse to read (encryption, a backing file, ...). */
 export class UnsupportedFeatureError extends BackupError {
   readonly feature: string;

@@ -28,6 +28,8 @@ export interface ForgetOptions {
   timeZone?: string;
   now?: Date;
   dryRun?: boolean;
+  /** Stop before the next removal (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface ForgetSnapshotRef {
@@ -77,9 +79,9 @@ async function deleteManifests(repo: Repository, ids: string[], result: ForgetRe
   }
 }
 
-function withWriterLock<T>(repo: Repository, dryRun: boolean | undefined, warnings: string[], fn: (lock: Lock | undefined) => Promise<T>): Promise<T> {
+function withWriterLock<T>(repo: Repository, options: { dryRun?: boolean; signal?: AbortSignal }, warnings: string[], fn: (lock: Lock | undefined) => Promise<T>): Promise<T> {
   // Non-exclusive: forget may run beside backups, but not while a prune holds the store.
-  return withLock(repo, { noLock: dryRun, operation: 'forget', warn: (m) => warnings.push(m) }, fn);
+  return withLock(repo, { noLock: options.dryRun, signal: options.signal, operation: 'forget', warn: (m) => warnings.push(m) }, fn);
 }
 
 /** Apply a retention policy to every group of snapshots and delete the ones it does not keep. */
@@ -88,7 +90,7 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   if (isEmptyPolicy(options.policy)) throw new EmptyPolicyError();
   calendarIn(options.timeZone); // an unknown zone fails before anything is read
   const result: ForgetResult = { dryRun: !!options.dryRun, policy: describePolicy(options.policy), groups: [], removed: [], notRemoved: [], warnings: [] };
-  return withWriterLock(repo, options.dryRun, result.warnings, async (lock) => {
+  return withWriterLock(repo, options, result.warnings, async (lock) => {
     let snapshots = await listSnapshots(repo, { tags: options.tags });
     if (options.hostname !== undefined) snapshots = snapshots.filter((s) => s.hostname === options.hostname);
     if (options.locations !== undefined) {
@@ -112,10 +114,10 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
 }
 
 /** Delete the given snapshots (ids, unique prefixes or `latest`). */
-export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean } = {}): Promise<ForgetResult> {
+export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<ForgetResult> {
   if (refs.length === 0) throw new InvalidInputError('snapshot', 'no snapshot given');
   const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], warnings: [] };
-  return withWriterLock(repo, options.dryRun, result.warnings, async (lock) => {
+  return withWriterLock(repo, options, result.warnings, async (lock) => {
     const found: Snapshot[] = [];
     for (const r of refs) {
       const s = await findSnapshot(repo, r);

@@ -34,6 +34,8 @@ export interface PruneOptions {
   maxRepack?: { bytes: number } | { percent: number };
   /** Packs younger than this are neither removed nor repacked (default 1 hour; FORMAT.md §12). */
   graceMs?: number;
+  /** Stop at the next safe point (Ctrl-C): between two deletions, or before anything is removed. */
+  signal?: AbortSignal;
   /** The store's clock, epoch ms (tests; default: Backend.now(), FORMAT.md §12.2). */
   now?: () => number;
   onProgress?: ProgressCallback;
@@ -77,7 +79,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       if (!isStale(l, { now: storeTime })) warnings.push(`a real prune would be refused now: the repository is locked by ${describeLock(l)}`);
     }
   } else {
-    lock = await Lock.take(repo, true, { operation: 'prune', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
+    lock = await Lock.take(repo, true, { operation: 'prune', signal: options.signal, onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
   }
   try {
     // Ages (the grace period) are measured on the store's clock, as the objects' times are.
@@ -146,7 +148,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   const entriesOf = (pn: number): number[] => Array.from(order.subarray(start[pn], start[pn + 1]));
 
   // 1. Used blobs of the packs to repack go into new packs (unindexed until step 2).
-  const newPacks = await repack(repo, plan, entriesOf, progress);
+  const newPacks = await repack(repo, plan, entriesOf, progress, lock);
   result.packs.written = newPacks.length;
   result.bytes.written = newPacks.reduce((n, p) => n + p.size, 0);
 
@@ -226,7 +228,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
 }
 
 /** Copy the used blobs of the packs to repack into new packs, verifying each (no re-encryption: a sealed blob is bound to its id, not its place). */
-async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number) => number[], progress: ProgressReporter): Promise<Array<IndexedPack & { size: number }>> {
+async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number) => number[], progress: ProgressReporter, lock: Lock): Promise<Array<IndexedPack & { size: number }>> {
   const out: Array<IndexedPack & { size: number }> = [];
   if (plan.repack.length === 0) return out;
   const c = repo.config.chunker;
@@ -242,6 +244,8 @@ async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number)
   let read = 0;
   const total = plan.repack.reduce((n, pn) => n + (plan.stored.get(plan.table.packId(pn))?.size ?? 0), 0);
   for (const pn of plan.repack) {
+    // New packs written so far stay unindexed if prune stops here: the next prune removes them.
+    lock.assertFresh();
     const packId = plan.table.packId(pn);
     const used: BlobEntry[] = entriesOf(pn).filter((e) => plan.table.isUsed(e)).map((e) => {
       const b = plan.table.entry(e);

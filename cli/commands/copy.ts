@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { copySnapshots, InvalidInputError, openRepository, type LocationOptions } from '../../engine';
 import { collectTag } from '../args';
 import { commonOptions, locationOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 import { prompt } from '../password';
 
@@ -63,7 +64,7 @@ export function registerCopy(program: Command): void {
       const out = new Output(!!flags.json);
       const from = await openRepo(flags);
       const to = await openRepository(flags.to as string, await targetPassphrase(flags.toPasswordFile), { location: targetLocation(flags) });
-      const r = await copySnapshots(from, to, { snapshots: refs, tags: flags.tag, onProgress: out.progress() });
+      const r = await copySnapshots(from, to, { snapshots: refs, tags: flags.tag, onProgress: out.progress(), signal: interruptSignal() });
       out.endProgress();
       for (const a of r.alreadyThere) out.text(`snapshot ${a.source.slice(0, 12)} is already in the target as ${a.target.slice(0, 12)}`);
       for (const c of r.copied) {

@@ -5,6 +5,7 @@ import {
 } from '../../engine';
 import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output } from '../output';
 import { addPruneOptions, failIfNotDeleted, printPrune, pruneOptionsFrom, type PruneFlags } from './prune';
 
@@ -111,8 +112,8 @@ export function registerForget(program: Command): void {
       if (refs.length > 0 && given) throw new InvalidInputError('--keep-*', 'give either snapshot ids or a policy, not both');
       const repo = await openRepo(flags);
       const result = refs.length > 0
-        ? await removeSnapshots(repo, refs, { dryRun: flags.dryRun })
-        : await forgetSnapshots(repo, { policy, groupBy, tags: flags.tag, hostname: flags.host, timeZone: flags.timeZone, dryRun: flags.dryRun });
+        ? await removeSnapshots(repo, refs, { dryRun: flags.dryRun, signal: interruptSignal() })
+        : await forgetSnapshots(repo, { policy, groupBy, tags: flags.tag, hostname: flags.host, timeZone: flags.timeZone, dryRun: flags.dryRun, signal: interruptSignal() });
       printForget(out, result);
       const summary: Record<string, unknown> = { ...result, timeZone: flags.timeZone };
       if (flags.prune && !flags.dryRun && result.removed.length > 0) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BackupError, DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, InvalidInputError, pruneRepository, type PruneOptions, type PruneResult } from '../../engine';
 import { parseSize } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 
 export interface PruneFlags {
@@ -42,6 +43,7 @@ export function pruneOptionsFrom(flags: PruneFlags): PruneOptions {
       : max.endsWith('%') ? { percent: parsePercent(max, '--max-repack-size') }
       : { bytes: parseSize(max, '--max-repack-size') },
     graceMs: flags.grace !== undefined ? parseGrace(flags.grace) : undefined,
+    signal: interruptSignal(),
   };
 }
 

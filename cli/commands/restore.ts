@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 import { isInstanceGroup } from '../../engine/scaleway/instance-group';
 import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
@@ -54,7 +55,7 @@ export function registerRestore(program: Command): void {
         throw new InvalidInputError(`snapshot ${snap.id.slice(0, 12)}`, 'is the group of an Instance backup: restore it with --to scaleway-instance://ZONE[/SERVER_ID], or restore one of its volume snapshots to a file');
       }
       const restore = parseImageFormat('--format', flags.format) === 'qcow2' ? restoreQcow2 : restoreImage;
-      const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress(), noLock: !flags.lock, onWarning: (m) => out.warning(m) });
+      const r = await restore(repo, snap, flags.target, { overwrite: flags.overwrite, onProgress: out.progress(), noLock: !flags.lock, onWarning: (m) => out.warning(m), signal: interruptSignal() });
       out.endProgress();
       out.text(`restored snapshot ${snap.id.slice(0, 12)} to ${r.target} (${flags.format}): ${formatBytes(r.size)} disk, ${formatBytes(r.bytesWritten)} written, ` +
         `${formatBytes(r.holeBytes)} left sparse, ${(r.durationMs / 1000).toFixed(1)} s`);

@@ -112,6 +112,11 @@ export interface LockOptions {
   stale?: Omit<StaleCheck, 'now'>;
   /** This process's clocks (tests shift them). */
   clock?: Clock;
+  /**
+   * Stops the work: once aborted, assertFresh() and confirm() throw its reason (an
+   * InterruptedError), so the holder stops at the same safe points where a lapsed lock stops it.
+   */
+  signal?: AbortSignal;
 }
 
 /** After a failed refresh, try again this soon rather than a whole refresh period later. */
@@ -150,10 +155,12 @@ export class Lock {
     readonly exclusive: boolean,
     private readonly operation: string | undefined,
     private readonly clock: Clock,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   static async take(repo: Repository, exclusive: boolean, options: LockOptions = {}): Promise<Lock> {
-    const lock = new Lock(repo, exclusive, options.operation, options.clock ?? systemClock);
+    options.signal?.throwIfAborted();
+    const lock = new Lock(repo, exclusive, options.operation, options.clock ?? systemClock, options.signal);
     // Looking first saves writing (and, on Object Lock buckets, keeping) a lock that would be refused.
     await lock.checkOthers(options);
     await lock.write();
@@ -246,8 +253,17 @@ export class Lock {
     return this.lost;
   }
 
-  /** Throw LockExpiredError unless the lock is still certainly fresh in everyone's eyes. Cheap: no I/O. */
+  /**
+   * Throw LockExpiredError unless the lock is still certainly fresh in everyone's eyes, or the
+   * signal's reason when the work was asked to stop. Cheap: no I/O.
+   */
   assertFresh(): void {
+    this.signal?.throwIfAborted();
+    this.assertHeld();
+  }
+
+  /** The lapse half of assertFresh(): for clean-up work that must go on when the work was asked to stop. */
+  private assertHeld(): void {
     const why = this.untrustedFor();
     if (why !== undefined) throw new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: this.lastError });
   }
@@ -263,12 +279,17 @@ export class Lock {
     return why === undefined ? undefined : new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: failure });
   }
 
-  /** assertFresh(), and our lock file still exists: call right before committing (a snapshot, an index, a deletion). */
-  async confirm(): Promise<void> {
-    this.assertFresh();
+  /**
+   * assertFresh(), and our lock file still exists: call right before committing (a snapshot, an index,
+   * a deletion). With `cleanup` (indexing what an interrupted backup stored), a stop request does not
+   * count: only whether the lock still holds.
+   */
+  async confirm(options: { cleanup?: boolean } = {}): Promise<void> {
+    if (!options.cleanup) this.signal?.throwIfAborted();
+    this.assertHeld();
     if (this.path && !(await this.repo.backend.stat(this.path))) {
       this.lost = 'was removed by someone else (scw-backup unlock?)';
-      this.assertFresh();
+      this.assertHeld();
     }
   }
 
