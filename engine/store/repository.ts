@@ -89,6 +89,11 @@ export class Repository {
     const kdf = options.kdf ?? DEFAULT_KDF;
     checkKdf(kdf, options.allowWeakKdf);
     if (await backend.stat('config')) throw new RepositoryExistsError(backend.location);
+    // A store shares its folder or prefix with nothing: init into a source tree or another tool's
+    // bucket prefix would mix our objects with files someone cares about.
+    for await (const obj of backend.list('')) {
+      throw new InvalidInputError(backend.location, `is not empty (it holds ${obj.path}, and maybe more): a store needs a new or empty folder or S3 prefix of its own`);
+    }
     const draft = newConfig(options.chunker, options.packSize, options.formatVersion);
     const masterKey = randomBytes(32);
     const keys = deriveSubKeys(masterKey, Buffer.from(draft.id, 'hex'), draft.version);

@@ -102,7 +102,7 @@ export class FsBackend implements Backend {
   }
 
   async *list(dir: string): AsyncIterable<ObjectInfo> {
-    const start = this.file(dir);
+    const start = dir === '' ? this.location : this.file(dir);
     const stack = [start];
     while (stack.length > 0) {
       const current = stack.pop() as string;
