@@ -1,6 +1,6 @@
 import { DamagedObjectError } from '../errors';
 import { EXTENDED_L2_ENTRY_SIZE, L1_ENTRY_SIZE, L2_ENTRY_SIZE, MAX_L1_BYTES, SECTOR_SIZE, SUBCLUSTERS } from './constants';
-import type { ReadFeatures } from './features';
+import type { CompressionType, ReadFeatures } from './features';
 import type { Qcow2Header } from './header';
 
 /** Everything the mapping code needs to turn a guest offset into a host location. */
@@ -10,6 +10,7 @@ export interface Geometry {
   /** The guest disk's size: the header's, less a partial last sector, as qemu reads it. */
   size: number;
   version: 2 | 3;
+  compression: CompressionType;
   clusterBits: number;
   clusterSize: number;
   extendedL2: boolean;
@@ -64,6 +65,7 @@ export function computeGeometry(location: string, h: Qcow2Header, f: ReadFeature
     fileSize,
     size,
     version: h.version,
+    compression: f.compression,
     clusterBits: h.clusterBits,
     clusterSize,
     extendedL2: f.extendedL2,
