@@ -14,6 +14,7 @@ export const snapshotSchema = z.object({
   username: z.string(),
   source: z.object({ format: z.string(), location: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean()])),
   tags: z.record(z.string(), z.string()),
+  // int() takes safe integers only (zod 4): at most 2^53 - 1, MAX_DISK_BYTES in source/disk-source.ts.
   size: z.number().int().nonnegative(),
   chunker: chunkerSchema,
   map: z.array(z.object({ offset: z.number().int().nonnegative(), length: z.number().int().positive(), id: z.string().regex(/^[0-9a-f]{64}$/) })),
@@ -43,6 +44,14 @@ export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
   } catch (err) {
     throw new DamagedObjectError(name, 'snapshot is not JSON', { cause: err });
   }
+  return validateManifest(json, name);
+}
+
+/**
+ * What every reader checks of a manifest (FORMAT.md §8): the schema, and a disk map whose pages
+ * cover [0, size) in order. Writers check the same before saving (snapshots.ts, saveSnapshot).
+ */
+export function validateManifest(json: unknown, name: string): SnapshotManifest {
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) throw new DamagedObjectError(name, `snapshot is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const s = parsed.data;

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { chunkId, idToHex } from '../crypto/chunk-id';
 import { AAD } from '../crypto/seal';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { DamagedObjectError, InvalidInputError, NotFoundError } from '../errors';
 import { BLOB_MAP } from './blob';
 import { readBlob } from './blob-reader';
 import type { BlobWriter } from './blob-writer';
@@ -9,8 +9,20 @@ import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
 import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
 
+/**
+ * Store a manifest (FORMAT.md §8); returns its id. The JSON is first checked as every reader will
+ * check it (parseSnapshot): a manifest readers would refuse is never written.
+ */
 export async function saveSnapshot(repo: Repository, manifest: SnapshotManifest): Promise<string> {
-  return repo.saveObject('snapshots', AAD.snapshot, Buffer.from(JSON.stringify(manifest), 'utf8'));
+  const payload = Buffer.from(JSON.stringify(manifest), 'utf8');
+  const what = `snapshot of ${manifest.source?.location ?? 'an unknown source'}`;
+  try {
+    parseSnapshot(payload, what);
+  } catch (err) {
+    if (!(err instanceof DamagedObjectError)) throw err;
+    throw new InvalidInputError(what, `not saved: ${err.detail}, which readers would refuse; the data it needs stays unreferenced until prune`);
+  }
+  return repo.saveObject('snapshots', AAD.snapshot, payload);
 }
 
 export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
