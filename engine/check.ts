@@ -5,8 +5,8 @@ import { ProgressReporter, type ProgressCallback } from './progress';
 import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
 import type { Repository } from './store/repository';
-import type { Snapshot } from './store/snapshot';
-import { loadSnapshot, readDiskMap } from './store/snapshots';
+import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
+import { readDiskMap } from './store/snapshots';
 
 export interface CheckOptions {
   /** Read and verify pack contents: all packs (`true`), or a subset "n/m" or "p%". */
@@ -26,7 +26,10 @@ export interface CheckResult {
   ok: boolean;
   errors: CheckProblem[];
   warnings: CheckProblem[];
+  /** Snapshot files listed, damaged ones included. */
   snapshots: number;
+  /** The manifests that cannot be read (each is also one of `errors`). */
+  damaged: DamagedSnapshot[];
   indexFiles: number;
   packs: number;
   packsRead: number;
@@ -68,7 +71,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
-  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
 
   // Snapshots are listed before the index is read: a backup writes its index files before its
   // snapshot, so every snapshot listed here has its index files in place by the time they are read,
@@ -100,14 +103,22 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
 
   for (const path of snapshotPaths) {
     const obj = { path };
-    result.snapshots++;
-    let snapshot: Snapshot;
+    let read: SnapshotRead | undefined;
     try {
-      snapshot = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
+      read = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
     } catch (err) {
+      result.snapshots++;
       result.errors.push(problem(obj.path, err));
       continue;
     }
+    if (read === undefined) continue; // forgotten since it was listed
+    result.snapshots++;
+    if (!read.ok) {
+      result.damaged.push(read.damaged);
+      result.errors.push({ object: obj.path, message: read.damaged.message });
+      continue;
+    }
+    const snapshot = read.snapshot;
     try {
       let missing = 0;
       let first = '';

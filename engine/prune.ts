@@ -15,6 +15,7 @@ import { describeLock, isStale, listLocks, Lock } from './store/locks';
 import { PackBuilder, packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import { sealObject } from './store/sealed-object';
+import type { DamagedSnapshot } from './store/snapshot-file';
 import { sealedBound } from './pipeline/chunk-ops';
 
 export { PruneRefusedError } from './prune-plan';
@@ -33,6 +34,11 @@ export interface PruneOptions {
   maxRepack?: { bytes: number } | { percent: number };
   /** Packs younger than this are neither removed nor repacked (default 1 hour; FORMAT.md §12). */
   graceMs?: number;
+  /**
+   * Prune although some manifest cannot be read (FORMAT.md §12.2): the data only it references is
+   * removed. Without this, such a manifest makes prune refuse (PRUNE_REFUSED) until it is forgotten.
+   */
+  ignoreDamagedSnapshots?: boolean;
   /** Epoch ms clock (tests). */
   now?: () => number;
   onProgress?: ProgressCallback;
@@ -40,7 +46,10 @@ export interface PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean;
+  /** Readable snapshots. */
   snapshots: number;
+  /** Manifests that could not be read; `warnings` says what prune did about each. */
+  damaged: DamagedSnapshot[];
   blobs: { total: number; used: number };
   /** What the plan decided for each pack; `notDeleted` lists the removals the store refused. */
   packs: { total: number; kept: number; repacked: number; removed: number; missingDropped: number; unindexedRemoved: number; unindexedKept: number; youngKept: number; written: number };
@@ -82,6 +91,8 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       graceMs: options.graceMs ?? DEFAULT_PRUNE_GRACE_MS,
       now: started,
       progress,
+      ignoreDamagedSnapshots: options.ignoreDamagedSnapshots,
+      warnings,
     });
     applyRepackBudget(plan, options.maxRepack);
     const result = summarize(plan, !!options.dryRun, warnings);
@@ -121,6 +132,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
   return {
     dryRun,
     snapshots: plan.snapshots,
+    damaged: plan.damaged,
     blobs: { total: plan.table.size, used: plan.usedBlobs },
     packs: {
       total: plan.stored.size, kept: plan.keep.length, repacked: plan.repack.length, removed: plan.remove.length,

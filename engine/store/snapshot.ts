@@ -37,14 +37,17 @@ export interface Snapshot extends SnapshotManifest {
   id: string;
 }
 
-export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
-  let json: unknown;
+/** A manifest's payload as JSON (not yet validated). */
+export function snapshotJson(payload: Buffer, name: string): unknown {
   try {
-    json = JSON.parse(payload.toString('utf8'));
+    return JSON.parse(payload.toString('utf8'));
   } catch (err) {
     throw new DamagedObjectError(name, 'snapshot is not JSON', { cause: err });
   }
-  return validateManifest(json, name);
+}
+
+export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
+  return validateManifest(snapshotJson(payload, name), name);
 }
 
 /**
@@ -62,4 +65,28 @@ export function validateManifest(json: unknown, name: string): SnapshotManifest 
   }
   if (expected !== s.size) throw new DamagedObjectError(name, `disk map covers ${expected} bytes of a ${s.size}-byte disk`);
   return s;
+}
+
+/** One entry of a manifest's `map`: a map page and the guest range it covers. */
+export type MapPageRef = SnapshotManifest['map'][number];
+
+/**
+ * The `map` of a manifest that fails validation, when it still reads as map pages one after the
+ * other from offset 0 (a 64-hex id and a positive length each), whatever the rest of the manifest
+ * says; undefined otherwise. Prune keeps these pages rather than lose what such a manifest
+ * references (FORMAT.md §12.2).
+ */
+export function lenientMap(json: unknown): MapPageRef[] | undefined {
+  const map = typeof json === 'object' && json !== null ? (json as { map?: unknown }).map : undefined;
+  if (!Array.isArray(map)) return undefined;
+  const pages: MapPageRef[] = [];
+  let end = 0;
+  for (const p of map as unknown[]) {
+    const { offset, length, id } = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (offset !== end || typeof length !== 'number' || !(length > 0)) return undefined;
+    pages.push({ offset, length, id });
+    end += length;
+  }
+  return pages;
 }

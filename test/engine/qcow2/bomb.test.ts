@@ -74,7 +74,7 @@ it('backupImage refuses it too and saves no snapshot', async () => {
   const bytes = sharedClusterImage(21, TiB);
   const reader = new BudgetReader('bomb.qcow2', bytes, 4 * bytes.length);
   await expect(backupImage(repo, await openQcow2(reader), { workers: 0 })).rejects.toThrow(/more than it holds/);
-  expect(await listSnapshots(repo)).toEqual([]);
+  expect(await listSnapshots(repo)).toEqual({ snapshots: [], damaged: [] });
 });
 
 it('qemu-img check calls such an image corrupt: qemu never maps a host cluster twice', () => {
