@@ -1,4 +1,4 @@
-import type { Progress } from '../engine';
+import type { DamagedSnapshot, Progress } from '../engine';
 
 /**
  * Output convention (README "Scripting"): with --json every command prints JSON Lines on stdout —
@@ -39,6 +39,11 @@ export class Output {
     if (this.barShown) process.stderr.write('\n');
     this.barShown = false;
   }
+}
+
+/** findSnapshot's `onDamaged`: a damaged manifest that `latest` skipped becomes a warning. */
+export function skippedWarning(out: Output): (d: DamagedSnapshot) => void {
+  return (d) => out.warning(`${d.message}; skipped: "latest" is the newest readable snapshot`);
 }
 
 export function formatBytes(n: number): string {

@@ -14,6 +14,7 @@ import type { MapExtent } from './store/disk-map';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
+import type { DamagedSnapshot } from './store/snapshot-file';
 import { DiskMapWriter, findSnapshot, listSnapshots, readDiskMap, saveSnapshot } from './store/snapshots';
 
 export interface CopyOptions {
@@ -50,6 +51,11 @@ export interface CopyResult {
   copied: CopiedSnapshot[];
   /** Source snapshots the target already holds (same identity), with the target's id. */
   alreadyThere: Array<{ source: string; target: string }>;
+  /**
+   * Manifests that could not be read: the source's are not copied; the target's cannot be matched,
+   * so a snapshot they held may be copied again.
+   */
+  damaged: { source: DamagedSnapshot[]; target: DamagedSnapshot[] };
   durationMs: number;
 }
 
@@ -252,9 +258,12 @@ interface LockGuard {
 }
 
 async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult, locks: LockGuard): Promise<void> {
-  const all = await listSnapshots(from);
+  const source = await listSnapshots(from);
+  const target = await listSnapshots(to);
+  result.damaged = { source: source.damaged, target: target.damaged };
+  const all = source.snapshots;
   const wanted = await selectSnapshots(from, all, options);
-  const inTarget = new Map((await listSnapshots(to)).map((s) => [snapshotIdentity(s), s] as const));
+  const inTarget = new Map(target.snapshots.map((s) => [snapshotIdentity(s), s] as const));
   // Indexes after snapshots: a manifest is written after every index file it needs, so each
   // snapshot listed above finds its chunks even if its backup finished a moment ago.
   await Promise.all([from.loadIndex(), to.loadIndex()]);
@@ -298,7 +307,7 @@ export async function copySnapshots(from: Repository, to: Repository, options: C
       `(${JSON.stringify(from.config.chunker)} against ${JSON.stringify(to.config.chunker)}) so nothing would deduplicate; ` +
       'create the target with the same --chunker and --chunk-size as the source');
   }
-  const result: CopyResult = { copied: [], alreadyThere: [], durationMs: 0 };
+  const result: CopyResult = { copied: [], alreadyThere: [], damaged: { source: [], target: [] }, durationMs: 0 };
   // Both stores locked non-exclusively for the whole copy: neither may be pruned meanwhile.
   const signal = options.signal;
   await withLock(from, { operation: 'copy', signal }, (sourceLock) => withLock(to, { operation: 'copy', signal }, (targetLock) => copyAll(from, to, options, result, {

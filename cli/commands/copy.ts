@@ -66,6 +66,8 @@ export function registerCopy(program: Command): void {
       const to = await openRepository(flags.to as string, await targetPassphrase(flags.toPasswordFile), { location: targetLocation(flags) });
       const r = await copySnapshots(from, to, { snapshots: refs, tags: flags.tag, onProgress: out.progress(), signal: interruptSignal() });
       out.endProgress();
+      for (const d of r.damaged.source) out.warning(`${d.message}; not copied (run "scw-backup check" on the source)`);
+      for (const d of r.damaged.target) out.warning(`${d.message}; in the target: what it held cannot be recognised, so it may be copied again`);
       for (const a of r.alreadyThere) out.text(`snapshot ${a.source.slice(0, 12)} is already in the target as ${a.target.slice(0, 12)}`);
       for (const c of r.copied) {
         out.text(`snapshot ${c.source.slice(0, 12)} copied as ${c.target.slice(0, 12)}: ${c.chunks} chunk(s), ${c.chunksReused} known from an earlier copy, ` +
@@ -74,7 +76,7 @@ export function registerCopy(program: Command): void {
       const sum = (k: 'bytesRead' | 'bytesNew' | 'bytesStored'): number => r.copied.reduce((n, c) => n + c[k], 0);
       out.text(`${r.copied.length} snapshot(s) copied, ${r.alreadyThere.length} already there, ${(r.durationMs / 1000).toFixed(1)} s`);
       out.summary('copy', {
-        from: from.location, to: to.location, copied: r.copied, alreadyThere: r.alreadyThere,
+        from: from.location, to: to.location, copied: r.copied, alreadyThere: r.alreadyThere, damaged: r.damaged,
         bytesRead: sum('bytesRead'), bytesNew: sum('bytesNew'), bytesStored: sum('bytesStored'), durationMs: r.durationMs,
       });
     });

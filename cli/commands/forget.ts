@@ -69,7 +69,7 @@ function describeKey(key: SnapshotGroupKey): string {
   return parts.length ? parts.join(', ') : 'all snapshots';
 }
 
-const when = (time: string): string => time.slice(0, 19).replace('T', ' ');
+const when = (time: string | undefined): string => (time === undefined ? 'damaged manifest  ' : time.slice(0, 19).replace('T', ' '));
 
 function printForget(out: Output, r: ForgetResult): void {
   out.text(`applying policy: ${r.policy}`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
-import { Output, formatBytes } from '../output';
+import { Output, formatBytes, skippedWarning } from '../output';
 import { isInstanceGroup } from '../../engine/scaleway/instance-group';
 import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
 import { isScalewayInstanceUrl, restoreScalewayInstance } from './scaleway-instance';
@@ -50,7 +50,7 @@ export function registerRestore(program: Command): void {
       if (flags.target === undefined) throw new InvalidInputError('--target', 'missing: give --target FILE (or --to scaleway-block://ZONE)');
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const snap = await findSnapshot(repo, ref);
+      const snap = await findSnapshot(repo, ref, { onDamaged: skippedWarning(out) });
       if (isInstanceGroup(snap)) {
         throw new InvalidInputError(`snapshot ${snap.id.slice(0, 12)}`, 'is the group of an Instance backup: restore it with --to scaleway-instance://ZONE[/SERVER_ID], or restore one of its volume snapshots to a file');
       }

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot } from '../../engine';
 import { parseScalewayInstanceUrl } from '../../engine/scaleway/url';
-import { formatBytes } from '../output';
+import { formatBytes, skippedWarning } from '../output';
 import { usageOnBadUrl, withScalewaySession, type ScalewayFlags } from './scaleway';
 
 export const SCALEWAY_INSTANCE_SCHEME = 'scaleway-instance:';
@@ -48,7 +48,7 @@ export async function restoreScalewayInstance(
     throw new InvalidInputError('--to', 'give scaleway-instance://ZONE/SERVER_ID to restore onto a server, or scaleway-instance://ZONE with --new-server NAME');
   }
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
-    const group = await findSnapshot(repo, ref);
+    const group = await findSnapshot(repo, ref, { onDamaged: skippedWarning(out) });
     const r = await sw.restoreInstance(repo, clients, staging, {
       group, zone: target.zone, bucket, prefix: flags.stagingPrefix, newServerName: flags.newServer, serverId: target.serverId,
       allowStop: flags.stopServer, commercialType: flags.commercialType, onProgress: out.progress(), onWarning: (m) => out.warning(m),

@@ -12,7 +12,7 @@ import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
 import type { Repository } from '../../engine';
 import type { ScalewayClients } from '../../engine/scaleway';
 import type { S3Backend } from '../../engine/store/backends/s3';
-import { Output, formatBytes } from '../output';
+import { Output, formatBytes, skippedWarning } from '../output';
 
 export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
 
@@ -103,7 +103,7 @@ export async function restoreScalewayBlock(
 ): Promise<void> {
   const target = parseUrl(cmd, to, false);
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
-    const snapshot = await findSnapshot(repo, ref);
+    const snapshot = await findSnapshot(repo, ref, { onDamaged: skippedWarning(out) });
     const r = await sw.restoreBlockVolume(repo, clients, staging, {
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
       size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),

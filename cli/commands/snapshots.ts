@@ -22,7 +22,7 @@ export function registerSnapshots(program: Command): void {
     .action(async (flags: SnapshotsFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const snaps = await listSnapshots(repo, { tags: flags.tag });
+      const { snapshots: snaps, damaged } = await listSnapshots(repo, { tags: flags.tag });
       out.text(['ID          ', 'TIME                ', 'HOST        ', 'SIZE      ', 'NEW       ', 'STORED    ', 'DEDUP ', 'TAGS'].join(' '));
       for (const s of snaps) {
         out.text([
@@ -36,9 +36,12 @@ export function registerSnapshots(program: Command): void {
           Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(','),
         ].join(' '));
       }
-      out.text(`${snaps.length} snapshot(s)`);
+      out.text(`${snaps.length} snapshot(s)` + (damaged.length > 0 ? `, ${damaged.length} damaged manifest(s)` : ''));
+      // Damaged manifests are skipped, never hidden: "check" reports them too, "forget ID" removes one.
+      for (const d of damaged) out.warning(`${d.message}; skipped (run "scw-backup check"; "forget ${d.id.slice(0, 12)}" removes it)`);
       out.summary('snapshots', {
         snapshots: snaps.map((s) => ({ id: s.id, time: s.time, hostname: s.hostname, source: s.source, tags: s.tags, size: s.size, stats: s.stats })),
+        damaged,
       });
     });
 }

@@ -3,6 +3,13 @@
  * container knows it, the list of allocated extents. Raw files, QCOW2 images (local or in a bucket)
  * and Scaleway exports all present themselves this way, so the backup pipeline knows one shape.
  */
+/**
+ * The largest guest disk the engine takes: offsets are JavaScript numbers, exact up to 2^53 - 1, and
+ * a snapshot manifest records the size as such (FORMAT.md §8). Sources larger than this are refused
+ * before anything is read.
+ */
+export const MAX_DISK_BYTES = Number.MAX_SAFE_INTEGER;
+
 export interface Extent {
   offset: number;
   length: number;

@@ -14,6 +14,7 @@ export const snapshotSchema = z.object({
   username: z.string(),
   source: z.object({ format: z.string(), location: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean()])),
   tags: z.record(z.string(), z.string()),
+  // int() takes safe integers only (zod 4): at most 2^53 - 1, MAX_DISK_BYTES in source/disk-source.ts.
   size: z.number().int().nonnegative(),
   chunker: chunkerSchema,
   map: z.array(z.object({ offset: z.number().int().nonnegative(), length: z.number().int().positive(), id: z.string().regex(/^[0-9a-f]{64}$/) })),
@@ -36,13 +37,24 @@ export interface Snapshot extends SnapshotManifest {
   id: string;
 }
 
-export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
-  let json: unknown;
+/** A manifest's payload as JSON (not yet validated). */
+export function snapshotJson(payload: Buffer, name: string): unknown {
   try {
-    json = JSON.parse(payload.toString('utf8'));
+    return JSON.parse(payload.toString('utf8'));
   } catch (err) {
     throw new DamagedObjectError(name, 'snapshot is not JSON', { cause: err });
   }
+}
+
+export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
+  return validateManifest(snapshotJson(payload, name), name);
+}
+
+/**
+ * What every reader checks of a manifest (FORMAT.md §8): the schema, and a disk map whose pages
+ * cover [0, size) in order. Writers check the same before saving (snapshots.ts, saveSnapshot).
+ */
+export function validateManifest(json: unknown, name: string): SnapshotManifest {
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) throw new DamagedObjectError(name, `snapshot is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const s = parsed.data;
@@ -53,4 +65,28 @@ export function parseSnapshot(payload: Buffer, name: string): SnapshotManifest {
   }
   if (expected !== s.size) throw new DamagedObjectError(name, `disk map covers ${expected} bytes of a ${s.size}-byte disk`);
   return s;
+}
+
+/** One entry of a manifest's `map`: a map page and the guest range it covers. */
+export type MapPageRef = SnapshotManifest['map'][number];
+
+/**
+ * The `map` of a manifest that fails validation, when it still reads as map pages one after the
+ * other from offset 0 (a 64-hex id and a positive length each), whatever the rest of the manifest
+ * says; undefined otherwise. Prune keeps these pages rather than lose what such a manifest
+ * references (FORMAT.md §12.2).
+ */
+export function lenientMap(json: unknown): MapPageRef[] | undefined {
+  const map = typeof json === 'object' && json !== null ? (json as { map?: unknown }).map : undefined;
+  if (!Array.isArray(map)) return undefined;
+  const pages: MapPageRef[] = [];
+  let end = 0;
+  for (const p of map as unknown[]) {
+    const { offset, length, id } = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (offset !== end || typeof length !== 'number' || !(length > 0)) return undefined;
+    pages.push({ offset, length, id });
+    end += length;
+  }
+  return pages;
 }

@@ -41,7 +41,7 @@ it('backs up into a bucket, dedups, restores byte for byte and checks clean', as
   expect(second.stats.bytesNew).toBe(0);
 
   const reopened = await openRepository(url, PASS, { location });
-  expect((await listSnapshots(reopened)).map((s) => s.id).sort()).toEqual([first.id, second.id].sort());
+  expect((await listSnapshots(reopened)).snapshots.map((s) => s.id).sort()).toEqual([first.id, second.id].sort());
   const target = join(dir.path, 'restored.img');
   await restoreImage(reopened, await findSnapshot(reopened, 'latest'), target);
   expect((await readFile(target)).equals(img)).toBe(true);
