@@ -15,13 +15,15 @@ import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
 import type { DamagedSnapshot } from './store/snapshot-file';
-import { DiskMapWriter, findSnapshot, listSnapshots, readDiskMap, saveSnapshot } from './store/snapshots';
+import { DiskMapWriter, findSnapshot, listSnapshots, matchesFilter, readDiskMap, saveSnapshot, type SnapshotFilter } from './store/snapshots';
 
 export interface CopyOptions {
   /** Snapshots of the source to copy (ids, unique prefixes, `latest`); default: all. */
   snapshots?: readonly string[];
-  /** Only source snapshots carrying all these tags. */
+  /** Only source snapshots carrying all these tags (the same as `filter.tags`). */
   tags?: Record<string, string>;
+  /** Only source snapshots these filters select (with `latest`: the newest of them). */
+  filter?: SnapshotFilter;
   onProgress?: ProgressCallback;
   /** Source packs read at once (default 4). */
   concurrency?: number;
@@ -240,12 +242,13 @@ type Pair = { a: Snapshot; b: Snapshot };
 
 /** The source snapshots to copy, oldest first: the given refs, or every snapshot (with the tags). */
 async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyOptions): Promise<Snapshot[]> {
+  const filter: SnapshotFilter = { ...options.filter, tags: { ...options.filter?.tags, ...options.tags } };
   if (!options.snapshots || options.snapshots.length === 0) {
-    return all.filter((s) => !options.tags || Object.entries(options.tags).every(([k, v]) => s.tags[k] === v));
+    return all.filter((s) => matchesFilter(s, filter));
   }
   const wanted: Snapshot[] = [];
   for (const ref of options.snapshots) {
-    const s = await findSnapshot(from, ref, { tags: options.tags });
+    const s = await findSnapshot(from, ref, filter);
     if (!wanted.some((w) => w.id === s.id)) wanted.push(s);
   }
   return wanted.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));

@@ -13,7 +13,7 @@ import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
 import type { Snapshot } from './store/snapshot';
 import { readSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
-import { findSnapshot, listSnapshots, resolveSnapshotId } from './store/snapshots';
+import { findSnapshot, listSnapshots, resolveSnapshotId, type SnapshotFilter } from './store/snapshots';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -73,9 +73,10 @@ export class EmptyPolicyError extends InvalidInputError {
 const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
 
 /** A snapshot to remove by name: its time when its manifest reads, else it is reported as damaged. */
-async function resolveRef(repo: Repository, r: string, result: ForgetResult): Promise<ForgetSnapshotRef> {
+async function resolveRef(repo: Repository, r: string, result: ForgetResult, filter: SnapshotFilter): Promise<ForgetSnapshotRef> {
   if (r === 'latest') {
     return ref(await findSnapshot(repo, r, {
+      ...filter,
       onDamaged: (d) => {
         if (result.damaged.some((x) => x.id === d.id)) return;
         result.damaged.push(d);
@@ -145,13 +146,13 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
  * Delete the given snapshots (ids, unique prefixes or `latest`). Ids are matched on file names, so a
  * damaged manifest can be removed deliberately; `latest` is the newest readable snapshot.
  */
-export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<ForgetResult> {
+export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean; signal?: AbortSignal; filter?: SnapshotFilter } = {}): Promise<ForgetResult> {
   if (refs.length === 0) throw new InvalidInputError('snapshot', 'no snapshot given');
   const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], damaged: [], warnings: [] };
   return withWriterLock(repo, options, result.warnings, async (lock) => {
     const found: ForgetSnapshotRef[] = [];
     for (const r of refs) {
-      const s = await resolveRef(repo, r, result);
+      const s = await resolveRef(repo, r, result, options.filter ?? {});
       if (!found.some((f) => f.id === s.id)) found.push(s);
     }
     result.groups.push({ key: {}, keep: [], remove: found });

@@ -37,6 +37,8 @@ export interface PlanOptions {
   ignoreDamagedSnapshots?: boolean;
   /** Told what prune does about each damaged manifest. */
   warnings: string[];
+  /** Plan as if these snapshots were gone (`forget --prune --dry-run`: what the prune after it would do). */
+  assumeRemoved?: ReadonlySet<string>;
 }
 
 export interface PrunePlan {
@@ -99,7 +101,10 @@ async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<s
  * blind to what it needs: prune refuses, unless told to ignore such manifests.
  */
 async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; snapshots: number; damaged: DamagedSnapshot[] }> {
-  const { snapshots, damaged } = await listSnapshots(repo);
+  const listing = await listSnapshots(repo);
+  const gone = options.assumeRemoved ?? new Set<string>();
+  const snapshots = listing.snapshots.filter((s) => !gone.has(s.id));
+  const damaged = listing.damaged.filter((d) => !gone.has(d.id));
   const maps = snapshots.map((s) => ({ name: `snapshot ${s.id.slice(0, 12)}`, map: s.map }));
   const blind: DamagedSnapshot[] = [];
   for (const d of damaged) {

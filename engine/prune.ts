@@ -42,6 +42,11 @@ export interface PruneOptions {
    * removed. Without this, such a manifest makes prune refuse (PRUNE_REFUSED) until it is forgotten.
    */
   ignoreDamagedSnapshots?: boolean;
+  /**
+   * With dryRun: plan as if these snapshots were already gone (what `forget --prune --dry-run` shows:
+   * the prune that would follow the forget).
+   */
+  assumeRemoved?: readonly string[];
   /** The store's clock, epoch ms (tests; default: Backend.now(), FORMAT.md §12.2). */
   now?: () => number;
   onProgress?: ProgressCallback;
@@ -99,6 +104,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       progress,
       ignoreDamagedSnapshots: options.ignoreDamagedSnapshots,
       warnings,
+      assumeRemoved: options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined,
     });
     applyRepackBudget(plan, options.maxRepack);
     const result = summarize(plan, !!options.dryRun, warnings);

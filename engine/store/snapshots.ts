@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { chunkId, idToHex } from '../crypto/chunk-id';
 import { AAD } from '../crypto/seal';
-import { DamagedObjectError, InvalidInputError, NotFoundError } from '../errors';
+import { DamagedObjectError, InvalidInputError, NotFoundError, UsageError } from '../errors';
 import { BLOB_MAP } from './blob';
 import { readBlob } from './blob-reader';
 import type { BlobWriter } from './blob-writer';
@@ -33,9 +33,34 @@ export async function loadSnapshot(repo: Repository, id: string): Promise<Snapsh
   return r.snapshot;
 }
 
+/** Which snapshots a command considers (restic's --tag, --host, --path). Damaged manifests cannot be filtered: all are listed. */
 export interface SnapshotFilter {
-  /** Only snapshots carrying all these tags (damaged manifests cannot be filtered: all are listed). */
+  /** Only snapshots carrying all these tags. */
   tags?: Record<string, string>;
+  /** Only snapshots of this host name. */
+  host?: string;
+  /** Only snapshots of one of these sources (`source.location`: a path, scaleway-block://ZONE/ID, ...). */
+  sources?: readonly string[];
+}
+
+export function matchesFilter(s: Snapshot, filter: SnapshotFilter): boolean {
+  if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v)) return false;
+  if (filter.host !== undefined && s.hostname !== filter.host) return false;
+  return filter.sources === undefined || filter.sources.includes(s.source.location);
+}
+
+export function isEmptyFilter(filter: SnapshotFilter): boolean {
+  return filter.host === undefined && (filter.sources ?? []).length === 0 && Object.keys(filter.tags ?? {}).length === 0;
+}
+
+/** "with tag environment=production, of host web-1, of source /srv/web.img", or '' for no filter. */
+export function describeFilter(filter: SnapshotFilter): string {
+  const parts = [
+    ...Object.entries(filter.tags ?? {}).map(([k, v]) => `with tag ${k}=${v}`),
+    ...(filter.host !== undefined ? [`of host ${filter.host}`] : []),
+    ...(filter.sources && filter.sources.length > 0 ? [`of source ${filter.sources.join(' or ')}`] : []),
+  ];
+  return parts.join(', ');
 }
 
 export interface SnapshotListing {
@@ -56,7 +81,7 @@ export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {
     const r = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
     if (r === undefined) continue;
     if (!r.ok) out.damaged.push(r.damaged);
-    else if (!filter.tags || Object.entries(filter.tags).every(([k, v]) => r.snapshot.tags[k] === v)) out.snapshots.push(r.snapshot);
+    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(r.snapshot);
   }
   out.snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   out.damaged.sort((a, b) => a.id.localeCompare(b.id));
@@ -72,7 +97,8 @@ export async function findSnapshot(repo: Repository, ref: string, options: Snaps
   if (ref === 'latest') {
     const { snapshots, damaged } = await listSnapshots(repo, options);
     for (const d of damaged) options.onDamaged?.(d);
-    if (snapshots.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${options.tags ? ' with these tags' : ''}`);
+    const which = describeFilter(options);
+    if (snapshots.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
     return snapshots[snapshots.length - 1];
   }
   return loadSnapshot(repo, await resolveSnapshotId(repo, ref));
@@ -80,14 +106,14 @@ export async function findSnapshot(repo: Repository, ref: string, options: Snaps
 
 /** The full id of a snapshot given by a full id or a unique prefix, from file names alone (damaged ones included). */
 export async function resolveSnapshotId(repo: Repository, ref: string): Promise<string> {
-  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new InvalidInputError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new UsageError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
   const ids: string[] = [];
   for await (const obj of repo.backend.list('snapshots')) {
     const id = obj.path.slice('snapshots/'.length);
     if (id.startsWith(ref)) ids.push(id);
   }
   if (ids.length === 0) throw new NotFoundError(`no snapshot ${ref} in ${repo.location}`);
-  if (ids.length > 1) throw new InvalidInputError('snapshot', `${ref} is ambiguous: it matches ${ids.map((i) => i.slice(0, 12)).join(', ')}; give more digits`);
+  if (ids.length > 1) throw new UsageError('snapshot', `${ref} is ambiguous: it matches ${ids.map((i) => i.slice(0, 12)).join(', ')}; give more digits`);
   return ids[0];
 }
 

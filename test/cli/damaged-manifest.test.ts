@@ -26,10 +26,10 @@ afterAll(async () => {
 });
 
 describe.each([
-  ['a folder store', () => ({ repo: join(dir.path, 'repo'), env: { SCW_BACKUP_PASSWORD: 'pw' }, location: {} as LocationOptions })],
+  ['a folder store', () => ({ repo: join(dir.path, 'repo'), env: { SCW_BACKUP_PASSWORD: 'pw-passphrase' }, location: {} as LocationOptions })],
   ['the local S3 server', () => ({
     repo: 's3://damaged/store',
-    env: { SCW_BACKUP_PASSWORD: 'pw', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region },
+    env: { SCW_BACKUP_PASSWORD: 'pw-passphrase', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region },
     location: { s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
   })],
 ])('on %s', (_label, where) => {
@@ -45,7 +45,7 @@ describe.each([
     }
     const [olderId, newerId] = ids;
     // The newer snapshot's file now holds the older one's bytes (both open with the store's key).
-    const store = await openRepository(repo, 'pw', { location });
+    const store = await openRepository(repo, 'pw-passphrase', { location });
     const bytes = await store.backend.get(`snapshots/${olderId}`);
     await store.backend.delete(`snapshots/${newerId}`);
     await store.backend.put(`snapshots/${newerId}`, bytes);

@@ -41,10 +41,10 @@ function edgeImage(name: string, size: bigint): string {
 }
 
 describe.each([
-  ['a folder store', () => ({ repo: join(dir.path, 'repo'), env: { SCW_BACKUP_PASSWORD: 'pw' } })],
+  ['a folder store', () => ({ repo: join(dir.path, 'repo'), env: { SCW_BACKUP_PASSWORD: 'pw-passphrase' } })],
   ['the local S3 server', () => ({
     repo: 's3://limits/store',
-    env: { SCW_BACKUP_PASSWORD: 'pw', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region },
+    env: { SCW_BACKUP_PASSWORD: 'pw-passphrase', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region },
   })],
 ])('on %s', (_label, where) => {
   it('refuses a 2^53-byte image; the largest recordable disk backs up; every command keeps working', async () => {
