@@ -1,13 +1,51 @@
 import { z } from 'zod';
 import { DamagedObjectError } from '../errors';
 
-/** FORMAT.md §8. */
+/** How a snapshot's disk was cut (FORMAT.md §2, §5). */
+export type SnapshotChunker = { kind: 'fixed'; size: number } | { kind: 'fastcdc'; min: number; avg: number; max: number };
+
+/** What a backup did (FORMAT.md §8). */
+export interface SnapshotStats {
+  bytesRead: number;
+  bytesNew: number;
+  bytesStored: number;
+  chunks: number;
+  newChunks: number;
+  holeBytes: number;
+  durationMs: number;
+}
+
+/** One entry of a manifest's `map`: a map page and the guest range it covers. */
+export interface MapPageRef {
+  offset: number;
+  length: number;
+  id: string;
+}
+
+/**
+ * A snapshot manifest (FORMAT.md §8). Declared as plain types (the schema below checks them) so that
+ * the package's type declarations never expose zod's: a program compiled without esModuleInterop or
+ * skipLibCheck (Pulumi's default tsconfig) could not load those.
+ */
+export interface SnapshotManifest {
+  version: 1;
+  time: string;
+  hostname: string;
+  username: string;
+  source: { format: string; location: string; [key: string]: string | number | boolean };
+  tags: Record<string, string>;
+  size: number;
+  chunker: SnapshotChunker;
+  map: MapPageRef[];
+  stats: SnapshotStats;
+}
+
 const chunkerSchema = z.union([
   z.object({ kind: z.literal('fixed'), size: z.number() }),
   z.object({ kind: z.literal('fastcdc'), min: z.number(), avg: z.number(), max: z.number() }),
 ]);
 
-export const snapshotSchema = z.object({
+const snapshotSchema: z.ZodType<SnapshotManifest> = z.object({
   version: z.literal(1),
   time: z.string(),
   hostname: z.string(),
@@ -28,9 +66,6 @@ export const snapshotSchema = z.object({
     durationMs: z.number(),
   }),
 });
-
-export type SnapshotManifest = z.infer<typeof snapshotSchema>;
-export type SnapshotStats = SnapshotManifest['stats'];
 
 /** A manifest with its id (the hex name of its file). */
 export interface Snapshot extends SnapshotManifest {
@@ -66,9 +101,6 @@ export function validateManifest(json: unknown, name: string): SnapshotManifest 
   if (expected !== s.size) throw new DamagedObjectError(name, `disk map covers ${expected} bytes of a ${s.size}-byte disk`);
   return s;
 }
-
-/** One entry of a manifest's `map`: a map page and the guest range it covers. */
-export type MapPageRef = SnapshotManifest['map'][number];
 
 /**
  * The `map` of a manifest that fails validation, when it still reads as map pages one after the
