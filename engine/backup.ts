@@ -83,7 +83,12 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
       // so does one asked to stop (before its lock is taken too).
       options.signal?.throwIfAborted();
       lock?.assertFresh();
-      progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
+      // Counted in bytes read against what the source expects to read (holes cost nothing), so that
+      // the rate and the ETA hold for a sparse disk; a source that cannot tell counts guest offsets.
+      const read = source.expectedReadBytes === undefined
+        ? { bytesDone: piece.offset, bytesTotal: source.size }
+        : { bytesDone: stats.bytesRead, bytesTotal: Math.max(source.expectedReadBytes, stats.bytesRead) };
+      progress.report({ phase: 'backup', ...read, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
     await pipeline.finish();
     await indexed; // a disk of holes only never looked anything up: the lock must still be held

@@ -55,6 +55,10 @@ const DEFAULT_L2_CACHE_BYTES = 4 * 1024 * 1024;
 export class Qcow2Image implements DiskSource {
   readonly info: DiskSourceInfo;
   readonly size: number;
+  /** At most the file's own size: every allocated cluster is in the file (compressed ones inflate, so this is a floor there). */
+  get expectedReadBytes(): number {
+    return Math.min(this.size, this.reader.size);
+  }
   readonly clusterSize: number;
   readonly description: Qcow2Description;
   readonly stats: Qcow2ReadStats;

@@ -37,6 +37,12 @@ export interface DiskSource {
   /** Guest-visible size in bytes. */
   readonly size: number;
   /**
+   * About how many bytes reading every extent takes, when the source can tell cheaply (a raw file's
+   * data extents, a QCOW2 file's size): the total a progress bar and its ETA count against, which the
+   * virtual size (holes included) is not. Undefined: unknown.
+   */
+  readonly expectedReadBytes?: number;
+  /**
    * Allocated extents in ascending guest order, non-overlapping. Everything outside them reads as
    * zeros and is recorded as a hole without being read. A source that cannot tell yields one
    * extent covering the whole disk.
