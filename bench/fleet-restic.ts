@@ -1,8 +1,10 @@
 import { createCipheriv, createHash, scrypt, type Cipher } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { poly1305 } from '@noble/ciphers/_poly1305';
 import { CCtx, CParameter, compressBound } from 'zstd-napi/binding';
+import { FleetResticError, IV_SIZE, OVERHEAD, R_MASK, seal, type MasterKey } from './restic-crypto';
+
+export { FleetResticError, poly1305Aes, seal, type MasterKey } from './restic-crypto';
 
 /**
  * A restic repository (format version 2) written straight into restic's on-disk format, so a
@@ -49,15 +51,6 @@ export interface ResticSyntheticResult {
   bytes: number;
 }
 
-export class FleetResticError extends Error {
-  constructor(
-    readonly code: 'FLEET_RESTIC_BAD_OPTION' | 'FLEET_RESTIC_NOT_EMPTY',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FleetResticError';
-  }
-}
 
 // design: Repository Layout; v0.14.0 internal/backend/layout_default.go also makes data/00..ff.
 const DIRS = ['keys', 'index', 'snapshots', 'data', 'locks'] as const;
@@ -70,10 +63,6 @@ const MIN_BLOB = 512 * 1024;
 const MAX_BLOB = 8 * 1024 * 1024;
 /** v0.14.0 internal/repository/repository.go DefaultPackSize: a pack is full at 16 MiB. */
 const PACK_SIZE = 16 * 1024 * 1024;
-/** design: Repository Format — IV (16) || ciphertext || MAC (16). */
-const IV_SIZE = 16;
-const MAC_SIZE = 16;
-const OVERHEAD = IV_SIZE + MAC_SIZE;
 /** design: Keys, Encryption and MAC; v0.14.0 internal/crypto/kdf.go saltLength. */
 const SALT_SIZE = 64;
 /** design: Unpacked Data Format — encoding version 2 = zstd-compressed JSON. */
@@ -87,45 +76,6 @@ const SCRYPT_P = 1;
 /** Snapshots spread over 2025 (UTC); a fixed year keeps the store a function of the seed. */
 const YEAR_START_MS = Date.UTC(2025, 0, 1);
 const YEAR_MS = 365 * 24 * 3600 * 1000;
-
-/** design: Keys, Encryption and MAC — AES-256 key, then the Poly1305-AES key: AES-128 key k, Poly1305 r. */
-export interface MasterKey {
-  encrypt: Uint8Array;
-  macK: Uint8Array;
-  macR: Uint8Array;
-}
-
-/** The Poly1305 r clamp of Bernstein's paper (restic's poly1305KeyMask, internal/crypto/crypto.go). */
-const R_MASK = [0xff, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f, 0xfc, 0xff, 0xff, 0x0f];
-
-/**
- * Poly1305-AES (design: Keys, Encryption and MAC): the one-time Poly1305 key is r || AES-128_k(nonce).
- * @noble/ciphers' poly1305 clamps r itself, as restic does before use.
- */
-export function poly1305Aes(msg: Uint8Array, nonce: Uint8Array, k: Uint8Array, r: Uint8Array): Uint8Array {
-  const ecb = createCipheriv('aes-128-ecb', k, null).setAutoPadding(false);
-  const s = ecb.update(nonce);
-  const key = new Uint8Array(32);
-  key.set(r, 0);
-  key.set(s, 16);
-  return poly1305(msg, key);
-}
-
-/** IV || AES-256-CTR(plaintext) || Poly1305-AES(ciphertext) (design: Repository Format). */
-export function seal(key: MasterKey, iv: Uint8Array, plaintext: Uint8Array): Buffer {
-  if (iv.length !== IV_SIZE || iv.every((b) => b === 0)) {
-    // restic refuses an all-zero nonce (internal/crypto/crypto.go validNonce).
-    throw new FleetResticError('FLEET_RESTIC_BAD_OPTION', 'seal: the IV must be 16 bytes and not all zero');
-  }
-  const out = Buffer.allocUnsafe(plaintext.length + OVERHEAD);
-  out.set(iv, 0);
-  const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  const n = ctr.update(plaintext).copy(out, IV_SIZE);
-  ctr.final();
-  const ct = out.subarray(IV_SIZE, IV_SIZE + n);
-  out.set(poly1305Aes(ct, iv, key.macK, key.macR), IV_SIZE + n);
-  return out;
-}
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 

@@ -4,6 +4,7 @@ import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
 import { flatnessMarkdown, type FlatnessRow } from './flatness';
 import { formatCostsMarkdown, type FormatCosts } from './format-costs';
+import { fleetMarkdown, type FleetReport } from './fleet-report';
 import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
 import { targetsMarkdown } from './targets';
 import type { ToolVersions } from './tools';
@@ -69,6 +70,7 @@ export interface ResultsJson {
   cases: Partial<Record<CaseId, CaseResult>>;
   flatness: FlatnessRow[];
   formatCosts?: FormatCosts;
+  fleet?: FleetReport;
   history: HistoryEntry[];
 }
 
@@ -86,6 +88,8 @@ export interface Report {
   flatness: FlatnessRow[];
   /** The store format's own costs (bench/format-costs.ts); undefined when ours did not run. */
   formatCosts?: FormatCosts;
+  /** The fleet-scale case (bench/fleet.ts); undefined when not run. */
+  fleet?: FleetReport;
   methodNotes: string[];
   wallSeconds: number;
   /** os.loadavg() before and after: other work on the machine skews the figures. */
@@ -135,6 +139,7 @@ export function resultsJson(r: Report, history: HistoryEntry[]): ResultsJson {
     cases: r.results,
     flatness: r.flatness,
     formatCosts: r.formatCosts,
+    fleet: r.fleet,
     history,
   };
 }
@@ -353,6 +358,7 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     chunkerTable(r),
     flatnessMarkdown(r.flatness),
     formatCostsMarkdown(r.formatCosts),
+    fleetMarkdown(r.fleet),
     '## History',
     '',
     historyTable(history),

@@ -8,6 +8,7 @@
  *   BENCH_TOOLS  comma list of ours, restic (default: both)
  *   BENCH_OURS_CMD  command that runs our CLI instead of `node bin/scw-backup.js`
  *   BENCH_FLATNESS  1 (default when ours runs) | 0: memory against disk size, 16x the disk, same data
+ *   BENCH_FLEET  full (default for full size) | small (default for small) | 0: the fleet-scale case (fleet.ts)
  *
  * Full-size runs write bench/RESULTS.md and bench/results.json; small runs write them
  * under bench/work/results-small/ so a smoke run never overwrites the published figures.
@@ -19,6 +20,8 @@ import { selectCases, type BenchCase, type CaseId } from './cases';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { measureFlatness, type FlatnessRow } from './flatness';
 import { measureFormatCosts, type FormatCosts } from './format-costs';
+import { fleetSpec, measureFleet } from './fleet';
+import type { FleetReport } from './fleet-report';
 import { BenchError, run } from './exec';
 import { formatByMethod, runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
 import { OursRunner, oursCommand } from './ours';
@@ -220,7 +223,16 @@ async function main(): Promise<void> {
       formatCosts = await measureFormatCosts();
     }
 
-    for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
+    let fleet: FleetReport | undefined;
+    const fleetPlan = fleetSpec(process.env.BENCH_FLEET ?? size, runs);
+    if (fleetPlan && toolSet.has('ours')) {
+      if (!s3 && fleetPlan.sites.includes('s3')) s3 = await startBenchS3();
+      log(`fleet: ${fleetPlan.points.map((p) => `${p.blobs} blobs/${p.snapshots} snapshots`).join(', ')} on ${fleetPlan.sites.join(' and ')}`);
+      const ours = oursCommand(root, process.env.BENCH_OURS_CMD);
+      fleet = { spec: fleetPlan, rows: await measureFleet(fleetPlan, { ours, restic: tools.restic, work: path.join(work, 'fleet'), s3, log }) };
+    }
+
+    for (const d of ['stores', 'restore', 'fleet']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
 
     const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
     const results: Partial<Record<CaseId, CaseResult>> = {};
@@ -243,7 +255,7 @@ async function main(): Promise<void> {
     const jsonFile = path.join(outDir, 'results.json');
     const mdFile = path.join(outDir, 'RESULTS.md');
     const benchEnv: Record<string, string> = {};
-    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS']) {
+    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS', 'BENCH_FLEET']) {
       const v = process.env[k];
       if (v !== undefined) benchEnv[k] = v;
     }
@@ -259,6 +271,7 @@ async function main(): Promise<void> {
       results,
       flatness,
       formatCosts,
+      fleet,
       methodNotes: methodNotes(ds, jobs, runs, s3),
       wallSeconds: (Date.now() - started) / 1000,
       loadAvg: { start: loadAtStart, end: os.loadavg() },

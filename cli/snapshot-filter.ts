@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
+import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, loadSnapshot, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
 import { isInstanceGroup } from '../engine/scaleway/instance-group';
 import { collectTag } from './args';
 import { skippedWarning, type Output } from './output';
@@ -55,5 +55,5 @@ export async function resolveSnapshot(
     }
     out.warning(`"latest" of ${named} is the newest of them all, of ${latest.source.location}; choose with --source LOCATION`);
   }
-  return latest;
+  return loadSnapshot(repo, latest.id);
 }

@@ -37,7 +37,7 @@ export async function compactIndex(repo: Repository, options: CompactOptions = {
     const objects = await loadIndexObjects(repo, table);
     const result: CompactResult = { read: objects.files.size, written: 0, removed: 0, entries: table.size, notDeleted: [] };
     // The catalog too: one object for every snapshot (FORMAT.md §8.2).
-    result.notDeleted.push(...await rewriteCatalog(repo));
+    result.notDeleted.push(...await rewriteCatalog(repo, { fromFiles: true }));
     if (objects.files.size <= 1) return result;
     const { order, start } = table.byPack();
     function* packs(): Generator<IndexedPack> {

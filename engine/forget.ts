@@ -11,7 +11,7 @@ import {
 import { withLock } from './store/lock-scope';
 import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
-import type { Snapshot } from './store/snapshot';
+import type { SnapshotSummary } from './store/snapshot';
 import { readSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
 import { findSnapshot, listSnapshots, resolveSnapshotId, rewriteCatalog, type SnapshotFilter } from './store/snapshots';
 
@@ -70,7 +70,7 @@ export class EmptyPolicyError extends InvalidInputError {
   }
 }
 
-const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
+const ref = (s: SnapshotSummary): ForgetSnapshotRef => ({ id: s.id, time: s.time });
 
 /** A snapshot to remove by name: its time when its manifest reads, else it is reported as damaged. */
 async function resolveRef(repo: Repository, r: string, result: ForgetResult, filter: SnapshotFilter): Promise<ForgetSnapshotRef> {

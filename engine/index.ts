@@ -18,7 +18,7 @@ export { systemClock, type Clock } from './clock';
 export { storeNow } from './store/backend';
 export { withLock, type LockScopeOptions } from './store/lock-scope';
 export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, FORMAT_VERSION, UnsupportedConfigError, type ChunkerParams, type FormatVersion, type RepositoryConfig } from './store/config';
-export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot';
+export type { Snapshot, SnapshotManifest, SnapshotStats, SnapshotSummary } from './store/snapshot';
 export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap, describeFilter, isEmptyFilter, matchesFilter, type SnapshotFilter, type SnapshotListing } from './store/snapshots';
 export type { DamagedSnapshot } from './store/snapshot-file';
 export type { MapExtent } from './store/disk-map';

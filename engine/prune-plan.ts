@@ -15,8 +15,8 @@ import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import type { MapPageRef } from './store/snapshot';
-import { readListedSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
-import { listSnapshots } from './store/snapshots';
+import type { DamagedSnapshot } from './store/snapshot-file';
+import { readSnapshotFiles } from './store/snapshots';
 
 /** Prune will not run: the store already lacks data a snapshot needs, or an option is wrong. */
 export class PruneRefusedError extends BackupError {
@@ -78,23 +78,29 @@ export interface PrunePlan {
  * blind to what it needs: prune refuses, unless told to ignore such manifests.
  */
 async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; snapshots: number; damaged: DamagedSnapshot[] }> {
-  const listing = await listSnapshots(repo);
+  // Every manifest from its own file: the catalog holds no maps, and prune trusts nothing derived.
   const gone = options.assumeRemoved ?? new Set<string>();
-  const snapshots = listing.snapshots.filter((s) => !gone.has(s.id));
-  const damaged = listing.damaged.filter((d) => !gone.has(d.id));
-  const maps = snapshots.map((s) => ({ name: `snapshot ${s.id.slice(0, 12)}`, map: s.map }));
+  const reads = (await readSnapshotFiles(repo)).filter((r) => !gone.has(r.ok ? r.snapshot.id : r.damaged.id));
+  const maps: Array<{ name: string; map: MapPageRef[] }> = [];
+  const damaged: DamagedSnapshot[] = [];
   const blind: DamagedSnapshot[] = [];
-  for (const d of damaged) {
-    const r = await readListedSnapshotFile(repo, d.id); // read again for its map: listings report no more than the reason
-    if (r === undefined) continue;
-    const map = r.ok ? r.snapshot.map : r.map;
-    if (map === undefined) {
+  let snapshots = 0;
+  for (const r of reads) {
+    if (r.ok) {
+      maps.push({ name: `snapshot ${r.snapshot.id.slice(0, 12)}`, map: r.snapshot.map });
+      snapshots++;
+      continue;
+    }
+    const d = r.damaged;
+    damaged.push(d);
+    if (r.map === undefined) {
       blind.push(d);
       continue;
     }
-    maps.push({ name: `damaged snapshot ${d.id.slice(0, 12)}`, map });
-    options.warnings.push(`${d.message}; prune keeps the ${map.length} map page(s) it lists and their chunks ("forget ${d.id.slice(0, 12)}" lets a later prune remove them)`);
+    maps.push({ name: `damaged snapshot ${d.id.slice(0, 12)}`, map: r.map });
+    options.warnings.push(`${d.message}; prune keeps the ${r.map.length} map page(s) it lists and their chunks ("forget ${d.id.slice(0, 12)}" lets a later prune remove them)`);
   }
+  damaged.sort((x, y) => x.id.localeCompare(y.id));
   if (blind.length > 0 && !options.ignoreDamagedSnapshots) {
     const names = blind.slice(0, 3).map((d) => `snapshots/${d.id}`).join(', ') + (blind.length > 3 ? ` and ${blind.length - 3} more` : '');
     throw new PruneRefusedError(repo.location, `${names} cannot be read, so prune cannot tell which data ${blind.length > 1 ? 'they need' : 'it needs'} ` +
@@ -102,7 +108,7 @@ async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ map
       `${blind.length > 1 ? 'they' : 'it'} referenced), or prune with --ignore-damaged-snapshots`);
   }
   for (const d of blind) options.warnings.push(`${d.message}; ignored as asked (--ignore-damaged-snapshots): data only it references is removed`);
-  return { maps, snapshots: snapshots.length, damaged };
+  return { maps, snapshots, damaged };
 }
 
 /** Mark the blobs every kept map needs. Refuses when one of them has no copy in a stored pack. */

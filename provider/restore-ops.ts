@@ -3,7 +3,7 @@
  * BackupSource as a new volume, optionally attached, or an Instance group as a new server. Plain
  * async functions over plain data, called by the dynamic provider and by tests.
  */
-import { findSnapshot, listSnapshots, type Snapshot } from '../engine';
+import { NotFoundError, findSnapshot, type Snapshot } from '../engine';
 import type { Repository } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides } from './connection';
 import { sourceLocation, type BackupSourceInputs } from './source-ops';
@@ -33,10 +33,12 @@ export async function pickSnapshot(repo: Repository, source: RestoreInputs['sour
   const location = sourceLocation(source);
   if (ref === 'latest') {
     // The newest readable one: a damaged manifest cannot be restored (`check` reports it).
-    const own = (await listSnapshots(repo)).snapshots.filter((s) => s.source.location === location);
-    const last = own[own.length - 1];
-    if (!last) throw new Error(`snapshot: no snapshot of ${location} in ${repo.location} yet`);
-    return last;
+    try {
+      return await findSnapshot(repo, 'latest', { sources: [location] });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new Error(`snapshot: no snapshot of ${location} in ${repo.location} yet`, { cause: err });
+      throw err;
+    }
   }
   const s = await findSnapshot(repo, ref);
   if (s.source.location !== location) throw new Error(`snapshot: ${ref} is a snapshot of ${s.source.location}, not of ${location}`);

@@ -5,7 +5,7 @@
  * (schedule, a snapshot missing from the store, changed inputs); `update` takes it and applies the
  * retention; `read` reports the store's view; `delete` leaves every backup in place.
  */
-import { forgetSnapshots, listSnapshots, parseRetentionDuration, type DamagedSnapshot, type RetentionPolicy, type Snapshot } from '../engine';
+import { forgetSnapshots, listSnapshots, parseRetentionDuration, type DamagedSnapshot, type RetentionPolicy, type SnapshotSummary } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
 import { dueAt, isDue, parseSchedule } from './schedule';
 
@@ -98,7 +98,7 @@ function snapshotTags(i: BackupSourceInputs): Record<string, string> {
 }
 
 /** This source's own snapshots (for an Instance: its group manifests), oldest first. */
-function ownSnapshots(i: BackupSourceInputs, all: Snapshot[]): Snapshot[] {
+function ownSnapshots(i: BackupSourceInputs, all: SnapshotSummary[]): SnapshotSummary[] {
   const location = sourceLocation(i);
   return all.filter((s) => s.source.location === location);
 }

@@ -1,6 +1,6 @@
 /**
- * The snapshot catalog (FORMAT.md §8.2): sealed objects under `catalog/` that each hold many
- * snapshot manifests, so that listing a store of thousands of snapshots reads a few objects instead
+ * The snapshot catalog (FORMAT.md §8.2): sealed objects under `catalog/` that each hold the
+ * summaries (manifests less their disk maps) of many snapshots, so that listing a store of thousands of snapshots reads a few objects instead
  * of one per snapshot. It is derived data: what it says of a snapshot counts only while the
  * snapshot's file is listed, a manifest it lacks is read from its own file, and a damaged catalog is
  * ignored. Forget, prune and compact rewrite it to cover every snapshot.
@@ -8,15 +8,13 @@
 import { AAD } from '../crypto/seal';
 import { BackupError, DamagedObjectError, NotFoundError } from '../errors';
 import type { Repository } from './repository';
-import { validateManifest, type Snapshot } from './snapshot';
+import { validateSummary, type SnapshotSummary } from './snapshot';
 
 export const CATALOG_DIR = 'catalog';
 
 export interface CatalogRead {
-  /** Manifests by id, for the ids asked about. */
-  snapshots: Map<string, Snapshot>;
-  /** Catalog objects read (to delete once a newer one covers them). */
-  objects: string[];
+  /** Summaries by id, for the ids asked about. */
+  snapshots: Map<string, SnapshotSummary>;
   /** Catalog objects that could not be used, with the reason (never fatal: derived data). */
   damaged: Array<{ object: string; message: string }>;
 }
@@ -25,20 +23,19 @@ export function hasCatalog(repo: Repository): boolean {
   return repo.config.version === 2;
 }
 
-/** The manifests the catalog holds for the ids in `listed` (snapshot files that exist now). */
+/** The summaries the catalog holds for the ids in `listed` (snapshot files that exist now). */
 export async function readCatalog(repo: Repository, listed: ReadonlySet<string>): Promise<CatalogRead> {
-  const out: CatalogRead = { snapshots: new Map(), objects: [], damaged: [] };
+  const out: CatalogRead = { snapshots: new Map(), damaged: [] };
   if (!hasCatalog(repo)) return out;
   for await (const obj of repo.backend.list(CATALOG_DIR)) {
-    out.objects.push(obj.path);
     try {
       const entries = JSON.parse((await repo.loadObject(obj.path, AAD.catalog)).toString('utf8')) as unknown;
-      if (!Array.isArray(entries)) throw new DamagedObjectError(obj.path, 'is not a list of manifests');
+      if (!Array.isArray(entries)) throw new DamagedObjectError(obj.path, 'is not a list of snapshot summaries');
       for (const e of entries as Array<{ id?: unknown }>) {
         const id = typeof e === 'object' && e !== null ? e.id : undefined;
         if (typeof id !== 'string' || !listed.has(id) || out.snapshots.has(id)) continue;
-        const { id: _id, ...manifest } = e as Record<string, unknown>;
-        out.snapshots.set(id, { id, ...validateManifest(manifest, `snapshots/${id} (in ${obj.path})`) });
+        const { id: _id, ...summary } = e as Record<string, unknown>;
+        out.snapshots.set(id, { id, ...validateSummary(summary, `snapshots/${id} (in ${obj.path})`) });
       }
     } catch (err) {
       // Gone since the listing (another rewrite), or damaged: the manifests' own files are read instead.
@@ -50,11 +47,11 @@ export async function readCatalog(repo: Repository, listed: ReadonlySet<string>)
 }
 
 /**
- * Write a catalog holding these manifests, then delete the catalog objects `replaces` names. A
+ * Write a catalog holding these summaries, then delete the catalog objects `replaces` names. A
  * deletion the store refuses (Object Lock) leaves an object that only repeats entries: it is
  * returned in `notDeleted`, for the caller to report.
  */
-export async function writeCatalog(repo: Repository, snapshots: readonly Snapshot[], replaces: readonly string[]): Promise<{ path: string; notDeleted: Array<{ object: string; message: string }> }> {
+export async function writeCatalog(repo: Repository, snapshots: readonly SnapshotSummary[], replaces: readonly string[]): Promise<{ path: string; notDeleted: Array<{ object: string; message: string }> }> {
   const path = `${CATALOG_DIR}/${await repo.saveObject(CATALOG_DIR, AAD.catalog, Buffer.from(JSON.stringify(snapshots), 'utf8'))}`;
   const notDeleted: Array<{ object: string; message: string }> = [];
   for (const old of replaces) {

@@ -58,8 +58,6 @@ export class TableBuilder {
    * object written. A table of no entries is still a table (it says the index is empty).
    */
   async write(repo: Repository, options: { shardBits?: number } = {}): Promise<{ path: string; objects: string[] }> {
-    const sealer = repo.keys.sealer;
-    const tableId = randomBytes(ID_LENGTH);
     const bits = options.shardBits ?? shardBitsFor(this.count);
     const shardCount = 2 ** bits;
     // Rows grouped by shard (a counting sort), then each shard's rows sorted by id.
@@ -70,15 +68,7 @@ export class TableBuilder {
     const next = starts.slice(0, shardCount);
     for (let r = 0; r < this.count; r++) order[next[shardOf(this.idOf(r), bits)]++] = r;
 
-    const objects: string[] = [];
-    const put = async (bytes: Buffer): Promise<string> => {
-      const name = createHash('sha256').update(bytes).digest('hex');
-      await repo.backend.put(`${SHARD_DIR}/${name}`, bytes);
-      objects.push(`${SHARD_DIR}/${name}`);
-      return name;
-    };
-    const shards: ShardInfo[] = [];
-    const plain = Buffer.allocUnsafe(BLOCK_BYTES);
+    const writer = new TableWriter(repo, bits);
     for (let s = 0; s < shardCount; s++) {
       const rows = Array.from(order.subarray(starts[s], starts[s + 1]));
       // The first four bytes of the ids decide almost every comparison without a view of either id.
@@ -89,25 +79,63 @@ export class TableBuilder {
         if (x !== y) return x < y ? -1 : 1;
         return Buffer.compare(this.idOf(a), this.idOf(b)) || this.packOfRow[a] - this.packOfRow[b];
       });
-      const blocks = Math.ceil(rows.length / ENTRIES_PER_BLOCK);
-      const firstIds = Buffer.allocUnsafe(blocks * 8);
-      const sealed: Buffer[] = [];
-      for (let b = 0; b < blocks; b++) {
-        const n = Math.min(ENTRIES_PER_BLOCK, rows.length - b * ENTRIES_PER_BLOCK);
-        for (let i = 0; i < n; i++) this.rows.copy(plain, i * ENTRY_BYTES, rows[b * ENTRIES_PER_BLOCK + i] * ENTRY_BYTES, (rows[b * ENTRIES_PER_BLOCK + i] + 1) * ENTRY_BYTES);
-        plain.copy(firstIds, b * 8, 1, 9);
-        sealed.push(sealer.seal(blockAad(tableId, s, b), [plain.subarray(0, n * ENTRY_BYTES)]));
-      }
-      shards.push({ object: await put(Buffer.concat(sealed)), entries: rows.length, firstIds });
+      const sorted = Buffer.allocUnsafe(rows.length * ENTRY_BYTES);
+      for (let i = 0; i < rows.length; i++) r.copy(sorted, i * ENTRY_BYTES, rows[i] * ENTRY_BYTES, (rows[i] + 1) * ENTRY_BYTES);
+      await writer.addShard(sorted);
     }
+    return writer.finish(this.packIds);
+  }
+}
+
+/**
+ * Writes a table shard after shard, in shard order, each handed over already sorted by id: the
+ * TableBuilder's last step, and what the bench's synthetic stores (bench/fleet-store.ts) call with
+ * rows they generate in order.
+ */
+export class TableWriter {
+  private readonly tableId = randomBytes(ID_LENGTH);
+  private readonly shards: ShardInfo[] = [];
+  private readonly objects: string[] = [];
+  private entries = 0;
+
+  constructor(private readonly repo: Repository, private readonly bits: number) {}
+
+  private async put(bytes: Buffer): Promise<string> {
+    const name = createHash('sha256').update(bytes).digest('hex');
+    await this.repo.backend.put(`${SHARD_DIR}/${name}`, bytes);
+    this.objects.push(`${SHARD_DIR}/${name}`);
+    return name;
+  }
+
+  /** Store the next shard: `rows` holds its entries (ENTRY_BYTES each) sorted by id, all of this shard. */
+  async addShard(rows: Buffer): Promise<void> {
+    const shard = this.shards.length;
+    if (shard >= 2 ** this.bits) throw new Error(`a table of ${this.bits} shard bits has ${2 ** this.bits} shards`);
+    const count = rows.length / ENTRY_BYTES;
+    const blocks = Math.ceil(count / ENTRIES_PER_BLOCK);
+    const firstIds = Buffer.allocUnsafe(blocks * 8);
+    const sealed: Buffer[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const block = rows.subarray(b * BLOCK_BYTES, Math.min(rows.length, (b + 1) * BLOCK_BYTES));
+      block.copy(firstIds, b * 8, 1, 9);
+      sealed.push(this.repo.keys.sealer.seal(blockAad(this.tableId, shard, b), [block]));
+    }
+    this.shards.push({ object: await this.put(Buffer.concat(sealed)), entries: count, firstIds });
+    this.entries += count;
+  }
+
+  /** Store the pack list (entries name packs by their place in it), then the manifest: the table is visible from then on. */
+  async finish(packIds: readonly string[]): Promise<{ path: string; objects: string[] }> {
+    if (this.shards.length !== 2 ** this.bits) throw new Error(`${this.shards.length} of ${2 ** this.bits} shards written`);
+    const sealer = this.repo.keys.sealer;
     const pages: Buffer[] = [];
-    for (let p = 0; p * PACKS_PER_PAGE < Math.max(1, this.packIds.length); p++) {
-      const ids = this.packIds.slice(p * PACKS_PER_PAGE, (p + 1) * PACKS_PER_PAGE);
-      pages.push(sealer.seal(blockAad(tableId, PACK_LIST_SHARD, p), [Buffer.concat(ids.map((id) => Buffer.from(id, 'hex')))]));
+    for (let p = 0; p * PACKS_PER_PAGE < Math.max(1, packIds.length); p++) {
+      const ids = packIds.slice(p * PACKS_PER_PAGE, (p + 1) * PACKS_PER_PAGE);
+      pages.push(sealer.seal(blockAad(this.tableId, PACK_LIST_SHARD, p), [Buffer.concat(ids.map((id) => Buffer.from(id, 'hex')))]));
     }
-    const packList = await put(Buffer.concat(pages));
-    const manifest = encodeManifest({ tableId, entries: this.count, packs: this.packIds.length, packList, shardBits: bits, shards });
-    const id = await repo.saveObject(TABLE_DIR, AAD.indexTable, manifest);
-    return { path: `${TABLE_DIR}/${id}`, objects: [...objects, `${TABLE_DIR}/${id}`] };
+    const packList = await this.put(Buffer.concat(pages));
+    const manifest = encodeManifest({ tableId: this.tableId, entries: this.entries, packs: packIds.length, packList, shardBits: this.bits, shards: this.shards });
+    const id = await this.repo.saveObject(TABLE_DIR, AAD.indexTable, manifest);
+    return { path: `${TABLE_DIR}/${id}`, objects: [...this.objects, `${TABLE_DIR}/${id}`] };
   }
 }

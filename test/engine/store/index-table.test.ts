@@ -14,6 +14,8 @@ import { BLOB_DATA, type BlobEntry } from '../../../engine/store/blob';
 import { ENTRIES_PER_BLOCK, shardOf } from '../../../engine/store/index-table/format';
 import { TableReader } from '../../../engine/store/index-table/table-reader';
 import { TableBuilder } from '../../../engine/store/index-table/table-writer';
+import { writeCatalog } from '../../../engine/store/catalog';
+import { rewriteCatalog } from '../../../engine/store/snapshots';
 import { startS3Server, type S3TestServer } from '../../rig/s3-server';
 import { HookedBackend } from '../retention/helpers';
 import { PASS, TEST_INIT, makeImage, prng, tempDir, writeImage } from '../../helpers';
@@ -149,6 +151,30 @@ describe.each(kinds)('in a $name store', ({ make }) => {
     const listing = await listSnapshots(await openRepository(hooked, PASS));
     expect(listing.snapshots).toHaveLength(13);
     expect(manifestsRead).toEqual([`snapshots/${after.id}`]);
+    // Summaries: no disk maps in a listing (they grow with the disk); the snapshot found has its map.
+    expect(listing.snapshots.every((x) => !('map' in x))).toBe(true);
+    manifestsRead.length = 0;
+    const found = await findSnapshot(await openRepository(hooked, PASS), 'latest', { sources: [listing.snapshots[3].source.location] });
+    expect(found.id).toBe(listing.snapshots[3].id);
+    expect(found.map.length).toBeGreaterThan(0);
+    expect(manifestsRead.sort()).toEqual([`snapshots/${after.id}`, `snapshots/${found.id}`].sort());
+
+    // A catalog that says something else than a manifest's file (written wrong) is found out by
+    // the file `latest` reads, and the files decide.
+    const liar = await openRepository(url, PASS, { location });
+    const [real] = await paths(liar.backend, 'catalog');
+    const wrong = listing.snapshots.map((x) => (x.id === listing.snapshots[0].id ? { ...x, time: '2099-01-01T00:00:00.000Z' } : x));
+    await writeCatalog(liar, wrong, [real]);
+    expect((await findSnapshot(await openRepository(url, PASS, { location }), 'latest')).id).toBe(after.id);
+    // forget and prune carry the catalog over; compact rebuilds it from the files.
+    await rewriteCatalog(liar);
+    expect((await listSnapshots(liar)).snapshots.map((x) => x.time)).toContain('2099-01-01T00:00:00.000Z');
+    const checked = await checkRepository(liar);
+    expect(checked.ok).toBe(true);
+    expect(checked.warnings.map((w) => w.message).join('\n')).toContain(`the catalog's summary of snapshots/${listing.snapshots[0].id} differs from the manifest`);
+    await compactIndex(liar);
+    expect((await listSnapshots(liar)).snapshots).toEqual(listing.snapshots);
+    expect(await paths(liar.backend, 'catalog')).toHaveLength(1);
     // A file removed behind the catalog's back (a forget of an older release) is not listed.
     const backend = await openBackend(url, location);
     await backend.delete(`snapshots/${listing.snapshots[0].id}`);
@@ -160,5 +186,7 @@ describe.each(kinds)('in a $name store', ({ make }) => {
     const rebuilt = await listSnapshots(await openRepository(url, PASS, { location }));
     expect(rebuilt.snapshots.map((s) => s.id)).toEqual(listing.snapshots.slice(1).map((s) => s.id));
     expect(rebuilt.damaged).toEqual([]);
+    expect((await checkRepository(await openRepository(url, PASS, { location }))).warnings.map((w) => w.message).join('\n'))
+      .toContain('catalog/abababab');
   });
 });

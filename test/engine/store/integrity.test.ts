@@ -9,7 +9,7 @@ import { cp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DamagedObjectError, RawFileSource, RepositoryLockedError, WrongPassphraseError, backupImage, checkRepository, copySnapshots,
-  findSnapshot, initRepository, listSnapshots, openBackend, openRepository, pruneRepository, removeLocks, restoreImage,
+  findSnapshot, initRepository, listSnapshots, loadSnapshot, openBackend, openRepository, pruneRepository, removeLocks, restoreImage,
   type Backend, type LocationOptions, type Repository, type Snapshot,
 } from '../../../engine';
 import { AAD } from '../../../engine/crypto/seal';
@@ -175,8 +175,9 @@ describe.each(kinds)('on a $name store', (kind) => {
     }
     const v1 = await openRepository(url, V1_PASS, { location });
     expect(v1.config.version).toBe(1);
-    const [snap] = (await listSnapshots(v1)).snapshots;
-    expect(snap.id).toBe(V1_SNAPSHOT);
+    const [listed] = (await listSnapshots(v1)).snapshots;
+    expect(listed.id).toBe(V1_SNAPSHOT);
+    const snap = await loadSnapshot(v1, listed.id);
     const out = join(dir.path, `v1-${kind.name}.out`);
     await restoreImage(v1, snap, out);
     expect((await readFile(out)).equals(v1Image())).toBe(true);
