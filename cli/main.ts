@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { BackupError } from '../engine';
+import { BackupError, InterruptedError, UsageError } from '../engine';
+import { exitCodeFor, handleInterrupts, interruptSignal, interruptedMessage } from './interrupt';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, ExitCode } from './common';
 import { registerBackup } from './commands/backup';
 import { registerCheck } from './commands/check';
@@ -29,7 +30,8 @@ export function buildProgram(): Command {
     .description('Deduplicating, encrypted backups of disk images (raw, QCOW2) into a local folder or S3')
     .version(packageVersion())
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own messages ("error: unknown command 'x'") in our one-line form.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
   for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
@@ -37,10 +39,22 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const restoreSignals = handleInterrupts();
   try {
     await program.parseAsync(argv);
     return EXIT_OK;
   } catch (err) {
+    const stopped = interruptSignal()?.reason;
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`scw-backup: ${interruptedMessage(program.args[0], err)}\n`);
+      return exitCodeFor(err.signal);
+    }
+    if (stopped instanceof InterruptedError) {
+      // Stopping made something else fail (a request cut short): that is the error to show, and the
+      // exit code still says the command was interrupted.
+      process.stderr.write(`scw-backup: ${stopped.message}, then: ${err instanceof Error ? err.message : String(err)}\n`);
+      return exitCodeFor(stopped.signal);
+    }
     if (err instanceof ExitCode) return err.code;
     if (err instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
@@ -48,10 +62,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof BackupError) {
       process.stderr.write(`scw-backup: ${err.message}\n`);
-      return err.code === 'INVALID_INPUT' && /^--/.test((err as BackupError & { input?: string }).input ?? '') ? EXIT_USAGE : EXIT_ERROR;
+      const option = err.code === 'INVALID_INPUT' && /^--/.test((err as BackupError & { input?: string }).input ?? '');
+      return option || err instanceof UsageError ? EXIT_USAGE : EXIT_ERROR;
     }
     // Not one of ours: a bug or an environment failure; keep the stack for the report.
     process.stderr.write(`scw-backup: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return EXIT_ERROR;
+  } finally {
+    restoreSignals();
   }
 }

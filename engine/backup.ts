@@ -2,7 +2,7 @@ import { cutDisk, windowSize } from './chunker/chunk-stream';
 import type { Clock } from './clock';
 import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
-import type { DiskSource } from './source/disk-source';
+import { MAX_DISK_BYTES, type DiskSource } from './source/disk-source';
 import { BackupPipeline } from './pipeline/backup-pipeline';
 import { WorkerPool } from './pipeline/worker-pool';
 import { BlobWriter } from './store/blob-writer';
@@ -26,6 +26,8 @@ export interface BackupOptions {
   time?: Date;
   /** This process's clocks, for the lock's freshness (tests shift them). */
   clock?: Clock;
+  /** Stop at the next safe point (Ctrl-C): no snapshot, what was stored indexed, the lock released. */
+  signal?: AbortSignal;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -43,6 +45,9 @@ export function validateTags(tags: Record<string, string>): void {
 export async function backupImage(repo: Repository, source: DiskSource, options: BackupOptions = {}): Promise<Snapshot> {
   const tags = options.tags ?? {};
   validateTags(tags);
+  if (!Number.isInteger(source.size) || source.size < 0 || source.size > MAX_DISK_BYTES) {
+    throw new InvalidInputError(source.info.location, `a disk of ${source.size} bytes cannot be backed up: the largest a snapshot can record is ${MAX_DISK_BYTES} (2^53 - 1)`);
+  }
   const progress = new ProgressReporter(options.onProgress);
   // Workers boot (a thread, modules, keys) while the lock is taken and the index read.
   const pool = new WorkerPool(repo.keys, { workers: options.workers });
@@ -51,16 +56,18 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
   // and hashing do not need either, so they start at once; the first lookup waits for the index.
   let lock: Lock | undefined;
   const indexed = (async () => {
-    lock = await Lock.take(repo, false, { clock: options.clock });
+    lock = await Lock.take(repo, false, { clock: options.clock, signal: options.signal });
     await repo.loadIndex();
   })();
   indexed.catch(() => {
     // Observed by the pipeline's first lookup, which fails the backup with it.
   });
-  // Index files and the manifest are commits: each waits for proof that our lock still holds.
+  // Index files and the manifest are commits: each waits for proof that our lock still holds. After a
+  // failure or a stop request, indexing what was stored is clean-up: only a lapsed lock stops it.
+  let aborting = false;
   const confirmLock = async (): Promise<void> => {
     if (!lock) throw new Error('backup: no lock is held');
-    await lock.confirm();
+    await lock.confirm({ cleanup: aborting });
   };
   const writer = new BlobWriter(repo, { beforeIndex: confirmLock });
   const map = new DiskMapWriter(repo, writer);
@@ -72,9 +79,16 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     await pipeline.start();
     for await (const piece of cutDisk(source, chunker, stats, window, pipeline.takeWindow)) {
       await pipeline.add(piece);
-      // A backup whose lock lapsed (paused, or the store unreachable for long) stops now, not at the end.
+      // A backup whose lock lapsed (paused, or the store unreachable for long) stops now, not at the end;
+      // so does one asked to stop (before its lock is taken too).
+      options.signal?.throwIfAborted();
       lock?.assertFresh();
-      progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
+      // Counted in bytes read against what the source expects to read (holes cost nothing), so that
+      // the rate and the ETA hold for a sparse disk; a source that cannot tell counts guest offsets.
+      const read = source.expectedReadBytes === undefined
+        ? { bytesDone: piece.offset, bytesTotal: source.size }
+        : { bytesDone: stats.bytesRead, bytesTotal: Math.max(source.expectedReadBytes, stats.bytesRead) };
+      progress.report({ phase: 'backup', ...read, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
     await pipeline.finish();
     await indexed; // a disk of holes only never looked anything up: the lock must still be held
@@ -103,6 +117,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     progress.report({ phase: 'done', bytesDone: source.size, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { id, ...manifest };
   } catch (err) {
+    aborting = true;
     await pipeline.abort();
     await writer.abort().catch(() => {
       // The backup's own error is the one to report; indexing what was stored is best effort.

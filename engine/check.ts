@@ -6,8 +6,8 @@ import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
-import type { Snapshot } from './store/snapshot';
-import { loadSnapshot, readDiskMap } from './store/snapshots';
+import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
+import { readDiskMap } from './store/snapshots';
 
 export interface CheckOptions {
   /** Read and verify pack contents: all packs (`true`), or a subset "n/m" or "p%". */
@@ -17,6 +17,8 @@ export interface CheckOptions {
   random?: () => number;
   /** Check without locking the store (a read-only store; see lock-scope.ts). */
   noLock?: boolean;
+  /** Stop at the next object (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface CheckProblem {
@@ -29,7 +31,10 @@ export interface CheckResult {
   ok: boolean;
   errors: CheckProblem[];
   warnings: CheckProblem[];
+  /** Snapshot files listed, damaged ones included. */
   snapshots: number;
+  /** The manifests that cannot be read (each is also one of `errors`). */
+  damaged: DamagedSnapshot[];
   indexFiles: number;
   packs: number;
   packsRead: number;
@@ -69,7 +74,7 @@ export function parseSubset(spec: string, random: () => number): (packId: string
 export async function checkRepository(repo: Repository, options: CheckOptions = {}): Promise<CheckResult> {
   // Under a non-exclusive lock: a prune cannot remove packs while they are checked (FORMAT.md §9).
   const staleLocks: CheckProblem[] = [];
-  const result = await withLock(repo, { operation: 'check', reader: true, noLock: options.noLock, warn: (m) => staleLocks.push({ object: 'locks/', message: m }) }, () => checkLocked(repo, options));
+  const result = await withLock(repo, { operation: 'check', reader: true, noLock: options.noLock, signal: options.signal, warn: (m) => staleLocks.push({ object: 'locks/', message: m }) }, () => checkLocked(repo, options));
   result.warnings.push(...staleLocks);
   return result;
 }
@@ -79,7 +84,7 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
-  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
   if (repo.config.version === 1) {
     result.warnings.push({
       object: 'config',
@@ -118,14 +123,22 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
 
   for (const path of snapshotPaths) {
     const obj = { path };
-    result.snapshots++;
-    let snapshot: Snapshot;
+    let read: SnapshotRead | undefined;
     try {
-      snapshot = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
+      read = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
     } catch (err) {
+      result.snapshots++;
       result.errors.push(problem(obj.path, err));
       continue;
     }
+    if (read === undefined) continue; // forgotten since it was listed
+    result.snapshots++;
+    if (!read.ok) {
+      result.damaged.push(read.damaged);
+      result.errors.push({ object: obj.path, message: read.damaged.message });
+      continue;
+    }
+    const snapshot = read.snapshot;
     try {
       let missing = 0;
       let first = '';

@@ -14,16 +14,21 @@ import type { MapExtent } from './store/disk-map';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
-import { DiskMapWriter, findSnapshot, listSnapshots, readDiskMap, saveSnapshot } from './store/snapshots';
+import type { DamagedSnapshot } from './store/snapshot-file';
+import { DiskMapWriter, findSnapshot, listSnapshots, matchesFilter, readDiskMap, saveSnapshot, type SnapshotFilter } from './store/snapshots';
 
 export interface CopyOptions {
   /** Snapshots of the source to copy (ids, unique prefixes, `latest`); default: all. */
   snapshots?: readonly string[];
-  /** Only source snapshots carrying all these tags. */
+  /** Only source snapshots carrying all these tags (the same as `filter.tags`). */
   tags?: Record<string, string>;
+  /** Only source snapshots these filters select (with `latest`: the newest of them). */
+  filter?: SnapshotFilter;
   onProgress?: ProgressCallback;
   /** Source packs read at once (default 4). */
   concurrency?: number;
+  /** Stop at the next disk map page (Ctrl-C): what was stored is indexed, no manifest written. */
+  signal?: AbortSignal;
 }
 
 export interface CopiedSnapshot {
@@ -48,6 +53,11 @@ export interface CopyResult {
   copied: CopiedSnapshot[];
   /** Source snapshots the target already holds (same identity), with the target's id. */
   alreadyThere: Array<{ source: string; target: string }>;
+  /**
+   * Manifests that could not be read: the source's are not copied; the target's cannot be matched,
+   * so a snapshot they held may be copied again.
+   */
+  damaged: { source: DamagedSnapshot[]; target: DamagedSnapshot[] };
   durationMs: number;
 }
 
@@ -145,7 +155,9 @@ interface PackWork {
 /** Copy one snapshot; the target's index must be loaded. */
 async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pair | undefined, options: CopyOptions, locks: LockGuard): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
   const progress = new ProgressReporter(options.onProgress);
-  const writer = new BlobWriter(to, { beforeIndex: locks.confirm });
+  // After a failure or a stop request, indexing what was stored is clean-up: only a lapsed lock stops it.
+  let aborting = false;
+  const writer = new BlobWriter(to, { beforeIndex: () => locks.confirm({ cleanup: aborting }) });
   const map = new DiskMapWriter(to, writer);
   const stats: CopiedSnapshot = { source: s.id, target: '', time: s.time, chunks: 0, chunksReused: 0, chunksRead: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0 };
   const translator = parent ? new Translator(from, to, parent) : undefined;
@@ -216,6 +228,7 @@ async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pa
     progress.report({ phase: 'done', bytesDone: s.size, bytesTotal: s.size, bytesNew: stats.bytesNew, bytesStored: stats.bytesStored }, true);
     return { stats, map: pages };
   } catch (err) {
+    aborting = true;
     await writer.abort().catch(() => {
       // Indexing what was stored is best effort; the copy's own error is the one to report.
     });
@@ -229,12 +242,13 @@ type Pair = { a: Snapshot; b: Snapshot };
 
 /** The source snapshots to copy, oldest first: the given refs, or every snapshot (with the tags). */
 async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyOptions): Promise<Snapshot[]> {
+  const filter: SnapshotFilter = { ...options.filter, tags: { ...options.filter?.tags, ...options.tags } };
   if (!options.snapshots || options.snapshots.length === 0) {
-    return all.filter((s) => !options.tags || Object.entries(options.tags).every(([k, v]) => s.tags[k] === v));
+    return all.filter((s) => matchesFilter(s, filter));
   }
   const wanted: Snapshot[] = [];
   for (const ref of options.snapshots) {
-    const s = await findSnapshot(from, ref, { tags: options.tags });
+    const s = await findSnapshot(from, ref, filter);
     if (!wanted.some((w) => w.id === s.id)) wanted.push(s);
   }
   return wanted.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
@@ -243,13 +257,16 @@ async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyO
 /** Both stores' locks: a copy goes on only while both hold (FORMAT.md §9). */
 interface LockGuard {
   assertFresh(): void;
-  confirm(): Promise<void>;
+  confirm(options?: { cleanup?: boolean }): Promise<void>;
 }
 
 async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult, locks: LockGuard): Promise<void> {
-  const all = await listSnapshots(from);
+  const source = await listSnapshots(from);
+  const target = await listSnapshots(to);
+  result.damaged = { source: source.damaged, target: target.damaged };
+  const all = source.snapshots;
   const wanted = await selectSnapshots(from, all, options);
-  const inTarget = new Map((await listSnapshots(to)).map((s) => [snapshotIdentity(s), s] as const));
+  const inTarget = new Map(target.snapshots.map((s) => [snapshotIdentity(s), s] as const));
   // Indexes after snapshots: a manifest is written after every index file it needs, so each
   // snapshot listed above finds its chunks even if its backup finished a moment ago.
   await Promise.all([from.loadIndex(), to.loadIndex()]);
@@ -293,16 +310,17 @@ export async function copySnapshots(from: Repository, to: Repository, options: C
       `(${JSON.stringify(from.config.chunker)} against ${JSON.stringify(to.config.chunker)}) so nothing would deduplicate; ` +
       'create the target with the same --chunker and --chunk-size as the source');
   }
-  const result: CopyResult = { copied: [], alreadyThere: [], durationMs: 0 };
+  const result: CopyResult = { copied: [], alreadyThere: [], damaged: { source: [], target: [] }, durationMs: 0 };
   // Both stores locked non-exclusively for the whole copy: neither may be pruned meanwhile.
-  await withLock(from, { operation: 'copy' }, (sourceLock) => withLock(to, { operation: 'copy' }, (targetLock) => copyAll(from, to, options, result, {
+  const signal = options.signal;
+  await withLock(from, { operation: 'copy', signal }, (sourceLock) => withLock(to, { operation: 'copy', signal }, (targetLock) => copyAll(from, to, options, result, {
     assertFresh: () => {
       sourceLock?.assertFresh();
       targetLock?.assertFresh();
     },
-    confirm: async () => {
-      await sourceLock?.confirm();
-      await targetLock?.confirm();
+    confirm: async (o) => {
+      await sourceLock?.confirm(o);
+      await targetLock?.confirm(o);
     },
   })));
   result.durationMs = Date.now() - started;

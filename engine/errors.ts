@@ -38,6 +38,12 @@ export class InvalidInputError extends BackupError {
   }
 }
 
+/**
+ * The command line itself is wrong (a snapshot argument that is no id, a passphrase nobody gave):
+ * a usage error, which the CLI reports with exit code 2 like an unknown option.
+ */
+export class UsageError extends InvalidInputError {}
+
 /** A repository, snapshot or object that was asked for does not exist. */
 export class NotFoundError extends BackupError {
   constructor(what: string) {
@@ -51,6 +57,19 @@ export class ObjectExistsError extends BackupError {
   constructor(object: string) {
     super('OBJECT_EXISTS', `${object} already exists and the store never overwrites an object`);
     this.object = object;
+  }
+}
+
+/**
+ * The user (Ctrl-C) or the system (a Serverless Job's timeout) asked the command to stop: it stopped
+ * at the next safe point and cleaned up what it had created. The AbortSignal's reason of an
+ * interrupted operation (engine options `signal`).
+ */
+export class InterruptedError extends BackupError {
+  readonly signal: string;
+  constructor(signal: string) {
+    super('INTERRUPTED', `interrupted by ${signal}`);
+    this.signal = signal;
   }
 }
 

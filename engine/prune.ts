@@ -16,6 +16,7 @@ import { describeLock, isStale, listLocks, Lock } from './store/locks';
 import { PackBuilder, packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import { sealObject } from './store/sealed-object';
+import type { DamagedSnapshot } from './store/snapshot-file';
 import { sealedBound } from './pipeline/chunk-ops';
 
 export { PruneRefusedError } from './prune-plan';
@@ -34,6 +35,18 @@ export interface PruneOptions {
   maxRepack?: { bytes: number } | { percent: number };
   /** Packs younger than this are neither removed nor repacked (default 1 hour; FORMAT.md §12). */
   graceMs?: number;
+  /** Stop at the next safe point (Ctrl-C): between two deletions, or before anything is removed. */
+  signal?: AbortSignal;
+  /**
+   * Prune although some manifest cannot be read (FORMAT.md §12.2): the data only it references is
+   * removed. Without this, such a manifest makes prune refuse (PRUNE_REFUSED) until it is forgotten.
+   */
+  ignoreDamagedSnapshots?: boolean;
+  /**
+   * With dryRun: plan as if these snapshots were already gone (what `forget --prune --dry-run` shows:
+   * the prune that would follow the forget).
+   */
+  assumeRemoved?: readonly string[];
   /** The store's clock, epoch ms (tests; default: Backend.now(), FORMAT.md §12.2). */
   now?: () => number;
   onProgress?: ProgressCallback;
@@ -41,7 +54,10 @@ export interface PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean;
+  /** Readable snapshots. */
   snapshots: number;
+  /** Manifests that could not be read; `warnings` says what prune did about each. */
+  damaged: DamagedSnapshot[];
   blobs: { total: number; used: number };
   /** What the plan decided for each pack; `notDeleted` lists the removals the store refused. */
   packs: { total: number; kept: number; repacked: number; removed: number; missingDropped: number; unindexedRemoved: number; unindexedKept: number; youngKept: number; written: number };
@@ -77,7 +93,7 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       if (!isStale(l, { now: storeTime })) warnings.push(`a real prune would be refused now: the repository is locked by ${describeLock(l)}`);
     }
   } else {
-    lock = await Lock.take(repo, true, { operation: 'prune', onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
+    lock = await Lock.take(repo, true, { operation: 'prune', signal: options.signal, onStale: (l) => warnings.push(`ignored stale ${describeLock(l)}`) });
   }
   try {
     // Ages (the grace period) are measured on the store's clock, as the objects' times are.
@@ -86,6 +102,9 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       graceMs: options.graceMs ?? DEFAULT_PRUNE_GRACE_MS,
       now: options.now ? options.now() : await storeNow(repo.backend),
       progress,
+      ignoreDamagedSnapshots: options.ignoreDamagedSnapshots,
+      warnings,
+      assumeRemoved: options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined,
     });
     applyRepackBudget(plan, options.maxRepack);
     const result = summarize(plan, !!options.dryRun, warnings);
@@ -125,6 +144,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
   return {
     dryRun,
     snapshots: plan.snapshots,
+    damaged: plan.damaged,
     blobs: { total: plan.table.size, used: plan.usedBlobs },
     packs: {
       total: plan.stored.size, kept: plan.keep.length, repacked: plan.repack.length, removed: plan.remove.length,
@@ -146,7 +166,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   const entriesOf = (pn: number): number[] => Array.from(order.subarray(start[pn], start[pn + 1]));
 
   // 1. Used blobs of the packs to repack go into new packs (unindexed until step 2).
-  const newPacks = await repack(repo, plan, entriesOf, progress);
+  const newPacks = await repack(repo, plan, entriesOf, progress, lock);
   result.packs.written = newPacks.length;
   result.bytes.written = newPacks.reduce((n, p) => n + p.size, 0);
 
@@ -226,7 +246,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
 }
 
 /** Copy the used blobs of the packs to repack into new packs, verifying each (no re-encryption: a sealed blob is bound to its id, not its place). */
-async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number) => number[], progress: ProgressReporter): Promise<Array<IndexedPack & { size: number }>> {
+async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number) => number[], progress: ProgressReporter, lock: Lock): Promise<Array<IndexedPack & { size: number }>> {
   const out: Array<IndexedPack & { size: number }> = [];
   if (plan.repack.length === 0) return out;
   const c = repo.config.chunker;
@@ -242,6 +262,8 @@ async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number)
   let read = 0;
   const total = plan.repack.reduce((n, pn) => n + (plan.stored.get(plan.table.packId(pn))?.size ?? 0), 0);
   for (const pn of plan.repack) {
+    // New packs written so far stay unindexed if prune stops here: the next prune removes them.
+    lock.assertFresh();
     const packId = plan.table.packId(pn);
     const used: BlobEntry[] = entriesOf(pn).filter((e) => plan.table.isUsed(e)).map((e) => {
       const b = plan.table.entry(e);

@@ -9,7 +9,6 @@ import { WorkerPool } from './pipeline/worker-pool';
 import type { RestoreBlob } from './pipeline/chunk-ops';
 import type { RestoreTarget } from './pipeline/target-writer';
 import { withLock } from './store/lock-scope';
-import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
 import type { MapExtent } from './store/disk-map';
 import type { Snapshot } from './store/snapshot';
@@ -27,6 +26,8 @@ export interface RestoreOptions {
   noLock?: boolean;
   /** Things worth telling that do not stop the restore (a stale lock ignored). */
   onWarning?: (message: string) => void;
+  /** Stop at the next map page (Ctrl-C): the partial file is removed, the lock released. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -76,7 +77,7 @@ export async function restoreToFile(
   const concurrency = options.concurrency ?? 4;
   const result = { target, size: snapshot.size, bytesWritten: 0, bytesFetched: 0, holeBytes: 0, durationMs: 0 };
   try {
-    await withLock(repo, { operation: 'restore', reader: true, noLock: options.noLock, snapshot, warn: options.onWarning }, async (lock) => {
+    await withLock(repo, { operation: 'restore', reader: true, noLock: options.noLock, snapshot, warn: options.onWarning, signal: options.signal }, async (lock) => {
       await repo.loadIndex();
       const layout = await layoutFor();
       await writeTargetFile(target, !!options.overwrite, layout.size, async (handle, path) => {
@@ -86,7 +87,12 @@ export async function restoreToFile(
         }
         const direct = await openDirect(path);
         try {
-          await restoreChunks(repo, snapshot, pool, { fd: handle.fd, directFd: direct?.fd }, layout.place, concurrency, result, progress, lock);
+          // A reader whose lock lapsed stops (a prune may be removing what it reads); so does one asked to.
+          const guard = (): void => {
+            options.signal?.throwIfAborted();
+            lock?.assertFresh();
+          };
+          await restoreChunks(repo, snapshot, pool, { fd: handle.fd, directFd: direct?.fd }, layout.place, concurrency, result, progress, guard);
         } finally {
           // After the drain: no direct write can still be in flight.
           await direct?.close();
@@ -107,7 +113,7 @@ export async function restoreToFile(
  */
 async function restoreChunks(
   repo: Repository, snapshot: Snapshot, pool: WorkerPool, out: RestoreTarget, place: FileLayout['place'], concurrency: number,
-  result: RestoreResult, progress: ProgressReporter, lock: Lock | undefined,
+  result: RestoreResult, progress: ProgressReporter, guard: () => void,
 ): Promise<void> {
   // One queue of pack work across all map pages: the next page is grouped as soon as the
   // queue runs dry, so the workers never wait for a page's last pack before the next starts.
@@ -118,8 +124,7 @@ async function restoreChunks(
   let refill: Promise<void> | undefined;
   const nextWork = async (): Promise<[number, PackWork] | undefined> => {
     while (queue.length === 0 && !pagesDone && !failed) {
-      // A reader whose lock lapsed stops: a prune may be removing what it reads.
-      lock?.assertFresh();
+      guard();
       refill ??= pages.next().then((r) => {
         if (r.done) pagesDone = true;
         else queue.push(...groupByPack(repo, snapshot, r.value, result, place).entries());

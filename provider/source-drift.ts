@@ -8,7 +8,7 @@
  *   seen, not only the newest);
  * - a backup is due by the schedule (and the cadence of the runs), or overdue for a job.
  */
-import { applyRetentionPolicy, describePolicy, type KeptSnapshot } from '../engine';
+import { applyRetentionPolicy, describePolicy, type DamagedSnapshot, type KeptSnapshot } from '../engine';
 import { dueAt, isDue, parseSchedule } from './schedule';
 import { hasRetention, retentionPolicy, type BackupSourceInputs, type BackupSourceOutputs, type RetainedSnapshot } from './source-inputs';
 
@@ -41,22 +41,41 @@ function countsByRule(kept: ReadonlyArray<KeptSnapshot<RetainedSnapshot>>): stri
   return [...counts].map(([rule, n]) => `${rule} ${n}`).join(', ');
 }
 
+/** What the store holds, as storeDrift compares it. */
+export interface StoreHolding {
+  /** This source's readable snapshots, newest first. */
+  held: readonly RetainedSnapshot[];
+  /** Every readable snapshot id in the store. */
+  presentIds: ReadonlySet<string>;
+  /** Manifests that do not read: a promised one is lost too, and said so. */
+  damaged: readonly DamagedSnapshot[];
+}
+
 /** Drift between the state's promise and the store: one reason per finding, none when they agree. */
-export function storeDrift(olds: BackupSourceOutputs, news: BackupSourceInputs, held: readonly RetainedSnapshot[], presentIds: ReadonlySet<string>, now: Date): string[] {
+export function storeDrift(olds: BackupSourceOutputs, news: BackupSourceInputs, store: StoreHolding, now: Date): string[] {
   const reasons: string[] = [];
   const last = olds.lastSnapshotId;
-  if (last && !presentIds.has(last)) reasons.push(`the last snapshot ${short(last)} is missing from the store`);
-  const kept = keptNow(news, olds.retained ?? [], held, now);
-  const missing = kept.filter((k) => !presentIds.has(k.snapshot.id) && k.snapshot.id !== last);
-  if (missing.length > 0) {
+  const damaged = new Map(store.damaged.map((d) => [d.id, d.message]));
+  if (last && damaged.has(last)) reasons.push(`the last snapshot ${short(last)} is damaged in the store (${damaged.get(last)})`);
+  else if (last && !store.presentIds.has(last)) reasons.push(`the last snapshot ${short(last)} is missing from the store`);
+  const kept = keptNow(news, olds.retained ?? [], store.held, now);
+  const lost = kept.filter((k) => !store.presentIds.has(k.snapshot.id) && k.snapshot.id !== last).map((k) => k.snapshot.id);
+  if (lost.length > 0) {
     const policy = hasRetention(news.retention) ? describePolicy(retentionPolicy(news.retention)) : 'none: keep every snapshot';
     const oldest = kept[kept.length - 1].snapshot.time;
-    const ids = missing.map((k) => short(k.snapshot.id)).join(', ');
+    const gone = lost.filter((id) => !damaged.has(id)).map(short);
+    const bad = lost.filter((id) => damaged.has(id)).map(short);
+    const what = [
+      ...(gone.length > 0 ? [`${gone.join(', ')} ${gone.length === 1 ? 'is' : 'are'} missing`] : []),
+      ...(bad.length > 0 ? [`${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} damaged`] : []),
+    ];
     reasons.push(`retention (${policy}) keeps ${kept.length} snapshots (${countsByRule(kept)}; oldest ${oldest}); ` +
-      `the store holds ${kept.length - missing.length} of them: ${ids} ${missing.length === 1 ? 'is' : 'are'} missing`);
+      `the store holds ${kept.length - lost.length} of them: ${what.join(', ')}`);
   }
   // A refresh by an earlier version moved lastSnapshotId on and kept only the status.
-  if (reasons.length === 0 && olds.status === 'missing-from-store') reasons.push('a refresh found snapshots missing from the store (status missing-from-store)');
+  if (reasons.length === 0 && (olds.status === 'missing-from-store' || olds.status === 'damaged-in-store')) {
+    reasons.push(`a refresh found snapshots lost from the store (status ${olds.status})`);
+  }
   return reasons;
 }
 

@@ -66,7 +66,7 @@ export interface BackupSourceInputs {
   resourceUrn?: string;
 }
 
-export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store';
+export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store' | 'damaged-in-store';
 
 /** A snapshot the retention keeps: what the state promises the store holds. */
 export interface RetainedSnapshot {

@@ -11,7 +11,7 @@
  * functions Read and Delete call (`refreshSource`) keep their names and shapes.
  */
 import './plugin-process';
-import { BackupError, forgetSnapshots, listSnapshots, type Snapshot } from '../engine';
+import { BackupError, forgetSnapshots, listSnapshots, type DamagedSnapshot, type Snapshot } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
 import { withScaleway, withStore, type ConnectionOverrides } from './connection';
 import { tellEngine } from './engine-log';
@@ -40,16 +40,21 @@ function snapshotTags(i: BackupSourceInputs): Record<string, string> {
 const retainedOf = (snapshots: readonly Snapshot[]): RetainedSnapshot[] => snapshots.map((s) => ({ id: s.id, time: s.time })).reverse();
 
 interface StoreView {
-  /** The outputs the store's view gives: newest snapshot, count, status. */
+  /** The outputs the store's view gives: newest readable snapshot, count, status. */
   view: BackupSourceOutputs;
-  /** This source's own snapshots (for an Instance: its group manifests), newest first. */
+  /** This source's own readable snapshots (for an Instance: its group manifests), newest first. */
   held: RetainedSnapshot[];
-  /** Every snapshot id in the store. */
+  /** Every readable snapshot id in the store. */
   presentIds: Set<string>;
+  /**
+   * Manifests that do not read (docs/FORMAT.md §10): their source cannot be told, so they never
+   * count as this source's, and a promised one is as lost as a missing one.
+   */
+  damaged: DamagedSnapshot[];
 }
 
 async function storeView(i: BackupSourceInputs): Promise<StoreView> {
-  const all = await withStore(i.store, (repo) => listSnapshots(repo));
+  const { snapshots: all, damaged } = await withStore(i.store, (repo) => listSnapshots(repo));
   const location = sourceLocation(i);
   const own = all.filter((s) => s.source.location === location);
   const last = own[own.length - 1];
@@ -57,7 +62,7 @@ async function storeView(i: BackupSourceInputs): Promise<StoreView> {
     ...i, location, snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet', retained: retainedOf(own),
     ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
   };
-  return { view, held: retainedOf(own), presentIds: new Set(all.map((s) => s.id)) };
+  return { view, held: retainedOf(own), presentIds: new Set(all.map((s) => s.id)), damaged };
 }
 
 /** The store's view of the source: newest snapshot, count, and what it holds as the retention's promise. */
@@ -136,8 +141,8 @@ export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceIn
     return { reasons: [...changed, `${unknown.join(', ')}: known only when the update runs`], replaces: [], backup: changed.length > 0, drift: [] };
   }
   const reconnect = knownChanges(olds, news, CONNECTION_INPUTS).map((k) => `${k} changed`);
-  const { view, held, presentIds } = await storeView(news);
-  const drift = storeDrift(olds, news, held, presentIds, now);
+  const { view, held, presentIds, damaged } = await storeView(news);
+  const drift = storeDrift(olds, news, { held, presentIds, damaged }, now);
   const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
   const due = dueReason(olds, news, last, now);
   const backup = [...changed, ...drift, ...(due ? [due] : [])];
@@ -193,14 +198,16 @@ export async function updateForPlugin(id: string, olds: BackupSourceOutputs, new
 
 /**
  * Read (refresh): the store's view, keeping what the state promised. A last snapshot gone from the
- * store stays the state's `lastSnapshotId` (unless a newer one came since), snapshots the retention
- * still keeps stay in `retained`, and `status` says `missing-from-store`: a refresh never hides drift.
+ * store (or damaged there) stays the state's `lastSnapshotId` (unless a newer one came since),
+ * snapshots the retention still keeps stay in `retained`, and `status` says `damaged-in-store` or
+ * `missing-from-store`: a refresh never hides drift.
  */
 export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const { view, held, presentIds } = await storeView(olds);
+  const { view, held, presentIds, damaged } = await storeView(olds);
   const now = new Date();
   const retained = keptNow(olds, olds.retained ?? [], held, now).map((k) => k.snapshot);
-  const drift = storeDrift(olds, olds, held, presentIds, now);
+  const drift = storeDrift(olds, olds, { held, presentIds, damaged }, now);
+  const lastDamaged = damaged.some((d) => d.id === olds.lastSnapshotId);
   const lastGone = olds.lastSnapshotId !== undefined && !presentIds.has(olds.lastSnapshotId);
   const newer = view.lastSnapshotTime !== undefined && (olds.lastSnapshotTime === undefined || Date.parse(view.lastSnapshotTime) > Date.parse(olds.lastSnapshotTime));
   const keepLast = lastGone && !newer
@@ -208,6 +215,6 @@ export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSo
     : {};
   return {
     ...view, ...keepLast, retained, watchingSince: olds.watchingSince,
-    ...(drift.length > 0 ? { status: 'missing-from-store' as const } : {}),
+    ...(drift.length > 0 ? { status: lastDamaged ? 'damaged-in-store' as const : 'missing-from-store' as const } : {}),
   };
 }

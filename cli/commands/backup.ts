@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, Qcow2Image, backupImage, openDiskImage, parseImageFormat } from '../../engine';
 import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 import { backupScalewayBlock, isScalewayBlockUrl, type ScalewayFlags } from './scaleway';
 import { backupScalewayInstance, isScalewayInstanceUrl } from './scaleway-instance';
@@ -43,7 +44,7 @@ export function registerBackup(program: Command): void {
       const repo = await openRepo(flags);
       const source = await openDiskImage(file, { format, onWarning: (m) => out.warning(m) });
       try {
-        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress() });
+        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress(), signal: interruptSignal() });
         out.endProgress();
         const s = snap.stats;
         const { format: read, formatReason } = snap.source;

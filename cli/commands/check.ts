@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { checkRepository } from '../../engine';
 import { EXIT_DAMAGE, ExitCode, commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output } from '../output';
 
 interface CheckFlags extends RepoFlags {
@@ -19,12 +20,13 @@ export function registerCheck(program: Command): void {
     .action(async (flags: CheckFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress(), noLock: !flags.lock });
+      const result = await checkRepository(repo, { readData: flags.readDataSubset ?? flags.readData, onProgress: out.progress(), noLock: !flags.lock, signal: interruptSignal() });
       out.endProgress();
       for (const w of result.warnings) out.text(`warning: ${w.message}`);
       for (const e of result.errors) out.text(`error: ${e.message}`);
       out.text(`${result.snapshots} snapshot(s), ${result.indexFiles} index file(s), ${result.packs} pack(s)` +
-        (result.packsRead > 0 ? `, ${result.packsRead} pack(s) and ${result.blobsRead} blob(s) read` : '') +
+        (flags.readData || flags.readDataSubset !== undefined ? `; read and verified ${result.packsRead} of ${result.packs} pack(s)` +
+          `${flags.readDataSubset !== undefined ? ` (subset ${flags.readDataSubset})` : ''}, ${result.blobsRead} blob(s)` : '') +
         (result.ok ? ': no errors' : `: ${result.errors.length} error(s)`));
       out.summary('check', { ...result });
       if (!result.ok) throw new ExitCode(EXIT_DAMAGE);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BackupError, DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, InvalidInputError, pruneRepository, type PruneOptions, type PruneResult } from '../../engine';
 import { parseSize } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 
 export interface PruneFlags {
@@ -9,6 +10,7 @@ export interface PruneFlags {
   repackThreshold?: string;
   maxRepackSize?: string;
   grace?: string;
+  ignoreDamagedSnapshots?: boolean;
 }
 
 /** "0", "90s", "45min", "2h", "7d" → ms (m alone is ambiguous between minutes and months: refused). */
@@ -30,7 +32,8 @@ export function addPruneOptions(cmd: Command): Command {
   return cmd
     .option('--repack-threshold <percent>', `repack a partly used pack when at least this share of it is unused (default ${DEFAULT_REPACK_THRESHOLD}%)`)
     .option('--max-repack-size <size|p%>', 'repack at most this much per run: a size (e.g. 2GiB) or a share of the store (e.g. 10%)')
-    .option('--grace <duration>', `never remove or repack packs younger than this (default ${DEFAULT_PRUNE_GRACE_MS / 3_600_000}h; e.g. 0, 45min, 2h, 7d)`);
+    .option('--grace <duration>', `never remove or repack packs younger than this (default ${DEFAULT_PRUNE_GRACE_MS / 3_600_000}h; e.g. 0, 45min, 2h, 7d)`)
+    .option('--ignore-damaged-snapshots', 'prune even though some snapshot manifest cannot be read: the data only it references is removed (by default prune refuses; "forget ID" removes such a manifest)');
 }
 
 export function pruneOptionsFrom(flags: PruneFlags): PruneOptions {
@@ -42,6 +45,8 @@ export function pruneOptionsFrom(flags: PruneFlags): PruneOptions {
       : max.endsWith('%') ? { percent: parsePercent(max, '--max-repack-size') }
       : { bytes: parseSize(max, '--max-repack-size') },
     graceMs: flags.grace !== undefined ? parseGrace(flags.grace) : undefined,
+    signal: interruptSignal(),
+    ignoreDamagedSnapshots: flags.ignoreDamagedSnapshots,
   };
 }
 

@@ -12,7 +12,18 @@ import { currentHost } from './snapshots';
 export const LOCK_REFRESH_MS = 5 * 60 * 1000;
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 
-const lockSchema = z.object({
+/** A lock file's content (FORMAT.md §9); a plain type, so the package's declarations expose no zod. */
+export interface LockRecord {
+  time: string;
+  hostname: string;
+  username: string;
+  pid: number;
+  exclusive: boolean;
+  /** What the holder is doing (`prune`, `forget`, `copy`...); absent in locks written by backups. */
+  operation?: string;
+}
+
+const lockSchema: z.ZodType<LockRecord> = z.object({
   time: z.string(),
   hostname: z.string(),
   username: z.string(),
@@ -21,7 +32,7 @@ const lockSchema = z.object({
   /** What the holder is doing (`prune`, `forget`, `copy`...); absent in locks written by backups. */
   operation: z.string().optional(),
 });
-export type LockInfo = z.infer<typeof lockSchema> & { path: string; modified?: Date };
+export type LockInfo = LockRecord & { path: string; modified?: Date };
 /** A lock file that does not open or parse (damaged): it may be anything, so it is treated with care. */
 export interface UnreadableLock {
   path: string;
@@ -112,6 +123,11 @@ export interface LockOptions {
   stale?: Omit<StaleCheck, 'now'>;
   /** This process's clocks (tests shift them). */
   clock?: Clock;
+  /**
+   * Stops the work: once aborted, assertFresh() and confirm() throw its reason (an
+   * InterruptedError), so the holder stops at the same safe points where a lapsed lock stops it.
+   */
+  signal?: AbortSignal;
 }
 
 /** After a failed refresh, try again this soon rather than a whole refresh period later. */
@@ -150,10 +166,12 @@ export class Lock {
     readonly exclusive: boolean,
     private readonly operation: string | undefined,
     private readonly clock: Clock,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   static async take(repo: Repository, exclusive: boolean, options: LockOptions = {}): Promise<Lock> {
-    const lock = new Lock(repo, exclusive, options.operation, options.clock ?? systemClock);
+    options.signal?.throwIfAborted();
+    const lock = new Lock(repo, exclusive, options.operation, options.clock ?? systemClock, options.signal);
     // Looking first saves writing (and, on Object Lock buckets, keeping) a lock that would be refused.
     await lock.checkOthers(options);
     await lock.write();
@@ -246,8 +264,17 @@ export class Lock {
     return this.lost;
   }
 
-  /** Throw LockExpiredError unless the lock is still certainly fresh in everyone's eyes. Cheap: no I/O. */
+  /**
+   * Throw LockExpiredError unless the lock is still certainly fresh in everyone's eyes, or the
+   * signal's reason when the work was asked to stop. Cheap: no I/O.
+   */
   assertFresh(): void {
+    this.signal?.throwIfAborted();
+    this.assertHeld();
+  }
+
+  /** The lapse half of assertFresh(): for clean-up work that must go on when the work was asked to stop. */
+  private assertHeld(): void {
     const why = this.untrustedFor();
     if (why !== undefined) throw new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: this.lastError });
   }
@@ -263,12 +290,17 @@ export class Lock {
     return why === undefined ? undefined : new LockExpiredError(this.repo.location, this.path ?? 'locks/?', why, { cause: failure });
   }
 
-  /** assertFresh(), and our lock file still exists: call right before committing (a snapshot, an index, a deletion). */
-  async confirm(): Promise<void> {
-    this.assertFresh();
+  /**
+   * assertFresh(), and our lock file still exists: call right before committing (a snapshot, an index,
+   * a deletion). With `cleanup` (indexing what an interrupted backup stored), a stop request does not
+   * count: only whether the lock still holds.
+   */
+  async confirm(options: { cleanup?: boolean } = {}): Promise<void> {
+    if (!options.cleanup) this.signal?.throwIfAborted();
+    this.assertHeld();
     if (this.path && !(await this.repo.backend.stat(this.path))) {
       this.lost = 'was removed by someone else (scw-backup unlock?)';
-      this.assertFresh();
+      this.assertHeld();
     }
   }
 

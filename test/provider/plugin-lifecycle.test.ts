@@ -104,7 +104,7 @@ describe('single-volume, from another checkout', () => {
     if (!r) throw new Error(`${type} is not in the state`);
     return r.outputs;
   };
-  const snapshotsInStore = () => withStore(store, (repo) => listSnapshots(repo));
+  const snapshotsInStore = async () => (await withStore(store, (repo) => listSnapshots(repo))).snapshots;
 
   beforeAll(async () => {
     checkoutA = join(tmp, 'runner-a', 'infra');

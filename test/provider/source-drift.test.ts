@@ -21,12 +21,12 @@ const ids = (...list: RetainedSnapshot[]) => new Set(list.map((s) => s.id));
 describe('storeDrift', () => {
   it('nothing when the store holds what retention keeps', () => {
     const i = { ...inputs, retention: { daily: 7 } };
-    expect(storeDrift(state([s3, s2, s1]), i, [s3, s2, s1], ids(s3, s2, s1), now)).toEqual([]);
+    expect(storeDrift(state([s3, s2, s1]), i, { held: [s3, s2, s1], presentIds: ids(s3, s2, s1), damaged: [] }, now)).toEqual([]);
   });
 
   it('an older snapshot deleted: counts per rule, the oldest kept, and which is missing', () => {
     const i = { ...inputs, retention: { daily: 7, weekly: 4 } };
-    expect(storeDrift(state([s3, s2, s1]), i, [s3, s1], ids(s3, s1), now)).toEqual([
+    expect(storeDrift(state([s3, s2, s1]), i, { held: [s3, s1], presentIds: ids(s3, s1), damaged: [] }, now)).toEqual([
       'retention (keep 7 daily, 4 weekly snapshots) keeps 3 snapshots (daily 3, weekly 2; oldest 2026-11-20T02:00:00.000Z); '
       + 'the store holds 2 of them: b20000000000 is missing',
     ]);
@@ -35,24 +35,34 @@ describe('storeDrift', () => {
   it('what retention would have forgotten by now anyway is no drift', () => {
     // keep-last 2: once c3 exists, a1 goes; its absence is what forget does.
     const i = { ...inputs, retention: { last: 2 } };
-    expect(storeDrift(state([s2, s1]), i, [s3, s2], ids(s3, s2), now)).toEqual([]);
+    expect(storeDrift(state([s2, s1]), i, { held: [s3, s2], presentIds: ids(s3, s2), damaged: [] }, now)).toEqual([]);
   });
 
   it('without retention every snapshot is promised', () => {
-    expect(storeDrift(state([s2, s1]), inputs, [s2], ids(s2), now)).toEqual([
+    expect(storeDrift(state([s2, s1]), inputs, { held: [s2], presentIds: ids(s2), damaged: [] }, now)).toEqual([
       'retention (none: keep every snapshot) keeps 2 snapshots (no retention 2; oldest 2026-11-20T02:00:00.000Z); the store holds 1 of them: a10000000000 is missing',
     ]);
   });
 
   it('the last snapshot missing is said once, as such', () => {
     const i = { ...inputs, retention: { daily: 7 } };
-    expect(storeDrift(state([s3, s2]), i, [s2], ids(s2), now)).toEqual(['the last snapshot c30000000000 is missing from the store']);
+    expect(storeDrift(state([s3, s2]), i, { held: [s2], presentIds: ids(s2), damaged: [] }, now)).toEqual(['the last snapshot c30000000000 is missing from the store']);
   });
 
   it('a state a refresh marked missing-from-store (an earlier version moved lastSnapshotId on) is still drift', () => {
-    expect(storeDrift(state([], { status: 'missing-from-store' }), inputs, [], ids(), now)).toEqual([
-      'a refresh found snapshots missing from the store (status missing-from-store)',
+    expect(storeDrift(state([], { status: 'missing-from-store' }), inputs, { held: [], presentIds: ids(), damaged: [] }, now)).toEqual([
+      'a refresh found snapshots lost from the store (status missing-from-store)',
     ]);
+  });
+
+  it('a promised snapshot whose manifest no longer reads is lost too, and said so', () => {
+    const i = { ...inputs, retention: { daily: 7 } };
+    const damaged = [{ id: s2.id, kind: 'unreadable' as const, message: 'snapshots/b2... is damaged' }];
+    expect(storeDrift(state([s3, s2, s1]), i, { held: [s3, s1], presentIds: ids(s3, s1), damaged }, now)).toEqual([
+      expect.stringMatching(/the store holds 2 of them: b20000000000 is damaged$/),
+    ]);
+    expect(storeDrift(state([s3, s2]), i, { held: [s2], presentIds: ids(s2), damaged: [{ id: s3.id, kind: 'invalid' as const, message: 'bad' }] }, now))
+      .toEqual(['the last snapshot c30000000000 is damaged in the store (bad)']);
   });
 });
 

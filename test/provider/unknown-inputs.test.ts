@@ -41,7 +41,7 @@ describe('BackupSource', () => {
 });
 
 describe('BackupStore', () => {
-  const old: BackupStoreOutputs = { store, snapshotCount: 0, adopted: false };
+  const old: BackupStoreOutputs = { store, snapshotCount: 0, damagedSnapshots: [], adopted: false };
   it('Diff: an unknown store is an update; only a known other URL is a new store; a rotated key an update', () => {
     expect(diffStore(old, { store: UNKNOWN as never })).toEqual({ changes: true, replaces: [] });
     expect(diffStore(old, { store: { ...store, url: UNKNOWN } })).toEqual({ changes: true, replaces: [] });

@@ -1,0 +1,57 @@
+import { InterruptedError } from '../engine';
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM (a Serverless Job's timeout, `docker stop`): the running command is
+ * asked to stop through an AbortSignal that the engine checks at its safe points (the same points
+ * where a lapsed lock stops it: docs/FORMAT.md §9); it then cleans up what it created and releases
+ * its lock, and main() exits 130 or 143 as shells expect (128 + the signal's number). A second signal
+ * exits at once, without cleaning up.
+ */
+let current: AbortController | undefined;
+
+/** The signal of the command running now (undefined outside main()). */
+export function interruptSignal(): AbortSignal | undefined {
+  return current?.signal;
+}
+
+const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export function exitCodeFor(signal: string): number {
+  return EXIT_CODES[signal] ?? 1;
+}
+
+/** Route SIGINT and SIGTERM to a fresh AbortController for one command; returns the undo. */
+export function handleInterrupts(): () => void {
+  const controller = new AbortController();
+  current = controller;
+  const on = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`scw-backup: ${signal} again: exiting now, without cleaning up\n`);
+      process.exit(exitCodeFor(signal));
+    }
+    process.stderr.write(`scw-backup: ${signal}: stopping at the next safe point and cleaning up (${signal} again exits at once)\n`);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+    if (current === controller) current = undefined;
+  };
+}
+
+/** What an interrupted command left, by command: said after "interrupted by SIGINT". */
+const AFTERMATH: Record<string, string> = {
+  backup: 'no snapshot was saved; the data already stored is indexed, so the next backup does not send it again',
+  restore: 'the partial target file was removed',
+  copy: 'the snapshots reported as copied are in the target; the data stored for the next one is indexed',
+  forget: 'the snapshots reported as removed are gone, the others stay',
+  prune: 'the store is valid; the next prune finishes the job',
+  check: 'nothing was changed',
+};
+
+export function interruptedMessage(command: string | undefined, err: InterruptedError): string {
+  const after = command ? AFTERMATH[command] : undefined;
+  return `${err.message}: ${command ?? 'the command'} stopped and released its lock${after ? `; ${after}` : ''}`;
+}
