@@ -210,7 +210,7 @@ function regionHint(err: unknown): string | undefined {
  */
 export function translateS3Error(err: unknown, ctx: S3ErrorContext): unknown {
   if (err instanceof BackupError) return err;
-  // A clock off by more than S3 allows reads as refused credentials unless told apart (s3-clock.ts).
+  // A clock off by more than S3 allows reads as refused credentials unless told apart (clockSkewOf).
   const skew = clockSkewOf(err instanceof RetriesExhaustedError ? err.cause : err);
   if (skew !== undefined) return new S3ClockSkewError(ctx, skew, { cause: err });
   if (err instanceof RetriesExhaustedError) return new S3UnavailableError(ctx, err.attempts, err.cause);

@@ -8,7 +8,9 @@
  *   the inputs (diffResource); a preview stops there (the plugin does not support provider previews,
  *   so Create/Update are never called), `up` calls Create or Update, or Create then Delete for a
  *   replacement. A "same" step keeps the old outputs with the new inputs. Resources no longer
- *   registered are deleted, newest first.
+ *   registered are deleted, newest first. An Update that fails with the resource's new properties
+ *   (ErrorResourceInitFailed) is a partial failure: the outputs are kept, the operation fails, and the
+ *   next run updates that resource again (its InitErrors). The engine stops at an error.
  * - refresh: Read(id, outputs, inputs) for each dynamic resource; an empty id means it is gone.
  * - destroy: Delete(id, outputs, inputs), newest first, skipped for `retainOnDelete`.
  * Secrets reach the plugin in clear (it answers acceptSecrets=false) and are re-marked on the way
@@ -16,6 +18,8 @@
  * not run: they take the outputs the test gives them (`created`), unknown in a preview of their
  * creation or replacement, as the engine would report them.
  * Everything the plugin prints and everything it logs through the engine is kept for assertions.
+ * One simplification: the program runs to its end before the steps, so a dynamic resource's outputs
+ * reach the program as the state held them (the examples feed no such output into another input).
  */
 import { delimiter, dirname } from 'node:path';
 import { shiftedClock } from '../../helpers';
