@@ -32,7 +32,7 @@ export { checkRepository, checkRepository as check, type CheckOptions, type Chec
 export type { Progress, ProgressCallback } from './progress';
 export {
   applyRetentionPolicy, describePolicy, groupSnapshots, isEmptyPolicy, parseGroupBy, parseRetentionDuration,
-  type GroupField, type KeepCount, type RetentionDecision, type RetentionDuration, type RetentionOptions, type RetentionPolicy,
+  type GroupField, type KeepCount, type KeptSnapshot, type RetentionDecision, type RetentionDuration, type RetentionOptions, type RetentionPolicy,
   type SnapshotGroupKey,
 } from './retention';
 export { forgetSnapshots, removeSnapshots, EmptyPolicyError, type ForgetGroup, type ForgetOptions, type ForgetResult } from './forget';

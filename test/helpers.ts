@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,18 @@ export async function tempDir(prefix = 'scwb-'): Promise<{ path: string; cleanup
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
+
+/** libfaketime's preload library (Debian's libfaketime, pulled in by the faketime package). */
+export function libfaketime(): string {
+  for (const arch of readdirSync('/usr/lib')) {
+    const lib = join('/usr/lib', arch, 'faketime', 'libfaketime.so.1');
+    if (existsSync(lib)) return lib;
+  }
+  throw new Error('libfaketime.so.1 not found: install the Debian package faketime (.ci/run does)');
+}
+
+/** Environment for a child process whose clocks run `offset` (e.g. "+2h") from the real ones. */
+export const shiftedClock = (offset: string): NodeJS.ProcessEnv => ({ LD_PRELOAD: libfaketime(), FAKETIME: offset });
 
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export function prng(seed: number): (n: number) => Buffer {

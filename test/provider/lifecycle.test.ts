@@ -50,7 +50,7 @@ test('create, diff, due, update with retention, drift, restore', async () => {
   expect(created.bytesNew).toBeGreaterThan(MiB);
 
   // diff right away: nothing to do.
-  expect(await diffSource(created, inputs, new Date())).toEqual({ reasons: [], replaces: [] });
+  expect(await diffSource(created, inputs, new Date())).toEqual({ reasons: [], replaces: [], backup: false, drift: [] });
   // Past the RPO: a backup is due, with the reason spelled out.
   const later = new Date(Date.now() + 5 * HOUR);
   const due = await diffSource(created, inputs, later);
@@ -65,7 +65,7 @@ test('create, diff, due, update with retention, drift, restore', async () => {
   expect(second.bytesNew).toBeLessThanOrEqual(128 * 1024);
   const third = await backupSource(inputs, overrides);
   expect(third.snapshotCount).toBe(2);
-  expect(await diffSource(third, inputs, new Date())).toEqual({ reasons: [], replaces: [] });
+  expect(await diffSource(third, inputs, new Date())).toEqual({ reasons: [], replaces: [], backup: false, drift: [] });
 
   // Changed inputs call for an update; another volume is a replacement.
   expect((await diffSource(third, { ...inputs, retention: { last: 3 } }, new Date())).reasons).toEqual(['retention changed']);
