@@ -27,6 +27,7 @@ export { restoreImage, type RestoreOptions, type RestoreResult } from './restore
 export { restoreQcow2 } from './restore-qcow2';
 export { TargetExistsError } from './target-file';
 export { SnapshotSource } from './source/snapshot-source';
+export { SnapshotReader, DEFAULT_CHUNK_CACHE_BYTES, DEFAULT_PREFETCH_BYTES, type SnapshotReaderOptions, type SnapshotReaderStats } from './source/snapshot-reader';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
 export { checkRepository, checkRepository as check, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
