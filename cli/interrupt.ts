@@ -50,6 +50,7 @@ const AFTERMATH: Record<string, string> = {
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
   ls: 'nothing was changed',
+  serve: 'its clients were disconnected',
   dump: 'what was written so far stays in the target (a file being written was removed)',
 };
 

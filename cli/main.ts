@@ -17,6 +17,7 @@ import { registerUnlock } from './commands/unlock';
 import { registerRun } from './commands/run';
 import { registerLs } from './commands/ls';
 import { registerDump } from './commands/dump';
+import { registerServe } from './commands/serve';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Commander's own messages ("error: unknown command 'x'") in our one-line form.
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerLs, registerDump, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerLs, registerDump, registerServe, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

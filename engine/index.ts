@@ -30,6 +30,8 @@ export type { DiskLayout, Volume } from './disk/volumes';
 export type { Partition, PartitionTable } from './disk/partitions';
 export type { FileSystemType } from './disk/fs-type';
 export type { FileInfo } from './files/ext-fs';
+export { serveSnapshot, type ServeOptions } from './serve';
+export type { NbdStats } from './nbd/server';
 export type { DumpOptions, DumpResult } from './files/dump';
 export { TargetExistsError } from './target-file';
 export { SnapshotSource } from './source/snapshot-source';
