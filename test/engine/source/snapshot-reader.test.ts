@@ -115,7 +115,7 @@ describe('cache, readahead and shared fetches', () => {
       await reader.read(o, into);
       expect(reader.cachedBytes).toBeLessThanOrEqual(1 << 20);
     }
-    // 256 KiB-aligned... every 64 KiB chunk is fetched once, whatever the 16 reads it serves.
+    // Every 64 KiB chunk is fetched once, whatever the 16 reads of 4 KiB it serves.
     expect(reader.stats.chunksFetched).toBeLessThanOrEqual(dataChunks());
     expect(reader.stats.cacheHits).toBeGreaterThan(reader.stats.chunksFetched * 10);
     await reader.close();
