@@ -8,6 +8,7 @@ import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { ChunkCache } from './chunk-cache';
 import { DiskMapIndex } from './map-index';
+import { RecentChunks } from './recent-chunks';
 
 /** Decrypted chunks kept by default: 64 MiB holds 1024 chunks of 64 KiB, or 8 of the largest (8 MiB, FORMAT.md §2). */
 export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
@@ -19,6 +20,14 @@ const PACK_CONCURRENCY = 4;
 const STREAMS = 8;
 /** Prefetches running at once: more would only compete with the reads they are meant to serve. */
 const PREFETCHES = 2;
+/**
+ * A stream is fetched ahead only once it has read this much in order: a file system scanning a
+ * directory reads a few blocks in a row for every lookup, and fetching 8 MiB after each of those
+ * would cost more than the scan (an `ls` of 10,000 entries triggered 10,000 prefetches).
+ */
+const PREFETCH_AFTER = 1024 * 1024;
+/** Bytes of recently served chunks found by offset without a map lookup (recent-chunks.ts). */
+const RECENT_BYTES = 16 * 1024 * 1024;
 
 export interface SnapshotReaderOptions {
   /** Bytes of decrypted chunks kept (default 64 MiB). */
@@ -45,8 +54,9 @@ export interface SnapshotReaderStats {
   chunksPrefetched: number;
 }
 
-/** A sequential stream: where its last read ended, and how far ahead its chunks were fetched. */
+/** A sequential stream: where it started and its last read ended, and how far ahead its chunks were fetched. */
 interface Stream {
+  start: number;
   end: number;
   ahead: number;
 }
@@ -58,7 +68,7 @@ interface Stream {
  * 4 KiB reads of a file system cost one fetch per chunk, not one per read. Reads that follow each
  * other fetch the following chunks ahead. Holes read as zeros without a fetch. Concurrent reads of
  * the same chunk share one fetch. Memory: the cache, the decoded map pages (map-index.ts), and the
- * chunks of the reads in flight.
+ * chunks of the reads in flight (and at most 16 MiB of recently read chunks the cache may have let go).
  *
  * The repository's index must be loaded (Repository.loadIndex()).
  */
@@ -71,8 +81,8 @@ export class SnapshotReader {
   private readonly inflight = new Map<string, Promise<Buffer>>();
   private readonly prefetches = new Set<Promise<void>>();
   private streams: Stream[] = [];
-  /** The chunk the last read fell in, when it fell in one: the next read is often in it too. */
-  private last: { offset: number; data: Buffer } | undefined;
+  /** The chunks the last reads fell in (each read inside one chunk): the next read is often in one of them too. */
+  private readonly recent = new RecentChunks(RECENT_BYTES);
   private readonly name: string;
 
   constructor(private readonly repo: Repository, readonly snapshot: Snapshot, private readonly options: SnapshotReaderOptions = {}) {
@@ -100,9 +110,9 @@ export class SnapshotReader {
       throw new InvalidInputError(`read of ${into.length} bytes at ${offset}`, `outside the ${this.size}-byte disk of ${this.name}`);
     }
     if (into.length === 0) return;
-    // A file system reads its metadata 4 KiB at a time, mostly inside the chunk it read last.
-    const last = this.last;
-    if (last && offset >= last.offset && end <= last.offset + last.data.length) {
+    // A file system reads 4 KiB at a time, mostly inside the chunks it read last.
+    const last = this.recent.find(offset, end);
+    if (last) {
       into.set(last.data.subarray(offset - last.offset, end - last.offset));
       this.stats.bytesRead += into.length;
       this.stats.cacheHits++;
@@ -118,7 +128,7 @@ export class SnapshotReader {
       else into.set((data.get(idToHex(e.id)) as Buffer).subarray(from - e.offset, to - e.offset), from - offset);
     }
     const only = extents.length === 1 && extents[0].id ? extents[0] : undefined;
-    if (only) this.last = { offset: only.offset, data: data.get(idToHex(only.id as Uint8Array)) as Buffer };
+    if (only) this.recent.add(only.offset, data.get(idToHex(only.id as Uint8Array)) as Buffer);
     this.stats.bytesRead += into.length;
     if (this.prefetchBytes > 0) this.followed(offset, end);
   }
@@ -207,18 +217,19 @@ export class SnapshotReader {
   }
 
   /**
-   * Readahead: a read that starts where an earlier one ended continues a stream; when the stream's
-   * reads come within half a window of what was fetched ahead, the next window is fetched.
+   * Readahead: a read that starts where an earlier one ended continues a stream; once the stream has
+   * read PREFETCH_AFTER bytes in order, and whenever its reads come within half a window of what was
+   * fetched ahead, the next window is fetched.
    */
   private followed(offset: number, end: number): void {
     const s = this.streams.find((x) => x.end === offset);
     if (!s) {
-      this.streams.push({ end, ahead: end });
+      this.streams.push({ start: offset, end, ahead: end });
       if (this.streams.length > STREAMS) this.streams.shift();
       return;
     }
     s.end = end;
-    if (s.ahead - end >= this.prefetchBytes / 2 || end >= this.size || this.prefetches.size >= PREFETCHES) return;
+    if (end - s.start < PREFETCH_AFTER || s.ahead - end >= this.prefetchBytes / 2 || end >= this.size || this.prefetches.size >= PREFETCHES) return;
     const from = Math.max(s.ahead, end);
     const to = Math.min(this.size, end + this.prefetchBytes);
     s.ahead = to;
@@ -235,7 +246,7 @@ export class SnapshotReader {
     await Promise.all([...this.inflight.values()].map((p) => p.catch(() => undefined)));
     this.cache.clear();
     this.map.clear();
-    this.last = undefined;
+    this.recent.clear();
     this.streams = [];
   }
 }
