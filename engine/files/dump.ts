@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { BackupError, DamagedObjectError, InvalidInputError } from '../errors';
+import { BackupError, DamagedObjectError, FileTooLargeError, InvalidInputError } from '../errors';
 import { userPathError } from '../fs-errors';
 import { ProgressReporter, type ProgressCallback } from '../progress';
 import { writeTargetFile } from '../target-file';
@@ -97,6 +97,10 @@ class Dumper {
           throw userPathError(dest, err);
         });
         try {
+          // The final size first: a size the target cannot hold (a damaged inode claiming exabytes) fails here, not after reading it all.
+          await handle.truncate(info.size).catch((err: unknown) => {
+            throw (err as NodeJS.ErrnoException).code === 'EFBIG' ? new FileTooLargeError(dest, info.size, { cause: err }) : userPathError(dest, err);
+          });
           await this.content(info, handle);
         } catch (err) {
           await handle.close();
