@@ -12,6 +12,9 @@ import { gptDisk, makeFileSystem, mbrDisk, sh } from '../engine/disk/fixtures';
 import { tempDir } from '../helpers';
 import { WEAK_KDF, jsonLines, runCli, summaryOf } from './spawn-cli';
 
+// Listing and dumping 10,000 entries through libext2fs costs ~10–30 s on a loaded 2-core machine.
+jest.setTimeout(240_000);
+
 let dir: { path: string; cleanup: () => Promise<void> };
 let tree: string;
 let repo: string;
