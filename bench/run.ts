@@ -17,6 +17,7 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectCases, type BenchCase, type CaseId } from './cases';
+import { measureFileLevel, type FileLevelRow } from './file-level';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { measureFlatness, type FlatnessRow } from './flatness';
 import { measureFormatCosts, type FormatCosts } from './format-costs';
@@ -74,6 +75,12 @@ function envTools(): Set<'ours' | 'restic'> {
   const bad = v.filter((t) => t !== 'ours' && t !== 'restic');
   if (bad.length || v.length === 0) throw new BenchError(`BENCH_TOOLS: expected ours and/or restic, got "${process.env.BENCH_TOOLS}"`);
   return new Set(v as Array<'ours' | 'restic'>);
+}
+
+function envFiles(): boolean {
+  const v = (process.env.BENCH_FILES ?? '1').trim();
+  if (v === '0' || v === '1') return v === '1';
+  throw new BenchError(`BENCH_FILES must be 0 or 1, not "${v}"`);
 }
 
 function envFlatness(): boolean {
@@ -217,6 +224,12 @@ async function main(): Promise<void> {
       flatness = await measureFlatness(new OursRunner(cmd, [], 'raw'), ds, tools, work, runs, log);
     }
 
+    let fileLevel: FileLevelRow[] = [];
+    if (toolSet.has('ours') && envFiles()) {
+      log('files: ls and dump against a whole restore (ours)');
+      fileLevel = await measureFileLevel(oursCommand(root, process.env.BENCH_OURS_CMD), ds, work, runs, log);
+    }
+
     let formatCosts: FormatCosts | undefined;
     if (toolSet.has('ours')) {
       log('store format costs: KDF and sealing, format 1 against 2');
@@ -255,7 +268,7 @@ async function main(): Promise<void> {
     const jsonFile = path.join(outDir, 'results.json');
     const mdFile = path.join(outDir, 'RESULTS.md');
     const benchEnv: Record<string, string> = {};
-    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS', 'BENCH_FLEET']) {
+    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS', 'BENCH_FILES', 'BENCH_FLEET']) {
       const v = process.env[k];
       if (v !== undefined) benchEnv[k] = v;
     }
@@ -270,6 +283,7 @@ async function main(): Promise<void> {
       cases,
       results,
       flatness,
+      fileLevel,
       formatCosts,
       fleet,
       methodNotes: methodNotes(ds, jobs, runs, s3),

@@ -49,6 +49,9 @@ const AFTERMATH: Record<string, string> = {
   forget: 'the snapshots reported as removed are gone, the others stay',
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
+  ls: 'nothing was changed',
+  serve: 'its clients were disconnected',
+  dump: 'what was written so far stays in the target (a file being written was removed)',
 };
 
 export function interruptedMessage(command: string | undefined, err: InterruptedError): string {
