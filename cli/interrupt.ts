@@ -49,6 +49,7 @@ const AFTERMATH: Record<string, string> = {
   forget: 'the snapshots reported as removed are gone, the others stay',
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
+  drill: 'its scratch target was removed and no drill was recorded',
 };
 
 export function interruptedMessage(command: string | undefined, err: InterruptedError): string {

@@ -15,6 +15,7 @@ import { registerForget } from './commands/forget';
 import { registerPrune } from './commands/prune';
 import { registerUnlock } from './commands/unlock';
 import { registerRun } from './commands/run';
+import { registerDrill } from './commands/drill';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Commander's own messages ("error: unknown command 'x'") in our one-line form.
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun, registerDrill]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

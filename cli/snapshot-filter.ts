@@ -12,7 +12,7 @@ export interface FilterFlags {
   source?: string[];
 }
 
-function collectSource(value: string, previous: string[] = []): string[] {
+export function collectSource(value: string, previous: string[] = []): string[] {
   // A local path as the user types it; snapshots record local images by absolute path.
   return [...previous, value.includes('://') ? value : resolve(value)];
 }

@@ -22,9 +22,12 @@ export type { Snapshot, SnapshotManifest, SnapshotStats } from './store/snapshot
 export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap, describeFilter, isEmptyFilter, matchesFilter, type SnapshotFilter, type SnapshotListing } from './store/snapshots';
 export type { DamagedSnapshot } from './store/snapshot-file';
 export type { MapExtent } from './store/disk-map';
+export { listDrills, readDrillFile, saveDrillRecord, type DamagedDrill, type Drill, type DrillFilter, type DrillListing, type DrillRecord } from './store/drill-record';
 export { backupImage, type BackupOptions } from './backup';
 export { restoreImage, type RestoreOptions, type RestoreResult } from './restore';
 export { restoreQcow2 } from './restore-qcow2';
+export { drillToFile, runDrill, checkDrillable, DrillMismatchError, type DrillOptions, type DrillResult, type DrillSteps, type FileDrillOptions } from './drill';
+export { compareWithSnapshot, type DiskComparison } from './verify-disk';
 export { TargetExistsError } from './target-file';
 export { SnapshotSource } from './source/snapshot-source';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InitOptions } from '../engine';
+import type { Clock, InitOptions } from '../engine';
 
 /** Cheap KDF for tests: every open costs one Argon2id run. */
 export const TEST_INIT: InitOptions = { kdf: { time: 1, memoryKiB: 64, parallelism: 1 }, allowWeakKdf: true };
@@ -94,4 +94,10 @@ export function copyRealFiles(dest: string, budget: number): number {
     walk(root, j(dest, root.replace(/\//g, '_')));
   }
   return used;
+}
+
+/** A clock that moves `stepMs` at each reading of the wall clock, from `start`: a drill's RTO comes out exact. */
+export function steppingClock(start: string, stepMs: number): Clock {
+  let t = Date.parse(start);
+  return { wall: () => (t += stepMs) - stepMs, monotonic: () => 0 };
 }

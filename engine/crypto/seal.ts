@@ -21,6 +21,7 @@ export const AAD = {
   index: Buffer.from('scw-backup index v1'),
   snapshot: Buffer.from('scw-backup snapshot v1'),
   lock: Buffer.from('scw-backup lock v1'),
+  drill: Buffer.from('scw-backup drill v1'),
 } as const;
 
 const BLOB_AAD_PREFIX = Buffer.from('scw-backup blob v1');
