@@ -50,6 +50,7 @@ const AFTERMATH: Record<string, string> = {
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
   drill: 'its scratch target was removed and no drill was recorded',
+  report: 'no report was written',
 };
 
 export function interruptedMessage(command: string | undefined, err: InterruptedError): string {

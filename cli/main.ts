@@ -16,6 +16,7 @@ import { registerPrune } from './commands/prune';
 import { registerUnlock } from './commands/unlock';
 import { registerRun } from './commands/run';
 import { registerDrill } from './commands/drill';
+import { registerReport } from './commands/report';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Commander's own messages ("error: unknown command 'x'") in our one-line form.
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun, registerDrill]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun, registerDrill, registerReport]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

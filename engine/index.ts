@@ -33,6 +33,8 @@ export { SnapshotSource } from './source/snapshot-source';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
 export { checkRepository, checkRepository as check, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
+export { formatAge, formatBytes } from './format';
+export * from './report';
 export {
   applyRetentionPolicy, describePolicy, groupSnapshots, isEmptyPolicy, parseGroupBy, parseRetentionDuration,
   type GroupField, type KeepCount, type RetentionDecision, type RetentionDuration, type RetentionOptions, type RetentionPolicy,
