@@ -3,16 +3,12 @@
  * and, for sources the plan does not name, from their tags through the default policy table
  * (provider/components/backup-policy.ts: RPO and retention by environment and data class).
  */
-import { cronRpo, type ExpectedSource, type Rpo, type SourcePolicy } from '../engine';
+import type { ExpectedSource, SourcePolicy } from '../engine';
 import { DATA_CLASSES, ENVIRONMENTS, policyFor } from '../provider/components/backup-policy';
 import type { Plan } from '../provider/plan';
-import { parseSchedule, type Schedule } from '../provider/schedule';
+import { rpoOfSchedule } from '../provider/compliance';
+import { parseSchedule } from '../provider/schedule';
 import { sourceLocation } from '../provider/source-ops';
-
-/** A plan's schedule as the RPO it promises (engine/report/rpo.ts for cron schedules). */
-export function rpoOfSchedule(schedule: Schedule): Rpo {
-  return schedule.kind === 'rpo' ? { seconds: schedule.ms / 1000, text: schedule.text } : cronRpo(schedule.text, schedule.timeZone);
-}
 
 export function expectedFromPlan(plan: Plan): ExpectedSource[] {
   return plan.sources.map((s) => ({

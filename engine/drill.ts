@@ -35,6 +35,8 @@ export interface DrillResult {
   /** The record's id (`drills/<id>`). */
   id: string;
   record: DrillRecord;
+  /** Data chunks compared (0 when the drill failed before the comparison). */
+  chunks: number;
 }
 
 /** The restored bytes differ from the snapshot's: the restore path is broken somewhere. */
@@ -72,10 +74,12 @@ export async function runDrill(repo: Repository, snapshot: Snapshot, target: str
   const start = instant(clock);
   let rtoSeconds: number | null = null;
   let bytesVerified = 0;
+  let chunks = 0;
   let error: DrillRecord['error'];
   try {
     const compared = await steps.restoreAndVerify();
     bytesVerified = compared.bytesCompared;
+    chunks = compared.chunks;
     if (compared.mismatches.length > 0) throw new DrillMismatchError(snapshot.id, compared.mismatches);
     rtoSeconds = elapsedSince(clock, start) / 1000;
   } catch (err) {
@@ -108,7 +112,7 @@ export async function runDrill(repo: Repository, snapshot: Snapshot, target: str
     await lock?.confirm();
     return saveDrillRecord(repo, record);
   });
-  return { id, record };
+  return { id, record, chunks };
 }
 
 async function cleanupWarning(steps: DrillSteps, options: DrillOptions): Promise<void> {
