@@ -4,6 +4,10 @@ import { BackupError, InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
+import { usesTables } from './index-rewrite';
+import type { BlobEntry } from './store/blob';
+import { TableReader } from './store/index-table/table-reader';
+import { SHARD_DIR, TABLE_DIR } from './store/index-table/table-writer';
 import { listDrills } from './store/drill-record';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
@@ -108,6 +112,26 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       await repo.loadIndexFile(obj.path);
     } catch (err) {
       result.errors.push(problem(obj.path, err));
+    }
+  }
+  // Index tables (FORMAT.md §7.1): read whole, every part checked against its name and every block
+  // against its tag; parts no table names are an interrupted compaction's, which prune removes.
+  const named = new Set<string>();
+  if (usesTables(repo)) {
+    for await (const obj of repo.backend.list(TABLE_DIR)) {
+      result.indexFiles++;
+      try {
+        const table = await TableReader.open(repo, obj.path);
+        for (const part of table.objects) named.add(part);
+        const entries: Array<[string, BlobEntry]> = [];
+        await table.readAll((packId, blob) => entries.push([packId, { ...blob, id: Buffer.from(blob.id) }]));
+        for (const [packId, blob] of entries) repo.index.add(repo.index.packNumber(packId), blob);
+      } catch (err) {
+        result.errors.push(problem(obj.path, err));
+      }
+    }
+    for await (const obj of repo.backend.list(SHARD_DIR)) {
+      if (!named.has(obj.path)) result.warnings.push({ object: obj.path, message: `${obj.path} is part of no index table (left by an interrupted compaction; unused)` });
     }
   }
 

@@ -269,7 +269,8 @@ async function copyAll(from: Repository, to: Repository, options: CopyOptions, r
   const inTarget = new Map(target.snapshots.map((s) => [snapshotIdentity(s), s] as const));
   // Indexes after snapshots: a manifest is written after every index file it needs, so each
   // snapshot listed above finds its chunks even if its backup finished a moment ago.
-  await Promise.all([from.loadIndex(), to.loadIndex()]);
+  // Every entry of both stores in memory: chunks are looked up one by one, across the whole disk.
+  await Promise.all([from.loadIndex({ full: true }), to.loadIndex({ full: true })]);
   // Earlier copies of the same disk (host and location), to reuse chunk ids from.
   const pairs = new Map<string, Pair[]>();
   const disk = (s: Snapshot): string => JSON.stringify([s.hostname, s.source.location]);

@@ -41,6 +41,7 @@ export {
   type SnapshotGroupKey,
 } from './retention';
 export { forgetSnapshots, removeSnapshots, EmptyPolicyError, type ForgetGroup, type ForgetOptions, type ForgetResult } from './forget';
+export { compactIndex, type CompactOptions, type CompactResult } from './compact';
 export { pruneRepository, PruneRefusedError, DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, type PruneOptions, type PruneResult } from './prune';
 export { copySnapshots, snapshotIdentity, IncompatibleStoresError, type CopiedSnapshot, type CopyOptions, type CopyResult } from './copy';
 export {

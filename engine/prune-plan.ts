@@ -4,14 +4,13 @@
  * repacked or removed (FORMAT.md §12).
  */
 import { idToHex } from './crypto/chunk-id';
-import { AAD } from './crypto/seal';
 import { BackupError } from './errors';
+import { loadIndexObjects, orphanTableParts, type IndexObjects } from './index-rewrite';
 import { ProgressReporter } from './progress';
 import type { ObjectInfo } from './store/backend';
 import { openBlob } from './store/blob-reader';
 import { BlobTable } from './store/blob-table';
 import { decodeMapPage } from './store/disk-map';
-import { decodeIndex } from './store/index-file';
 import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
@@ -43,8 +42,8 @@ export interface PlanOptions {
 
 export interface PrunePlan {
   table: BlobTable;
-  /** Every index file read, with the packs it lists (pack numbers). */
-  indexFiles: Map<string, number[]>;
+  /** Every index file and table read, with the packs each lists (pack numbers), and tables' parts. */
+  index: IndexObjects;
   /** Every pack in the store at the start, by id. */
   stored: Map<string, ObjectInfo>;
   snapshots: number;
@@ -70,28 +69,6 @@ export interface PrunePlan {
   totalBytes: number;
   /** Young packs that would otherwise have been removed or repacked. */
   youngKept: number;
-}
-
-/** Load every index file, keeping all entries, duplicates included. A pack listed by several files counts once. */
-async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<string, number[]>> {
-  const files = new Map<string, number[]>();
-  const owner = new Map<number, string>();
-  for await (const obj of repo.backend.list('index')) {
-    const payload = await repo.loadObject(obj.path, AAD.index);
-    const packsHere = new Set<number>();
-    decodeIndex(payload, obj.path, (packId, blob) => {
-      const pn = table.packNumber(packId);
-      packsHere.add(pn);
-      // A pack listed twice (an interrupted prune's new index beside the old one) has the same
-      // blobs in both listings: take them from the first file only.
-      const first = owner.get(pn);
-      if (first === undefined) owner.set(pn, obj.path);
-      else if (first !== obj.path) return;
-      table.add(pn, blob);
-    });
-    files.set(obj.path, [...packsHere]);
-  }
-  return files;
 }
 
 /**
@@ -199,7 +176,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   const stored = new Map<string, ObjectInfo>();
   for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj);
   const table = new BlobTable();
-  const indexFiles = await loadIndexFiles(repo, table);
+  const index = await loadIndexObjects(repo, table);
   const { snapshots, damaged } = await mark(repo, table, stored, options);
 
   const packCount = table.packCount;
@@ -221,9 +198,9 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
     }
   }
 
-  const young = (info: ObjectInfo | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
+  const young = (info: Pick<ObjectInfo, 'modified'> | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
   const plan: PrunePlan = {
-    table, indexFiles, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
+    table, index, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
     usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
   };
   const candidates: Array<{ pn: number; unused: number }> = [];
@@ -258,6 +235,10 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   // leaves it there. Those older than the grace period belong to no live writer.
   for await (const obj of repo.backend.list(TMP_DIR)) {
     if (obj.modified !== undefined && !young(obj)) plan.leftovers.push(obj.path);
+  }
+  // Parts of index tables that no table names: an interrupted compaction wrote them.
+  for (const part of await orphanTableParts(repo, index)) {
+    if (part.modified !== undefined && !young(part)) plan.leftovers.push(part.path);
   }
   return plan;
 }

@@ -51,7 +51,8 @@ export async function collectReport(repo: Repository, options: ReportOptions = {
     const snapshots = await listSnapshots(repo);
     const drills = await listDrills(repo);
     options.signal?.throwIfAborted();
-    await repo.loadIndex();
+    // Every entry, large index tables included (FORMAT.md §7.1): the distinct data is summed over all.
+    await repo.loadIndex({ full: true });
     let uniqueBytes = 0;
     let uniqueStoredBytes = 0;
     for (let e = 0; e < repo.index.size; e++) {

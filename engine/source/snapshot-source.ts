@@ -74,6 +74,7 @@ export class SnapshotSource implements DiskSource {
     const end = offset + into.length;
     into.fill(0);
     const extents = (await this.overlapping(offset, end)).filter((e) => e.id);
+    await this.repo.ensureIndexed(extents.map((e) => e.id as Uint8Array));
     const chunks = new Map<string, Buffer>();
     const byPack = new Map<string, BlobEntry[]>();
     for (const e of extents) {

@@ -8,7 +8,11 @@ import type { BlobWriter } from './blob-writer';
 import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
 import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
+import { hasCatalog, readCatalog, writeCatalog } from './catalog';
 import { readListedSnapshotFile, readSnapshotFile, type DamagedSnapshot } from './snapshot-file';
+
+/** Manifest files read at once when the catalog does not hold them. */
+const MANIFEST_READS = 16;
 
 /**
  * Store a manifest (FORMAT.md §8); returns its id. The JSON is first checked as every reader will
@@ -76,16 +80,29 @@ export interface SnapshotListing {
  * the read (a concurrent forget) is left out.
  */
 export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}): Promise<SnapshotListing> {
+  return (await collectSnapshots(repo, filter)).listing;
+}
+
+async function collectSnapshots(repo: Repository, filter: SnapshotFilter): Promise<{ listing: SnapshotListing; catalogObjects: string[] }> {
   const out: SnapshotListing = { snapshots: [], damaged: [] };
-  for await (const obj of repo.backend.list('snapshots')) {
-    const r = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
-    if (r === undefined) continue;
-    if (!r.ok) out.damaged.push(r.damaged);
-    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(r.snapshot);
-  }
+  const ids: string[] = [];
+  for await (const obj of repo.backend.list('snapshots')) ids.push(obj.path.slice('snapshots/'.length));
+  // The catalog answers for most (FORMAT.md §8.2); the others are read from their files, a few at once.
+  const catalog = await readCatalog(repo, new Set(ids));
+  const rest = ids.filter((id) => !catalog.snapshots.has(id));
+  for (const s of catalog.snapshots.values()) if (matchesFilter(s, filter)) out.snapshots.push(s);
+  const worker = async (): Promise<void> => {
+    for (let id = rest.pop(); id !== undefined; id = rest.pop()) {
+      const r = await readListedSnapshotFile(repo, id);
+      if (r === undefined) continue;
+      if (!r.ok) out.damaged.push(r.damaged);
+      else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(r.snapshot);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_READS, rest.length) }, worker));
   out.snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   out.damaged.sort((a, b) => a.id.localeCompare(b.id));
-  return out;
+  return { listing: out, catalogObjects: catalog.objects };
 }
 
 /**
@@ -184,4 +201,15 @@ export async function* readDiskMap(repo: Repository, snapshot: Snapshot): AsyncG
     const payload = await readBlob(repo, Buffer.from(page.id, 'hex'));
     yield decodeMapPage(payload, `map page ${page.id.slice(0, 12)} of snapshot ${snapshot.id.slice(0, 12)}`, page.offset, page.length);
   }
+}
+
+/**
+ * Rewrite the catalog to hold every readable snapshot (FORMAT.md §8.2), and delete the catalog
+ * objects it replaces. Run by forget, prune and compact, which hold a lock. Returns what the store
+ * refused to delete (Object Lock): those objects only repeat entries.
+ */
+export async function rewriteCatalog(repo: Repository): Promise<Array<{ object: string; message: string }>> {
+  if (!hasCatalog(repo)) return [];
+  const { listing, catalogObjects } = await collectSnapshots(repo, {});
+  return (await writeCatalog(repo, listing.snapshots, catalogObjects)).notDeleted;
 }
