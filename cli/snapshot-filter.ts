@@ -17,6 +17,9 @@ export function collectSource(value: string, previous: string[] = []): string[] 
   return [...previous, value.includes('://') ? value : resolve(value)];
 }
 
+/** The `<snapshot>` argument of the commands that take one snapshot (restore, drill). */
+export const SNAPSHOT_ARGUMENT = 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)';
+
 /** Add the filter options; `what` says what they narrow ("snapshots", "source snapshots"...). */
 export function filterOptions(cmd: Command, what = 'snapshots'): Command {
   return cmd

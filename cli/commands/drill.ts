@@ -8,7 +8,7 @@ import { BackupError, drillToFile, listDrills, type DrillResult, type Drill } fr
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
-import { collectSource, filterFrom, filterOptions, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
+import { SNAPSHOT_ARGUMENT, collectSource, filterFrom, filterOptions, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 import { withScalewaySession, type ScalewayFlags } from './scaleway';
 
 interface DrillFlags extends ScalewayFlags, FilterFlags {
@@ -41,7 +41,7 @@ function describe(r: DrillResult, where: string): string {
 export function registerDrill(program: Command): void {
   filterOptions(commonOptions(program.command('drill'))
     .description('restore drill: restore a snapshot to a scratch file (or, for a Scaleway Block source, a scratch volume), verify every byte, remove it, and record the result in the store')
-    .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)'), 'with "latest": snapshots')
+    .argument('<snapshot>', SNAPSHOT_ARGUMENT), 'with "latest": snapshots')
     .option('--scratch-dir <dir>', 'folder of the scratch file (default the system\'s temporary folder); it needs room for the disk\'s data')
     .option('--to-file', 'drill a Scaleway snapshot to a scratch file instead of a scratch volume')
     .option('--bucket <name>', 'volume drills: staging bucket for the import and the verification export (else SCW_BACKUP_BUCKET)')
