@@ -52,6 +52,8 @@ const AFTERMATH: Record<string, string> = {
   ls: 'nothing was changed',
   serve: 'its clients were disconnected',
   dump: 'what was written so far stays in the target (a file being written was removed)',
+  drill: 'its scratch target was removed and no drill was recorded',
+  report: 'no report was written',
 };
 
 export function interruptedMessage(command: string | undefined, err: InterruptedError): string {

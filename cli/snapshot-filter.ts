@@ -12,10 +12,13 @@ export interface FilterFlags {
   source?: string[];
 }
 
-function collectSource(value: string, previous: string[] = []): string[] {
+export function collectSource(value: string, previous: string[] = []): string[] {
   // A local path as the user types it; snapshots record local images by absolute path.
   return [...previous, value.includes('://') ? value : resolve(value)];
 }
+
+/** The `<snapshot>` argument of the commands that take one snapshot (restore, drill). */
+export const SNAPSHOT_ARGUMENT = 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)';
 
 /** Add the filter options; `what` says what they narrow ("snapshots", "source snapshots"...). */
 export function filterOptions(cmd: Command, what = 'snapshots'): Command {

@@ -8,6 +8,7 @@ import { usesTables } from './index-rewrite';
 import type { BlobEntry } from './store/blob';
 import { TableReader } from './store/index-table/table-reader';
 import { SHARD_DIR, TABLE_DIR } from './store/index-table/table-writer';
+import { listDrills } from './store/drill-record';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
@@ -42,6 +43,8 @@ export interface CheckResult {
   /** The manifests that cannot be read (each is also one of `errors`). */
   damaged: DamagedSnapshot[];
   indexFiles: number;
+  /** Drill records listed (FORMAT.md §13), damaged ones included (each of those is one of `errors`). */
+  drills: number;
   packs: number;
   packsRead: number;
   blobsRead: number;
@@ -90,7 +93,7 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
-  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, drills: 0, packs: 0, packsRead: 0, blobsRead: 0 };
   if (repo.config.version === 1) {
     result.warnings.push({
       object: 'config',
@@ -187,6 +190,10 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       result.errors.push(problem(obj.path, err));
     }
   }
+
+  const drills = await listDrills(repo);
+  result.drills = drills.drills.length + drills.damaged.length;
+  for (const d of drills.damaged) result.errors.push({ object: `drills/${d.id}`, message: d.message });
 
   // Unindexed packs are read too: after a damaged index file they may hold the only copy of data.
   if (select) await readPacks(repo, [...stored.keys()].filter((id) => select(id)), result, progress);

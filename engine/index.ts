@@ -22,6 +22,7 @@ export type { Snapshot, SnapshotManifest, SnapshotStats, SnapshotSummary } from 
 export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap, describeFilter, isEmptyFilter, matchesFilter, type SnapshotFilter, type SnapshotListing } from './store/snapshots';
 export type { DamagedSnapshot } from './store/snapshot-file';
 export type { MapExtent } from './store/disk-map';
+export { listDrills, readDrillFile, saveDrillRecord, type DamagedDrill, type Drill, type DrillFilter, type DrillListing, type DrillRecord } from './store/drill-record';
 export { backupImage, type BackupOptions } from './backup';
 export { restoreImage, type RestoreOptions, type RestoreResult } from './restore';
 export { restoreQcow2 } from './restore-qcow2';
@@ -33,12 +34,16 @@ export type { FileInfo } from './files/ext-fs';
 export { serveSnapshot, type ServeOptions } from './serve';
 export type { NbdStats } from './nbd/server';
 export type { DumpOptions, DumpResult } from './files/dump';
+export { drillToFile, runDrill, checkDrillable, DrillMismatchError, type DrillOptions, type DrillResult, type DrillSteps, type FileDrillOptions } from './drill';
+export { compareWithSnapshot, type DiskComparison } from './verify-disk';
 export { TargetExistsError } from './target-file';
 export { SnapshotSource } from './source/snapshot-source';
 export { SnapshotReader, DEFAULT_CHUNK_CACHE_BYTES, DEFAULT_PREFETCH_BYTES, type SnapshotReaderOptions, type SnapshotReaderStats } from './source/snapshot-reader';
 export { isQcow2, openQcow2, qcow2Stream, qcow2StreamLength, Qcow2Image } from './qcow2';
 export { checkRepository, checkRepository as check, type CheckOptions, type CheckResult, type CheckProblem } from './check';
 export type { Progress, ProgressCallback } from './progress';
+export { formatAge, formatBytes } from './format';
+export * from './report';
 export {
   applyRetentionPolicy, describePolicy, groupSnapshots, isEmptyPolicy, parseGroupBy, parseRetentionDuration,
   type GroupField, type KeepCount, type KeptSnapshot, type RetentionDecision, type RetentionDuration, type RetentionOptions, type RetentionPolicy,

@@ -15,6 +15,7 @@ import { decodeIndex, type IndexedPack } from './store/index-file';
 import { describeLock, isStale, listLocks, Lock } from './store/locks';
 import { PackBuilder, packPath } from './store/pack';
 import type { Repository } from './store/repository';
+import { orphanDrills } from './store/drill-record';
 import { rewriteCatalog } from './store/snapshots';
 import type { DamagedSnapshot } from './store/snapshot-file';
 import { sealedBound } from './pipeline/chunk-ops';
@@ -64,6 +65,8 @@ export interface PruneResult {
   /** `removed`: stored bytes of the packs deleted (planned ones in a dry run); `written`: of new packs. */
   bytes: { total: number; used: number; removed: number; written: number };
   indexFiles: { read: number; written: number; removed: number };
+  /** Drill records (FORMAT.md §13): `removed` name a snapshot that is gone (to remove, in a dry run); `damaged` are kept. */
+  drills: { total: number; removed: number; damaged: number };
   /** Objects the store refused to delete (Object Lock retention, missing permission): nothing was lost. */
   notDeleted: Array<{ object: string; message: string }>;
   warnings: string[];
@@ -105,11 +108,14 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       assumeRemoved: options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined,
     });
     applyRepackBudget(plan, options.maxRepack);
+    const drills = await orphanDrills(repo, options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined);
+    for (const d of drills.damaged) warnings.push(`${d.message}; prune keeps it (it cannot tell which snapshot it names); delete drills/${d.id} by hand once you know what it was`);
     const result = summarize(plan, !!options.dryRun, warnings);
+    result.drills = { total: drills.total, removed: drills.remove.length, damaged: drills.damaged.length };
     for (const pn of plan.dropMissing) warnings.push(`${packPath(plan.table.packId(pn))} is listed in the index but missing from the store; no snapshot needs it, so the new index leaves it out`);
     if (plan.unindexedKeep.length > 0) warnings.push(`${plan.unindexedKeep.length} unindexed pack(s) are younger than the grace period (or of unknown age) and were kept`);
     if (!options.dryRun && lock) {
-      await execute(repo, plan, lock, result, progress);
+      await execute(repo, plan, lock, result, progress, drills.remove);
       await lock.confirm();
       result.notDeleted.push(...await rewriteCatalog(repo));
     }
@@ -155,6 +161,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
     },
     bytes: { total: plan.totalBytes, used: plan.usedBytes, removed: removedBytes, written: 0 },
     indexFiles: { read: plan.index.files.size, written: 0, removed: 0 },
+    drills: { total: 0, removed: 0, damaged: 0 },
     leftovers: plan.leftovers.length,
     notDeleted: [],
     warnings,
@@ -162,7 +169,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
   };
 }
 
-async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: PruneResult, progress: ProgressReporter): Promise<void> {
+async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: PruneResult, progress: ProgressReporter, drills: readonly string[]): Promise<void> {
   // A new index when packs go, and, in a store with index tables, whenever the index is in more than
   // one piece: prune keeps it compact (FORMAT.md §7.1).
   const rewrite = plan.remove.length + plan.repack.length + plan.dropMissing.length > 0 || (usesTables(repo) && plan.index.files.size > 1);
@@ -193,7 +200,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   // 4. Nothing is removed unless our lock is still fresh: otherwise a writer may have ignored it.
   await lock.confirm();
   let deleted = 0;
-  const total = (rewrite ? plan.index.files.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length + plan.leftovers.length;
+  const total = (rewrite ? plan.index.files.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length + drills.length + plan.leftovers.length;
   const remove = async (path: string): Promise<boolean> => {
     lock.assertFresh();
     try {
@@ -225,7 +232,10 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
     if (protectedPacks.has(id)) continue;
     if (await remove(packPath(id))) result.bytes.removed += plan.stored.get(id)?.size ?? 0;
   }
-  // 7. Temporary files that interrupted writes left behind.
+  // 7. Drill records of snapshots that are gone (they follow their snapshots, FORMAT.md §13).
+  result.drills.removed = 0;
+  for (const path of drills) if (await remove(path)) result.drills.removed++;
+  // 8. Temporary files that interrupted writes left behind.
   for (const path of plan.leftovers) await remove(path);
   if (result.notDeleted.length > 0) {
     result.warnings.push(`${result.notDeleted.length} object(s) could not be deleted (first: ${result.notDeleted[0].object}); nothing was lost, prune again once they can be deleted`);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InitOptions } from '../engine';
+import type { Clock, InitOptions } from '../engine';
 
 /** Cheap KDF for tests: every open costs one Argon2id run. */
 export const TEST_INIT: InitOptions = { kdf: { time: 1, memoryKiB: 64, parallelism: 1 }, allowWeakKdf: true };
@@ -107,4 +107,10 @@ export function copyRealFiles(dest: string, budget: number): number {
     walk(root, j(dest, root.replace(/\//g, '_')));
   }
   return used;
+}
+
+/** A clock that moves `stepMs` at each reading of the wall clock, from `start`: a drill's RTO comes out exact. */
+export function steppingClock(start: string, stepMs: number): Clock {
+  let t = Date.parse(start);
+  return { wall: () => (t += stepMs) - stepMs, monotonic: () => 0 };
 }

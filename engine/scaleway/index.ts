@@ -24,3 +24,4 @@ export { GROUP_FORMAT, INSTANCE_KIND, isInstanceGroup, readGroup, type GroupMemb
 export { blockSnapshots, instanceSnapshots, type NativeSnapshots } from './native-snapshots';
 export { compareWithSnapshot, verifyVolume, type VerifyVolumeOptions, type VerifyVolumeResult } from './verify-volume';
 export { parseScalewayBlockUrl, parseScalewayInstanceUrl, type ScalewayBlockUrl, type ScalewayInstanceUrl } from './url';
+export { drillVolume, DRILL_TAG, type VolumeDrillOptions, type VolumeDrillResult } from './drill-volume';

@@ -72,7 +72,7 @@ function checkKdf(kdf: KdfOptions, allowWeak: boolean | undefined): void {
 }
 
 /** Objects named by the SHA-256 of their bytes that are read whole (FORMAT.md §1, §10). */
-const CONTENT_ADDRESSED = /^(index|snapshots|index-tables|catalog)\/([0-9a-f]{64})$/;
+const CONTENT_ADDRESSED = /^(index|snapshots|index-tables|catalog|drills)\/([0-9a-f]{64})$/;
 
 /**
  * An opened repository: its config, its keys, and the in-memory index. Blob reading and writing,
@@ -175,7 +175,7 @@ export class Repository {
   }
 
   /**
-   * Read and open a sealed object. One named by its hash (an index file, a snapshot) must have that
+   * Read and open a sealed object. One named by its hash (an index file, a snapshot, a drill record) must have that
    * hash: an object whose bytes were swapped for another's of the same kind (an older snapshot over a
    * newer one) authenticates, but is refused here, by name (FORMAT.md §10).
    */
