@@ -8,7 +8,8 @@
  * wiring is a few lines once it lands (docs/REPORT.md, "Pulumi").
  */
 import { cronRpo, sourceCompliance, type Rpo } from '../engine';
-import { withScaleway, withStore, type ConnectionOverrides } from './connection';
+import { withScaleway, withStore } from './connection';
+import type { ConnectionOverrides } from './connection-types';
 import { pickSnapshot, type DrillInputs, type DrillOutputs } from './restore-ops';
 import { parseSchedule, type Schedule } from './schedule';
 import { sourceLocation, type BackupSourceInputs } from './source-ops';

@@ -7,32 +7,9 @@ import { initRepository, openRepository, type InitOptions, type Repository } fro
 import type { LocationOptions } from '../engine/location';
 import type { ScalewayClients } from '../engine/scaleway';
 import type { S3Backend } from '../engine/store/backends/s3';
+import type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection-types';
 
-/** Where the store is and how to open it. `passphrase` is a secret input. */
-export interface StoreConnection {
-  /** `s3://BUCKET/PREFIX` or a local folder. */
-  url: string;
-  passphrase: string;
-  /** For `s3://` stores: endpoint and region (default Scaleway's of the region), keys. */
-  s3?: { endpoint?: string; region?: string; accessKey?: string; secretKey?: string };
-}
-
-/** The API key the backups run as (BackupIdentity's outputs) and the project. */
-export interface ScalewayConnection {
-  accessKey: string;
-  secretKey: string;
-  projectId: string;
-  organizationId?: string;
-  /** The Scaleway API (tests: the emulator). */
-  apiUrl?: string;
-  /** The staging bucket's S3 endpoint (default https://s3.REGION.scw.cloud). */
-  s3Endpoint?: string;
-}
-
-/** Test-only knobs that are not resource inputs (a jest-safe fetch). */
-export interface ConnectionOverrides {
-  fetch?: typeof fetch;
-}
+export type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection-types';
 
 function locationOptions(c: StoreConnection): LocationOptions {
   const s3 = c.s3;

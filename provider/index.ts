@@ -8,7 +8,7 @@ export { BackupStore, backupStoreProvider, type BackupStoreArgs } from './dynami
 export { BackupSource, backupSourceProvider, type BackupSourceArgs } from './dynamic/backup-source';
 export { Restore, restoreProvider, type RestoreArgs } from './dynamic/restore';
 export { RestoreDrill, restoreDrillProvider, type RestoreDrillArgs } from './dynamic/restore-drill';
-export type { ScalewayConnection, StoreConnection } from './connection';
+export type { ScalewayConnection, StoreConnection } from './connection-types';
 export type { BackupSourceInputs, BackupSourceOutputs, RetentionInput, SourceKind, SourceStatus } from './source-ops';
 export type { DrillInputs, DrillOutputs, RestoreInputs, RestoreOutputs } from './restore-ops';
 export { dueAt, isDue, parseSchedule, type Schedule } from './schedule';

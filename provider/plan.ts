@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../engine';
+import type { Plan, PlanSource } from './plan-types';
 import { cadenceProblem, parseSchedule, type Schedule } from './schedule';
 
 const retentionSchema = z.object({
@@ -35,7 +36,7 @@ const sourceSchema = z.object({
   retention: retentionSchema.optional(),
 }).strict();
 
-export const planSchema = z.object({
+const planSchema = z.object({
   version: z.literal(1),
   store: z.object({
     url: z.string().min(1),
@@ -56,8 +57,12 @@ export const planSchema = z.object({
   cadence: z.object({ schedule: z.string(), timeZone: z.string().optional() }).strict().optional(),
 }).strict();
 
-export type Plan = z.infer<typeof planSchema>;
-export type PlanSource = Plan['sources'][number];
+export type { Plan, PlanRetention, PlanSource } from './plan-types';
+
+// The schema's type and the plain one are the same, both ways (the declarations name the plain one).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sameAsSchema: Same<z.infer<typeof planSchema>, Plan> = true;
+void sameAsSchema;
 
 /** Parse and check a plan; errors name the file and the field (`sources[2].schedule`). */
 export function parsePlan(json: unknown, file = 'plan'): Plan {

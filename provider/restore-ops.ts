@@ -9,7 +9,8 @@
 import './plugin-process';
 import { NotFoundError, findSnapshot, type Snapshot } from '../engine';
 import type { Repository } from '../engine';
-import { withScaleway, withStore, type ConnectionOverrides } from './connection';
+import { withScaleway, withStore } from './connection';
+import type { ConnectionOverrides } from './connection-types';
 import { sourceLocation, type BackupSourceInputs } from './source-inputs';
 import { isUnknown, knownChanges, unknownKeys } from './unknowns';
 

@@ -4,7 +4,7 @@
  * at once. One source failing does not stop the others; the result says what happened to each.
  */
 import { InvalidInputError } from '../engine';
-import type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection';
+import type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection-types';
 import type { Plan, PlanSource } from './plan';
 import { planCadence, shardOf } from './plan';
 import { dueAt, isDue, parseSchedule } from './schedule';

@@ -4,7 +4,7 @@
  * when it is known, at the latest by the Check of the update that resolves it.
  */
 import { InvalidInputError, parseRetentionDuration, type RetentionPolicy } from '../engine';
-import type { ScalewayConnection, StoreConnection } from './connection';
+import type { ScalewayConnection, StoreConnection } from './connection-types';
 import { cadenceProblem, parseSchedule } from './schedule';
 import { isUnknown } from './unknowns';
 

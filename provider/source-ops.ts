@@ -13,7 +13,8 @@
 import './plugin-process';
 import { BackupError, forgetSnapshots, listSnapshots, readSnapshotFiles, type DamagedSnapshot, type SnapshotSummary } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
-import { withScaleway, withStore, type ConnectionOverrides } from './connection';
+import { withScaleway, withStore } from './connection';
+import type { ConnectionOverrides } from './connection-types';
 import { tellEngine } from './engine-log';
 import { dueReason, keptNow, storeDrift } from './source-drift';
 import {

@@ -10,7 +10,8 @@
 import './plugin-process';
 import { InvalidInputError, listSnapshots, RepositoryExistsError, type Repository } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
-import { initStore, openStore, withStore, type StoreConnection } from './connection';
+import { initStore, openStore, withStore } from './connection';
+import type { StoreConnection } from './connection-types';
 import { isUnknown, knownChanges, unknownKeys } from './unknowns';
 
 export interface BackupStoreInputs {

@@ -9,7 +9,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { BackupSourceInputs, BackupSourceOutputs, RetentionInput, SourceKind } from '../source-inputs';
-import type { ScalewayConnection, StoreConnection } from '../connection';
+import type { ScalewayConnection, StoreConnection } from '../connection-types';
 import { loadProviderModule, providerModule, type DeepInput } from './module-path';
 
 const SOURCE_OPS = providerModule('source-ops');

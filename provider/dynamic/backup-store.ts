@@ -4,7 +4,7 @@
  * `forceDestroy: true` are both set. Serialization rules as in backup-source.ts.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { StoreConnection } from '../connection';
+import type { StoreConnection } from '../connection-types';
 import type { BackupStoreInputs, BackupStoreOutputs } from '../store-ops';
 import { loadProviderModule, providerModule, type DeepInput } from './module-path';
 
