@@ -40,6 +40,8 @@ export interface BlockBackupOptions {
   extraDetails?: Record<string, string | number | boolean>;
   /** The manifest's time (default: when the backup ends). */
   time?: Date;
+  /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface BlockBackupResult {
@@ -71,7 +73,7 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
     },
     tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot, onProgress: options.onProgress, onWarning: options.onWarning,
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
-    hostname: options.hostname, workers: options.workers, time: options.time,
+    hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit,
   });
   return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.projectId } };
 }

@@ -41,6 +41,8 @@ export interface BlockRestoreOptions {
   onWarning?: (message: string) => void;
   timeouts?: FlowTimeouts;
   now?: () => number;
+  /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface BlockRestoreResult {
@@ -78,7 +80,7 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
   let replaced: string | undefined;
   const r = await restoreThroughImport(repo, blockSnapshots(clients, zone), staging, {
     snapshot: snap, zone, bucket: options.bucket, prefix, size: options.size, onWarning: options.onWarning, timeouts: options.timeouts,
-    now: options.now ?? Date.now,
+    now: options.now ?? Date.now, transferLimit: options.transferLimit,
     onProgress: options.onProgress,
     async createVolume(importedId, size, time) {
       const created = await callScaleway(`create a volume from snapshot ${importedId}`, () => block.createVolume({

@@ -12,6 +12,7 @@ import type { Backend } from '../store/backend';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { FlowProgress, STAGING_TAG, TAG, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
+import { checkTransferable } from './limits';
 import { KEPT_TAGS, type NativeSnapshots } from './native-snapshots';
 import { S3ObjectReader } from './s3-object-reader';
 import type { FlowTimeouts } from './wait';
@@ -40,6 +41,8 @@ export interface ExportBackupOptions {
   workers?: number;
   /** The manifest's time (a server's volumes share their group's). */
   time?: Date;
+  /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface ExportBackupResult {
@@ -52,6 +55,8 @@ export interface ExportBackupResult {
 }
 
 export async function backupThroughExport(repo: Repository, snapshots: NativeSnapshots, staging: BackupStaging, o: ExportBackupOptions): Promise<ExportBackupResult> {
+  // Before anything is created or removed: a volume Scaleway would not export is refused now.
+  checkTransferable(`volume ${o.volumeId} in ${o.zone}`, o.zone, o.volumeSize, 'back up', o.transferLimit);
   const progress = new FlowProgress(o.onProgress);
   const warn = o.onWarning;
   // Listing the staging folder first also proves the bucket exists before anything is created.

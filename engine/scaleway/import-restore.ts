@@ -6,22 +6,22 @@
  */
 import { BackupError, InvalidInputError } from '../errors';
 import type { ProgressCallback } from '../progress';
-import { planQcow2, qcow2Stream } from '../qcow2';
+import { planQcow2, qcow2Range } from '../qcow2';
 import { SnapshotSource } from '../source/snapshot-source';
 import type { Backend } from '../store/backend';
+import type { S3Backend } from '../store/backends/s3';
 import { withLock } from '../store/lock-scope';
 import type { Lock } from '../store/locks';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { DEFAULT_STALE_AFTER_MS, FlowProgress, STAGING_TAG, TAG, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
 import { attachCleanup } from './export-backup';
+import { checkTransferable } from './limits';
 import type { NativeSnapshots } from './native-snapshots';
 import type { FlowTimeouts } from './wait';
 
 /** What the restore needs of the staging bucket (an S3Backend at the bucket's root). */
-export type RestoreStaging = Pick<Backend, 'location' | 'delete' | 'list'> & {
-  putStream(path: string, stream: AsyncIterable<Uint8Array>, options?: { expectedSize?: number; onProgress?: (bytes: number) => void }): Promise<void>;
-};
+export type RestoreStaging = Pick<Backend, 'location' | 'delete' | 'list'> & Pick<S3Backend, 'putRanged'>;
 
 /** A restore failed after the volume was created: the volume is left in place and named here. */
 export class RestoreIncompleteError extends BackupError {
@@ -57,6 +57,8 @@ export interface ImportRestoreOptions {
   now: () => number;
   /** Read the store without locking it (a read-only store; see lock-scope.ts). */
   noLock?: boolean;
+  /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface ImportRestoreResult {
@@ -84,6 +86,8 @@ async function restoreLocked(repo: Repository, snapshots: NativeSnapshots, stagi
   const time = stamp(o.now());
   const stagingKey = `${o.prefix}/restore/${snap.id.slice(0, 16)}-${time}.qcow2`;
   const originalSize = typeof snap.source.volumeSize === 'number' ? snap.source.volumeSize : undefined;
+  // Before the bucket is touched: a volume Scaleway would not import is refused now.
+  checkTransferable(`the volume of snapshot ${snap.id.slice(0, 12)}`, o.zone, Math.max(o.size ?? originalSize ?? snap.size, snap.size), 'restore', o.transferLimit);
 
   // Listing the staging folder first also proves the bucket exists before anything is uploaded.
   const leftovers = await removeRestoreLeftovers(snapshots, staging, { prefix: o.prefix, staleAfterMs: o.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: o.now(), warn });
@@ -106,8 +110,8 @@ async function restoreLocked(repo: Repository, snapshots: NativeSnapshots, stagi
   try {
     progress.bytes('uploading', 0, plan.length, 0, 0, true);
     stagingWritten = true; // a failed multipart upload may still leave an object (or parts) behind
-    await staging.putStream(stagingKey, qcow2Stream(source, { skipZeroClusters: false, plan }), {
-      expectedSize: plan.length,
+    // Each part is a range of the image, built again if it must be sent again (qcow2/range.ts).
+    await staging.putRanged(stagingKey, plan.length, (start, end) => qcow2Range(source, plan, start, end), {
       onProgress: (bytes) => {
         uploaded = bytes;
         progress.bytes('uploading', bytes, plan.length, 0, bytes);

@@ -8,11 +8,12 @@ export {
   type ClientOptions, type ScalewayClients, type ScalewayProfile, type ScalewayProfileOptions, type StagingOptions,
 } from './config';
 export {
-  ExportFailedError, ImportFailedError, QuotaExceededError, ResourceFailedError, ScalewayApiError, ScalewayResourceNotFoundError,
+  ExportFailedError, ImportFailedError, TransferLimitError, QuotaExceededError, ResourceFailedError, ScalewayApiError, ScalewayResourceNotFoundError,
   WaitTimeoutError, WrongProjectError, isScalewayNotFound, isTransientScalewayError, translateScalewayError,
 } from './errors';
 export { DEFAULT_WAIT, callScaleway, waitForStatus, type FlowTimeouts, type WaitOptions, type WaitSpec } from './wait';
 export { S3ObjectReader, type RangedObjectStore } from './s3-object-reader';
+export { TRANSFER_LIMIT, checkTransferable } from './limits';
 export { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, STAGING_TAG, TAG, callOrNotFound, type CleanupReport } from './common';
 export { backupBlockVolume, type BackupStaging, type BlockBackupOptions, type BlockBackupResult } from './block-backup';
 export { RestoreIncompleteError, restoreBlockVolume, type BlockRestoreOptions, type BlockRestoreResult, type RestoreStaging } from './block-restore';

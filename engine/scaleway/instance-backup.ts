@@ -17,6 +17,8 @@ import { checkZone, type ScalewayClients } from './config';
 import { WrongProjectError } from './errors';
 import type { BackupStaging } from './export-backup';
 import { GROUP_FORMAT, INSTANCE_KIND, type GroupMember, type ServerDescription } from './instance-group';
+import { checkTransferable } from './limits';
+import { callScaleway } from './wait';
 import { backupLocalVolume } from './local-backup';
 
 /** As for one volume (block-backup.ts), for every volume of `serverId`. */
@@ -63,6 +65,12 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
   if (unsupported.length > 0) {
     throw new InvalidInputError(`server ${serverId}`, `volume ${unsupported[0].volumeId} is of type ${unsupported[0].volumeType}: only sbs_volume (Block Storage) and l_ssd (local) volumes can be backed up`);
   }
+  // Every volume within Scaleway's export limit, before the first snapshot (SBS entries of
+  // server.volumes carry no size: the Block API says).
+  for (const v of server.volumes) {
+    const size = v.volumeType === 'l_ssd' ? v.size : (await callScaleway(`read volume ${v.volumeId}`, () => clients.block.getVolume({ zone, volumeId: v.volumeId }))).size;
+    checkTransferable(`volume ${v.volumeId} of server ${serverId}`, zone, size, 'back up', options.transferLimit);
+  }
   const now = options.now ?? Date.now;
   const time = new Date(now());
   const groupId = randomBytes(8).toString('hex');
@@ -74,7 +82,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
       const r = await backup(repo, clients, staging, {
         zone, volumeId: v.volumeId, bucket: options.bucket, prefix: options.prefix, tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot,
         onProgress: options.onProgress, onWarning: options.onWarning, timeouts: options.timeouts, staleAfterMs: options.staleAfterMs, now,
-        hostname: options.hostname, workers: options.workers, time,
+        hostname: options.hostname, workers: options.workers, time, transferLimit: options.transferLimit,
         extraDetails: { groupId, serverId, serverName: server.name, volumeIndex: v.index, boot: v.boot },
       });
       done.push({ ...r, index: v.index, boot: v.boot, volumeType: v.volumeType === 'l_ssd' ? 'l_ssd' : 'sbs_volume' });

@@ -18,6 +18,7 @@ import { attachCleanup } from './export-backup';
 import type { RestoreStaging } from './import-restore';
 import { describeServer } from './instance-backup';
 import { readGroup, type GroupMember } from './instance-group';
+import { checkTransferable } from './limits';
 import { restoreLocalVolume } from './local-restore';
 import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wait';
 
@@ -40,6 +41,8 @@ export interface InstanceRestoreOptions {
   onWarning?: (message: string) => void;
   timeouts?: FlowTimeouts;
   now?: () => number;
+  /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface RestoredMember {
@@ -88,6 +91,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       throw new InvalidInputError(`server ${target.id}`, `is ${target.state}: its volumes can only be swapped while it is stopped; allow the restore to stop it (--stop-server), or stop it first`);
     }
   }
+  for (const m of members) checkTransferable(`volume ${m.index} (${m.name || m.volumeId}) of the group`, zone, m.size, 'restore', options.transferLimit);
   const snapshots = [];
   for (const m of members) snapshots.push(await loadSnapshot(repo, m.snapshotId));
 
@@ -108,7 +112,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       const m = members[i];
       options.onVolume?.(m.index, m.volumeType);
       const name = `${m.name || `${original.name}-vol${m.index}`}-restored-${time}`;
-      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now };
+      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now, transferLimit: options.transferLimit };
       if (m.volumeType === 'l_ssd') {
         const r = await restoreLocalVolume(repo, clients, staging, common);
         restored.push({ index: m.index, volumeId: r.volume.id, name: r.volume.name, volumeType: 'l_ssd', boot: m.boot, fromSnapshot: m.snapshotId });

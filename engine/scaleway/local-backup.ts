@@ -27,7 +27,7 @@ export async function backupLocalVolume(repo: Repository, clients: ScalewayClien
     },
     tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot, onProgress: options.onProgress, onWarning: options.onWarning,
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
-    hostname: options.hostname, workers: options.workers, time: options.time,
+    hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit,
   });
   return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.project } };
 }

@@ -23,6 +23,8 @@ export interface LocalRestoreOptions {
   onWarning?: (message: string) => void;
   timeouts?: FlowTimeouts;
   now?: () => number;
+  /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export async function restoreLocalVolume(repo: Repository, clients: ScalewayClients, staging: RestoreStaging, options: LocalRestoreOptions): Promise<ImportRestoreResult> {
@@ -33,7 +35,7 @@ export async function restoreLocalVolume(repo: Repository, clients: ScalewayClie
   const originalName = typeof snap.source.volumeName === 'string' ? snap.source.volumeName : `snapshot-${snap.id.slice(0, 12)}`;
   return restoreThroughImport(repo, instanceSnapshots(clients, zone), staging, {
     snapshot: snap, zone, bucket: options.bucket, prefix, onProgress: options.onProgress, onWarning: options.onWarning,
-    timeouts: options.timeouts, now: options.now ?? Date.now,
+    timeouts: options.timeouts, now: options.now ?? Date.now, transferLimit: options.transferLimit,
     async createVolume(importedId, _size, time) {
       const created = await callScaleway(`create a local volume from instance snapshot ${importedId}`, () => instance.createVolume({
         zone, name: options.name ?? `${originalName}-restored-${time}`, volumeType: 'l_ssd', baseSnapshot: importedId,

@@ -14,6 +14,7 @@ import { readDiskMap } from '../store/snapshots';
 import { DEFAULT_STAGING_PREFIX, STAGING_TAG, TAG, checkId, checkPrefix, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
 import { checkZone, type ScalewayClients } from './config';
 import { attachCleanup, type BackupStaging } from './export-backup';
+import { checkTransferable } from './limits';
 import { blockSnapshots } from './native-snapshots';
 import { S3ObjectReader } from './s3-object-reader';
 import type { FlowTimeouts } from './wait';
@@ -27,6 +28,8 @@ export interface VerifyVolumeOptions {
   timeouts?: FlowTimeouts;
   now?: () => number;
   onWarning?: (message: string) => void;
+  /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
 }
 
 export interface VerifyVolumeResult {
@@ -46,6 +49,7 @@ export async function verifyVolume(repo: Repository, clients: ScalewayClients, s
   const volumeId = checkId(o.volumeId, 'volume id');
   const prefix = checkPrefix(o.prefix ?? DEFAULT_STAGING_PREFIX);
   const now = o.now ?? Date.now;
+  checkTransferable(`volume ${volumeId} in ${zone}`, zone, o.snapshot.size, 'verify', o.transferLimit);
   const snapshots = blockSnapshots(clients, zone);
   const cleanup = newCleanupReport();
   let nativeId: string | undefined;

@@ -182,7 +182,7 @@ export function addBlockRoutes(router: Router, state: EmulatorState): void {
     const body = await readJson(ctx.req);
     if (SNAPSHOT_TRANSIENT.includes(snap.status)) throw transientState('snapshot', snap.id, snap.status);
     if (snap.status !== 'available') throw preconditionFailed('resource_not_usable', `snapshot ${snap.id} is ${snap.status}, not available`);
-    await startExport(state, { zone, diskId: snap.id, bucket: body.bucket, key: body.key, style: 'standard', done: 'available', setStatus: (s) => setSnapshotStatus(snap, s) });
+    await startExport(state, { zone, diskId: snap.id, size: snap.size, bucket: body.bucket, key: body.key, style: 'standard', done: 'available', setStatus: (s) => setSnapshotStatus(snap, s) });
     sendJson(ctx.res, 200, snapshotJson(state, snap));
   });
 }

@@ -147,7 +147,7 @@ export function addLocalStorageRoutes(router: Router, state: EmulatorState): voi
     const body = await readJson(ctx.req);
     if (SNAPSHOT_TRANSIENT.includes(snap.state)) throw transientState('instance_snapshot', snap.id, snap.state);
     if (snap.state !== 'available') throw preconditionFailed('resource_not_usable', `snapshot ${snap.id} is ${snap.state}, not available`);
-    const where = await startExport(state, { zone, diskId: snap.id, bucket: body.bucket, key: body.key, style: 'legacy', done: 'available', setStatus: (s) => setState(snap, s) });
+    const where = await startExport(state, { zone, diskId: snap.id, size: snap.size, bucket: body.bucket, key: body.key, style: 'legacy', done: 'available', setStatus: (s) => setState(snap, s) });
     sendJson(ctx.res, 202, { task: taskJson(zone, 'export_snapshot', `/snapshots/${snap.id}/export`, `${where.bucket}/${where.key}`) });
   });
 }

@@ -24,6 +24,7 @@ import { addServerRoutes } from './instance-servers';
 import { addLocalStorageRoutes } from './instance-storage';
 import { Jobs } from './jobs';
 import { DEFAULT_DELAYS, type Delays } from './model';
+import { TRANSFER_LIMIT } from './transfers';
 import { makeS3Client, type Qcow2Writer, type S3Settings } from './qcow2-io';
 import { Router } from './router';
 import { EmulatorState, type SeenRequest } from './state';
@@ -43,6 +44,8 @@ export interface EmulatorOptions {
   qcow2Writer?: Qcow2Writer;
   /** Port on 127.0.0.1 (default 0: any free port). */
   port?: number;
+  /** Largest volume size (bytes) snapshot exports and imports accept (default 1 TB, transfers.ts); lower it to reach it cheaply. */
+  transferLimit?: number;
 }
 
 export interface EmulatorCredentials {
@@ -79,6 +82,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     s3Region: options.s3.region,
     qcow2Writer: options.qcow2Writer ?? 'auto',
     delays: { ...DEFAULT_DELAYS, ...options.delays },
+    s3Limits: options.s3.limits,
+    transferLimit: options.transferLimit ?? TRANSFER_LIMIT,
   };
   const disks = await DiskStore.create();
   const state = new EmulatorState(config, disks, makeS3Client(options.s3), new Faults(), new Jobs());

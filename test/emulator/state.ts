@@ -25,7 +25,7 @@ import {
   type VolumeType,
   type ZonedResource,
 } from './model';
-import { bucketExists, type Qcow2Writer } from './qcow2-io';
+import { bucketExists, type Qcow2Writer, type S3Settings } from './qcow2-io';
 
 export interface EmulatorConfig {
   accessKey: string;
@@ -36,6 +36,10 @@ export interface EmulatorConfig {
   s3Region: string;
   qcow2Writer: Qcow2Writer;
   delays: Delays;
+  /** The S3 server's multipart limits, for the exports the emulator uploads. */
+  s3Limits?: S3Settings['limits'];
+  /** Largest volume size a snapshot export or import accepts (bytes; Scaleway: 1 TB). */
+  transferLimit: number;
 }
 
 /** One API request as the emulator saw it (for tests that count polls or retries). */

@@ -5,7 +5,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createScalewayClients, resolveScalewayProfile, stagingBackend, type ScalewayClients, type ScalewayProfile } from '../../../engine/scaleway';
-import type { S3Backend } from '../../../engine/store/backends/s3';
+import type { MultipartLimits, S3Backend } from '../../../engine/store/backends/s3';
 import { realmSafeFetch, startRig, type Rig } from '../../emulator/harness';
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from '../../rig/s3-server';
 
@@ -21,15 +21,19 @@ export interface ScalewayTestRig {
   stop(): Promise<void>;
 }
 
-export async function startScalewayRig(): Promise<ScalewayTestRig> {
-  const rig = await startRig({ accessKey: TEST_ACCESS_KEY });
+/**
+ * `s3Limits` lowers the S3 server's upload limits and gives the staging backend the same ones;
+ * `transferLimit` lowers the emulator's export/import limit.
+ */
+export async function startScalewayRig(o: { s3Limits?: MultipartLimits; transferLimit?: number } = {}): Promise<ScalewayTestRig> {
+  const rig = await startRig({ accessKey: TEST_ACCESS_KEY, s3Limits: o.s3Limits, transferLimit: o.transferLimit });
   const profile = resolveScalewayProfile({
     accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY, projectId: rig.emulator.credentials.projectId,
     organizationId: rig.emulator.credentials.organizationId, zone: 'fr-par-1', apiUrl: rig.emulator.url, env: {},
   });
   const clients = createScalewayClients(profile, { fetch: realmSafeFetch });
   // 5 MiB parts: restored images of a few MiB go up as real multipart uploads.
-  const staging = stagingBackend(profile, rig.bucket, { endpoint: rig.s3.endpoint, env: {}, partSize: 5 * MiB, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+  const staging = stagingBackend(profile, rig.bucket, { endpoint: rig.s3.endpoint, env: {}, partSize: 5 * MiB, retry: { baseDelayMs: 1, maxDelayMs: 5 }, limits: o.s3Limits });
   return {
     rig, profile, clients, staging,
     async bucketKeys() {
