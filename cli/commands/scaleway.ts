@@ -12,6 +12,7 @@ import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
 import type { Repository } from '../../engine';
 import type { ScalewayClients } from '../../engine/scaleway';
 import type { S3Backend } from '../../engine/store/backends/s3';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 
 export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
@@ -83,7 +84,7 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
     const r = await sw.backupBlockVolume(repo, clients, staging, {
       zone: target.zone, volumeId: target.volumeId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
-      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(),
     });
     out.endProgress();
     const s = r.snapshot.stats;
@@ -108,7 +109,7 @@ export async function restoreScalewayBlock(
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
       size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
       perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
-      onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(),
     });
     out.endProgress();
     out.text(`restored snapshot ${snapshot.id.slice(0, 12)} to volume ${r.volumeName} (${r.volumeId}) in ${r.zone}, ${formatBytes(r.size)}` +

@@ -42,6 +42,11 @@ export interface BlockBackupOptions {
   time?: Date;
   /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
   transferLimit?: number;
+  /**
+   * SIGINT/SIGTERM: stop at the next safe point, remove what this backup created (snapshot, staging
+   * object) and throw an InterruptedError saying what was removed.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BlockBackupResult {
@@ -62,7 +67,7 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
   const prefix = checkPrefix(options.prefix ?? DEFAULT_STAGING_PREFIX);
   const volume = await callOrNotFound('volume', volumeId, zone, `read volume ${volumeId} in ${zone}`, () => clients.block.getVolume({ zone, volumeId }));
   if (volume.projectId !== clients.profile.projectId) throw new WrongProjectError('volume', volumeId, volume.projectId, clients.profile.projectId);
-  const r = await backupThroughExport(repo, blockSnapshots(clients, zone), staging, {
+  const r = await backupThroughExport(repo, blockSnapshots(clients, zone, options.signal), staging, {
     zone, volumeId, volumeSize: volume.size, bucket: options.bucket, prefix, location: `scaleway-block://${zone}/${volumeId}`,
     sourceDetails: {
       kind: 'scaleway-block', zone, projectId: volume.projectId, volumeId, volumeName: volume.name, volumeSize: volume.size,
@@ -73,7 +78,7 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
     },
     tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot, onProgress: options.onProgress, onWarning: options.onWarning,
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
-    hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit,
+    hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit, signal: options.signal,
   });
   return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.projectId } };
 }

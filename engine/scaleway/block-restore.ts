@@ -4,6 +4,7 @@
  * snapshot, create the volume from it, optionally attach it to a server, and remove the staging
  * object and the intermediate snapshot, also on failure. The original volume is never touched.
  */
+import { Blockv1 } from '@scaleway/sdk-block';
 import { InvalidInputError } from '../errors';
 import type { ProgressCallback } from '../progress';
 import type { Repository } from '../store/repository';
@@ -11,10 +12,14 @@ import type { Snapshot } from '../store/snapshot';
 import { DEFAULT_STAGING_PREFIX, FlowProgress, TAG, callOrNotFound, checkId, checkPrefix, type CleanupReport } from './common';
 import { checkZone, type ScalewayClients } from './config';
 import { restoreThroughImport, type RestoreStaging } from './import-restore';
-import { blockSnapshots } from './native-snapshots';
+import { blockSnapshots, settle } from './native-snapshots';
 import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wait';
 
 export { RestoreIncompleteError, type RestoreStaging } from './import-restore';
+
+/** Block VolumeStatus values that end a wait for `available` with an error (`locked` included, as for snapshots). */
+const VOLUME_FAILED = ['error', 'deleted', 'deleting', 'locked'];
+
 
 export interface BlockRestoreOptions {
   snapshot: Snapshot;
@@ -43,6 +48,11 @@ export interface BlockRestoreOptions {
   now?: () => number;
   /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
   transferLimit?: number;
+  /**
+   * SIGINT/SIGTERM: stop at the next safe point before the attach, remove what this restore created
+   * (staging object, imported snapshot, the new volume) and throw an InterruptedError saying so.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BlockRestoreResult {
@@ -78,21 +88,28 @@ export async function restoreBlockVolume(repo: Repository, clients: ScalewayClie
   const perfIops = options.perfIops ?? (typeof src.perfIops === 'number' ? src.perfIops : undefined);
   let attachedTo: string | undefined;
   let replaced: string | undefined;
-  const r = await restoreThroughImport(repo, blockSnapshots(clients, zone), staging, {
+  const signal = options.signal;
+  const r = await restoreThroughImport(repo, blockSnapshots(clients, zone, signal), staging, {
     snapshot: snap, zone, bucket: options.bucket, prefix, size: options.size, onWarning: options.onWarning, timeouts: options.timeouts,
-    now: options.now ?? Date.now, transferLimit: options.transferLimit,
+    now: options.now ?? Date.now, transferLimit: options.transferLimit, signal,
     onProgress: options.onProgress,
-    async createVolume(importedId, size, time) {
+    async createVolume(importedId, size, time, onCreated) {
+      // The import carries the disk's own size; the volume is made `size` bytes (the original's) here.
       const created = await callScaleway(`create a volume from snapshot ${importedId}`, () => block.createVolume({
         zone, name: options.name ?? `${originalName}-restored-${time}`, perfIops, projectId: clients.profile.projectId,
         fromSnapshot: { snapshotId: importedId, size }, tags: options.tags ?? [TAG, 'scw-backup:restored'],
-      }));
+      }), { signal });
       const volumeId = created.id;
+      onCreated(volumeId);
       const v = await waitForStatus({
         resource: 'volume', id: volumeId, wanted: 'available', fetch: () => block.getVolume({ zone, volumeId }),
-        status: (x) => x.status, done: ['available'], failed: ['error', 'deleted', 'deleting'],
-      }, phaseWait(options.timeouts, 'volume'));
+        status: (x) => x.status, done: ['available'], failed: VOLUME_FAILED,
+      }, phaseWait(options.timeouts, 'volume', signal));
       return { id: v.id, name: v.name, size: v.size };
+    },
+    async removeVolume(volumeId) {
+      await settle('volume', volumeId, zone, () => block.getVolume({ zone, volumeId }), (v) => v.status, Blockv1.VOLUME_TRANSIENT_STATUSES, options.timeouts);
+      await callScaleway(`delete volume ${volumeId}`, () => block.deleteVolume({ zone, volumeId }));
     },
     async finish(volume) {
       if (!options.attachToServerId) return;

@@ -82,7 +82,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
       const r = await backup(repo, clients, staging, {
         zone, volumeId: v.volumeId, bucket: options.bucket, prefix: options.prefix, tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot,
         onProgress: options.onProgress, onWarning: options.onWarning, timeouts: options.timeouts, staleAfterMs: options.staleAfterMs, now,
-        hostname: options.hostname, workers: options.workers, time, transferLimit: options.transferLimit,
+        hostname: options.hostname, workers: options.workers, time, transferLimit: options.transferLimit, signal: options.signal,
         extraDetails: { groupId, serverId, serverName: server.name, volumeIndex: v.index, boot: v.boot },
       });
       done.push({ ...r, index: v.index, boot: v.boot, volumeType: v.volumeType === 'l_ssd' ? 'l_ssd' : 'sbs_volume' });
@@ -91,7 +91,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
       index: d.index, snapshotId: d.snapshot.id, volumeId: d.volume.id, name: d.volume.name, volumeType: d.volumeType, size: d.volume.size, boot: d.boot,
       ...(typeof d.snapshot.source.perfIops === 'number' ? { perfIops: d.snapshot.source.perfIops } : {}),
     }));
-    const group = await saveGroup(repo, { server, members, groupId, time, tags: options.tags ?? {}, hostname: options.hostname, stats: sumStats(done.map((d) => d.snapshot.stats)) });
+    const group = await saveGroup(repo, { server, members, groupId, time, tags: options.tags ?? {}, hostname: options.hostname, stats: sumStats(done.map((d) => d.snapshot.stats)), signal: options.signal });
     return { group, server, volumes: done };
   } catch (err) {
     await dropMembers(repo, done.map((d) => d.snapshot.id), err, options.onWarning);
@@ -101,7 +101,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
 
 async function saveGroup(
   repo: Repository,
-  g: { server: ServerDescription; members: GroupMember[]; groupId: string; time: Date; tags: Record<string, string>; hostname?: string; stats: SnapshotStats },
+  g: { server: ServerDescription; members: GroupMember[]; groupId: string; time: Date; tags: Record<string, string>; hostname?: string; stats: SnapshotStats; signal?: AbortSignal },
 ): Promise<Snapshot> {
   const host = currentHost();
   const manifest: SnapshotManifest = {
@@ -121,7 +121,7 @@ async function saveGroup(
     stats: g.stats,
   };
   // Under a shared lock, like a backup's own manifest: forget and prune see it whole or not at all.
-  const lock = await Lock.take(repo, false);
+  const lock = await Lock.take(repo, false, { signal: g.signal });
   try {
     const id = await saveSnapshot(repo, manifest);
     return { id, ...manifest };

@@ -3,7 +3,9 @@
  * either create a new server with them, in the original order and with the original boot volume,
  * or put them on an existing server in place of its volumes (which are detached and kept). Local
  * volumes can only be attached to a stopped server: the server is stopped (and started again) only
- * when the caller allows it. A failure before the server holds the new volumes removes them.
+ * when the caller allows it. A failure before the server holds the new volumes removes them; so does
+ * a stop request (SIGINT, SIGTERM), honoured up to the creation of the server or the start of the
+ * swap, never in the middle of a swap.
  */
 import type { Instancev1 } from '@scaleway/sdk-instance';
 import { BackupError, InvalidInputError } from '../errors';
@@ -12,7 +14,7 @@ import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { loadSnapshot } from '../store/snapshots';
 import { restoreBlockVolume } from './block-restore';
-import { FlowProgress, TAG, callOrNotFound, checkId, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
+import { FlowProgress, TAG, callOrNotFound, checkId, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
 import { checkZone, type ScalewayClients } from './config';
 import { attachCleanup } from './export-backup';
 import type { RestoreStaging } from './import-restore';
@@ -43,6 +45,7 @@ export interface InstanceRestoreOptions {
   now?: () => number;
   /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
   transferLimit?: number;
+  signal?: AbortSignal;
 }
 
 export interface RestoredMember {
@@ -98,6 +101,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
   const time = stamp(now());
   const cleanup = newCleanupReport();
   const restored: RestoredMember[] = [];
+  const failed = (err: unknown): unknown => (options.signal?.aborted ? interruptedWith(options.signal, err, cleanup) : attachCleanup(err, cleanup));
   const removeRestored = async () => {
     for (const v of restored) {
       const what = `volume ${v.volumeId}`;
@@ -112,7 +116,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       const m = members[i];
       options.onVolume?.(m.index, m.volumeType);
       const name = `${m.name || `${original.name}-vol${m.index}`}-restored-${time}`;
-      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now, transferLimit: options.transferLimit };
+      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now, transferLimit: options.transferLimit, signal: options.signal };
       if (m.volumeType === 'l_ssd') {
         const r = await restoreLocalVolume(repo, clients, staging, common);
         restored.push({ index: m.index, volumeId: r.volume.id, name: r.volume.name, volumeType: 'l_ssd', boot: m.boot, fromSnapshot: m.snapshotId });
@@ -123,7 +127,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
     }
   } catch (err) {
     await removeRestored();
-    throw attachCleanup(err, cleanup);
+    throw failed(err);
   }
 
   const notRestored = [
@@ -144,11 +148,11 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
         zone, name: options.newServerName, commercialType: options.commercialType ?? original.commercialType, project: clients.profile.projectId,
         tags: [...original.tags.filter((t) => t !== TAG), TAG, 'scw-backup:restored'], volumes, protected: false, dynamicIpRequired: false,
         ...(original.securityGroup && original.zone === zone ? { securityGroup: original.securityGroup.id } : {}),
-      }))).server;
+      }), { signal: options.signal })).server;
       if (!created) throw new Error(`the Instance API created server ${options.newServerName} without returning it`);
     } catch (err) {
       await removeRestored();
-      throw attachCleanup(err, cleanup);
+      throw failed(err);
     }
     progress.phase('done');
     return { serverId: created.id, serverCreated: true, volumes: restored, detached: [], notRestored, cleanup };
@@ -158,6 +162,11 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
   const serverId = target.id;
   const detached: string[] = [];
   let stoppedByUs = false;
+  if (options.signal?.aborted) {
+    await removeRestored();
+    throw failed(options.signal.reason);
+  }
+  // From here the swap runs to its end: a server left half swapped is worse than a late stop.
   try {
     if (target.state !== 'stopped') {
       progress.phase('stopping-server');
@@ -181,7 +190,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
   } catch (err) {
     if (detached.length === 0) {
       await removeRestored();
-      throw attachCleanup(err, cleanup);
+      throw attachCleanup(err, cleanup); // the swap runs without the signal: its failure is its own
     }
     throw new InstanceRestoreIncompleteError(serverId, restored.map((v) => v.volumeId), detached, err);
   }

@@ -226,10 +226,13 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     const volumeId = await newVolume('export-stuck');
     rig.emulator.faults.failNextOperation('export-stuck');
     const warnings: string[] = [];
+    const polls = rig.emulator.requests.length;
+    // The cleanup waits for the export to end (at most `cleanup`), then gives up on the snapshot.
     const err = await backupBlockVolume(repo, clients, staging, {
       zone: 'fr-par-1', volumeId, bucket: rig.bucket, onWarning: (w) => warnings.push(w),
-      timeouts: { ...FAST, export: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 } },
+      timeouts: { ...FAST, export: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 }, cleanup: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 200 } },
     }).catch((e: unknown) => e);
+    expect(rig.emulator.requests.slice(polls).filter((q) => q.method === 'GET' && /\/snapshots\/[0-9a-f-]+$/.test(q.path)).length).toBeGreaterThan(20);
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as WaitTimeoutError).lastStatus).toBe('exporting');
     expect((err as Error).message).toMatch(/^snapshot [0-9a-f-]{36} is still "exporting"/);

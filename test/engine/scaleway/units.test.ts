@@ -1,8 +1,9 @@
-/** Profile resolution, URLs, waiting, and ranged reads of a staging object against s3rver (in process). */
+/** Profile resolution, URLs, waiting (stopped, failed), and ranged reads of a staging object against s3rver (in process). */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError } from '../../../engine';
+import { InterruptedError, InvalidInputError } from '../../../engine';
 import {
-  ExportFailedError, WaitTimeoutError, parseScalewayBlockUrl, regionOfZone, resolveScalewayProfile, waitForStatus,
+  ExportFailedError, ResourceFailedError, WaitTimeoutError, blockSnapshots, callScaleway, parseScalewayBlockUrl, regionOfZone, resolveScalewayProfile,
+  waitForStatus, type ScalewayClients,
 } from '../../../engine/scaleway';
 import { makeS3Client, S3Backend } from '../../../engine/store/backends/s3';
 import { S3ObjectReader } from '../../../engine/scaleway/s3-object-reader';
@@ -80,6 +81,35 @@ describe('waitForStatus', () => {
     }, { minDelayMs: 10, ...clock }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExportFailedError);
     expect((err as Error).message).toBe('snapshot snap-2 ended in status "error" while exporting to s3://b/k.qcow2');
+  });
+});
+
+describe('stopping and failing waits', () => {
+  test('a stop request ends a wait at once, with its reason, even in the middle of a one-minute backoff', async () => {
+    const controller = new AbortController();
+    let polls = 0;
+    const waiting = waitForStatus({
+      resource: 'snapshot', id: 'snap-3', wanted: 'available', done: ['available'], status: (x: string) => x,
+      fetch: async () => { polls++; return 'exporting'; },
+    }, { minDelayMs: 60_000, signal: controller.signal });
+    await new Promise((res) => setTimeout(res, 20));
+    controller.abort(new InterruptedError('SIGTERM'));
+    await expect(waiting).rejects.toEqual(new InterruptedError('SIGTERM'));
+    expect(polls).toBe(1);
+    // A call does not start once stopped; its backoff ends too.
+    let calls = 0;
+    await expect(callScaleway('snapshot volume v', async () => { calls++; return 1; }, { signal: controller.signal })).rejects.toBeInstanceOf(InterruptedError);
+    expect(calls).toBe(0);
+  });
+
+  test('a Block snapshot or volume that turns `locked` fails the wait instead of running to the timeout', async () => {
+    const clients = {
+      profile: { projectId: 'p' },
+      block: { getSnapshot: async () => ({ status: 'locked' }), createSnapshot: async () => ({ id: 's' }) },
+    } as unknown as ScalewayClients;
+    const err = await blockSnapshots(clients, 'fr-par-1').waitCreated('snap-4', { default: { minDelayMs: 60_000, timeoutMs: 3600_000 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceFailedError);
+    expect((err as Error).message).toBe('snapshot snap-4 ended in status "locked" while waiting for available');
   });
 });
 
