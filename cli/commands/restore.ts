@@ -38,7 +38,7 @@ export function registerRestore(program: Command): void {
     .option('--name <name>', 'with --to: name of the new volume')
     .option('--attach <server-id>', 'with --to: attach the new volume to this Instance')
     .option('--replace <volume-id>', 'with --attach: in-place swap: detach this volume from the Instance (kept) and attach the restored one')
-    .option('--size <size>', 'with --to: size of the new volume (default the original\'s), e.g. 20G')
+    .option('--size <size>', 'with --to: size of the new volume (default the original\'s): 20G = 20000000000 bytes as Scaleway counts, 20GiB = 20·2^30')
     .option('--perf-iops <iops>', 'with --to: IOPS class, 5000 or 15000 (default the original\'s)')
     .option('--new-server <name>', 'with --to scaleway-instance://ZONE: create a server of this name with the restored volumes')
     .option('--stop-server', 'with --to scaleway-instance://ZONE/SERVER_ID: stop the server to swap its volumes (and start it again)')

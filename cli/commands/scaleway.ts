@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError, findSnapshot } from '../../engine';
 import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
-import { parseInteger, parseSize } from '../args';
+import { parseInteger, parseVolumeSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
 import type { Repository } from '../../engine';
 import type { ScalewayClients } from '../../engine/scaleway';
@@ -107,7 +107,7 @@ export async function restoreScalewayBlock(
     const snapshot = await findSnapshot(repo, ref);
     const r = await sw.restoreBlockVolume(repo, clients, staging, {
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
-      size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
+      size: flags.size === undefined ? undefined : parseVolumeSize(flags.size, '--size'),
       perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
       onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(),
     });

@@ -23,5 +23,6 @@ export { backupInstance, describeServer, type InstanceBackupOptions, type Instan
 export { InstanceRestoreIncompleteError, restoreInstance, type InstanceRestoreOptions, type InstanceRestoreResult, type RestoredMember } from './instance-restore';
 export { GROUP_FORMAT, INSTANCE_KIND, isInstanceGroup, readGroup, type GroupMember, type ServerDescription } from './instance-group';
 export { blockSnapshots, instanceSnapshots, type NativeSnapshots } from './native-snapshots';
+export { deleteServerAndLocalVolumes } from './server-delete';
 export { compareWithSnapshot, verifyVolume, type VerifyVolumeOptions, type VerifyVolumeResult } from './verify-volume';
 export { parseScalewayBlockUrl, parseScalewayInstanceUrl, type ScalewayBlockUrl, type ScalewayInstanceUrl } from './url';

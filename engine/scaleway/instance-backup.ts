@@ -60,14 +60,20 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
   const serverId = checkId(options.serverId, 'server id');
   const server = await describeServer(clients, zone, serverId);
   if (server.projectId !== clients.profile.projectId) throw new WrongProjectError('server', serverId, server.projectId, clients.profile.projectId);
-  if (server.volumes.length === 0) throw new InvalidInputError(`server ${serverId}`, 'has no volumes to back up');
-  const unsupported = server.volumes.filter((v) => !SUPPORTED.has(v.volumeType));
+  // Scratch volumes (GPU types' local scratch storage) cannot be snapshotted (SDK serverAction doc:
+  // "`scratch` volumes types can't be shapshotted"): skipped, said, and recorded in the server's description.
+  const volumes = server.volumes.filter((v) => v.volumeType !== 'scratch');
+  for (const v of server.volumes) {
+    if (v.volumeType === 'scratch') options.onWarning?.(`volume ${v.index} (${v.volumeId}) of server ${serverId} is a scratch volume: not backed up (scratch volumes cannot be snapshotted, and a new server of a GPU type comes with its own)`);
+  }
+  if (volumes.length === 0) throw new InvalidInputError(`server ${serverId}`, 'has no volumes to back up (scratch volumes are not)');
+  const unsupported = volumes.filter((v) => !SUPPORTED.has(v.volumeType));
   if (unsupported.length > 0) {
     throw new InvalidInputError(`server ${serverId}`, `volume ${unsupported[0].volumeId} is of type ${unsupported[0].volumeType}: only sbs_volume (Block Storage) and l_ssd (local) volumes can be backed up`);
   }
   // Every volume within Scaleway's export limit, before the first snapshot (SBS entries of
   // server.volumes carry no size: the Block API says).
-  for (const v of server.volumes) {
+  for (const v of volumes) {
     const size = v.volumeType === 'l_ssd' ? v.size : (await callScaleway(`read volume ${v.volumeId}`, () => clients.block.getVolume({ zone, volumeId: v.volumeId }))).size;
     checkTransferable(`volume ${v.volumeId} of server ${serverId}`, zone, size, 'back up', options.transferLimit);
   }
@@ -76,7 +82,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
   const groupId = randomBytes(8).toString('hex');
   const done: InstanceBackupResult['volumes'] = [];
   try {
-    for (const v of server.volumes) {
+    for (const v of volumes) {
       options.onVolume?.(v.index, v.volumeId, v.volumeType);
       const backup = v.volumeType === 'l_ssd' ? backupLocalVolume : backupBlockVolume;
       const r = await backup(repo, clients, staging, {

@@ -130,7 +130,9 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
     throw failed(err);
   }
 
+  const scratch = original.volumes.filter((v) => v.volumeType === 'scratch').map((v) => v.volumeId);
   const notRestored = [
+    ...(scratch.length ? [`scratch volumes ${scratch.join(', ')} (never backed up)`] : []),
     ...(original.publicIps.length ? [`public IPs ${original.publicIps.join(', ')}`] : []),
     ...(original.privateNetworkIds.length ? [`private networks ${original.privateNetworkIds.join(', ')}`] : []),
   ];
@@ -174,7 +176,8 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       stoppedByUs = true;
     }
     progress.phase('attaching');
-    for (const v of target.volumes) {
+    // Its scratch volumes stay: they belong to its type, and there is nothing restored in their place.
+    for (const v of target.volumes.filter((x) => x.volumeType !== 'scratch')) {
       await callOrNotFound('server', serverId, zone, `detach volume ${v.volumeId} from server ${serverId}`, () => instance.detachServerVolume({ zone, serverId, volumeId: v.volumeId }));
       detached.push(v.volumeId);
     }

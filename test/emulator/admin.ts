@@ -87,7 +87,7 @@ export class EmulatorAdmin {
     const zone = o.zone ?? 'fr-par-1';
     this.state.checkZone(zone);
     const type = o.type ?? 'sbs_5k';
-    if (!['sbs_5k', 'sbs_15k', 'l_ssd'].includes(type)) throw invalidRequest('type', `type must be sbs_5k, sbs_15k or l_ssd, not ${type}`);
+    if (!['sbs_5k', 'sbs_15k', 'l_ssd', 'scratch'].includes(type)) throw invalidRequest('type', `type must be sbs_5k, sbs_15k, l_ssd or scratch, not ${type}`);
     // QCOW2 when named .qcow2, else raw: the engine's rule for local files (docs/QCOW2.md).
     const source = o.fromFile !== undefined ? await openDiskImage(o.fromFile) : undefined;
     try {

@@ -11,6 +11,7 @@ import { badField } from './fields';
 import { invalidArguments, notFound, type ApiError } from './http';
 import type { Jobs } from './jobs';
 import {
+  isLocal,
   newId,
   regionOfZone,
   ZONE_PATTERN,
@@ -85,14 +86,14 @@ export class EmulatorState {
   /** An SBS volume (Block API view). */
   blockVolume(zone: string, id: string): VolumeRecord {
     const v = this.volumes.get(id);
-    if (!v || v.zone !== zone || v.type === 'l_ssd') throw notFound('volume', id);
+    if (!v || v.zone !== zone || isLocal(v)) throw notFound('volume', id);
     return v;
   }
 
   /** A local volume (Instance API view); SBS volumes are not Instance volumes (`instance_volume` not found). */
   localVolume(zone: string, id: string): VolumeRecord {
     const v = this.volumes.get(id);
-    if (!v || v.zone !== zone || v.type !== 'l_ssd') throw notFound('instance_volume', id);
+    if (!v || v.zone !== zone || !isLocal(v)) throw notFound('instance_volume', id);
     return v;
   }
 
@@ -149,7 +150,7 @@ export class EmulatorState {
   attach(server: ServerRecord, volume: VolumeRecord, boot: boolean): void {
     const now = new Date();
     volume.attachment = { serverId: server.id, referenceId: newId(), createdAt: now };
-    if (volume.type !== 'l_ssd') volume.status = 'in_use';
+    if (!isLocal(volume)) volume.status = 'in_use';
     volume.updatedAt = now;
     server.volumeIds.push(volume.id);
     if (boot) server.bootVolumeIds.add(volume.id);
@@ -160,7 +161,7 @@ export class EmulatorState {
     const now = new Date();
     volume.attachment = null;
     volume.lastDetachedAt = now;
-    if (volume.type !== 'l_ssd') volume.status = 'available';
+    if (!isLocal(volume)) volume.status = 'available';
     volume.updatedAt = now;
     server.volumeIds = server.volumeIds.filter((id) => id !== volume.id);
     server.bootVolumeIds.delete(volume.id);

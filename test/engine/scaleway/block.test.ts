@@ -138,6 +138,33 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     await rig.block.deleteSnapshot({ snapshotId: unrelated.id });
   });
 
+  test('a restore to a larger size imports the disk at its own size (no `size` sent) and makes the volume larger', async () => {
+    const volumeId = await newVolume('grow');
+    const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
+    const sent: Array<Record<string, unknown>> = [];
+    const imported: number[] = [];
+    const block = clients.block;
+    const original = block.importSnapshotFromObjectStorage.bind(block);
+    block.importSnapshotFromObjectStorage = async (req) => {
+      sent.push({ ...req });
+      const snap = await original(req);
+      imported.push(snap.size);
+      return snap;
+    };
+    try {
+      const r = await restoreBlockVolume(repo, clients, staging, { snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, size: 64 * MiB, timeouts: FAST });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).not.toHaveProperty('size');
+      expect(imported).toEqual([32 * MiB]);
+      expect(rig.emulator.volumeInfo(r.volumeId).size).toBe(64 * MiB);
+      const bytes = await rig.emulator.readVolume(r.volumeId);
+      expect(bytes.subarray(0, 32 * MiB).equals(await rig.emulator.readVolume(volumeId))).toBe(true);
+      expect(bytes.subarray(32 * MiB).equals(Buffer.alloc(32 * MiB))).toBe(true);
+    } finally {
+      block.importSnapshotFromObjectStorage = original;
+    }
+  });
+
   test('in-place swap: the server\'s volume is detached and kept, the restored one attached in its place', async () => {
     const volumeId = await newVolume('swap-data');
     const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
