@@ -44,7 +44,7 @@ export function registerBackup(program: Command): void {
       const repo = await openRepo(flags);
       const source = await openDiskImage(file, { format, onWarning: (m) => out.warning(m) });
       try {
-        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress(), signal: interruptSignal() });
+        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress(), signal: interruptSignal(), onWarning: (m) => out.warning(m) });
         out.endProgress();
         const s = snap.stats;
         const { format: read, formatReason } = snap.source;

@@ -94,6 +94,7 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
         workers: o.workers,
         time: o.time,
         signal: o.signal,
+        onWarning: warn,
         sourceDetails: { ...o.sourceDetails, ...(o.keepNativeSnapshot ? { nativeSnapshotId: snapshotId } : {}) },
         onProgress: (p) => progress.bytes('reading', p.bytesDone, p.bytesTotal, p.bytesNew, p.bytesStored),
       });

@@ -13,6 +13,7 @@
  * for Scaleway's.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { accessKeyOf, allows, s3Action } from './s3-permissions';
 
 const MiB = 1024 * 1024;
 
@@ -45,20 +46,31 @@ export interface UploadLog {
   completed: CompletedUpload[];
   /** Requests refused, by S3 error code. */
   refused: string[];
+  /** Every request: the key that signed it and its S3 action (s3-permissions.ts). */
+  actions: Array<{ accessKey?: string; action: string }>;
 }
+
+/** Keys with IAM permission sets (s3-permissions.ts); keys not in it may do anything. */
+export type KeyGrants = Map<string, ReadonlySet<string>>;
 
 /**
  * Put the limits in front of s3rver's request handler: a request over a limit is answered with S3's
  * error (its body drained first, so the client reads the answer rather than a broken pipe); any
  * other goes on to s3rver unchanged.
  */
-export function guardUploads(server: Server, limits: S3UploadLimits): UploadLog {
-  const log: UploadLog = { completed: [], refused: [] };
+export function guardUploads(server: Server, limits: S3UploadLimits, grants: KeyGrants = new Map()): UploadLog {
+  const log: UploadLog = { completed: [], refused: [], actions: [] };
   const parts = new Map<string, Map<number, number>>();
   const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = check(req, limits, parts);
+    const accessKey = accessKeyOf(req);
+    const action = s3Action(req);
+    log.actions.push({ accessKey, action });
+    const sets = accessKey === undefined ? undefined : grants.get(accessKey);
+    const refusal = sets && !allows(sets, action)
+      ? { status: 403, code: 'AccessDenied', message: `Access Denied (${action} needs a permission set the key lacks)` }
+      : check(req, limits, parts);
     if (refusal) {
       log.refused.push(refusal.code);
       req.resume();

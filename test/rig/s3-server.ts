@@ -32,9 +32,14 @@ export interface S3TestServer {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
-  /** The upload limits enforced, and what the guard saw (completed multipart uploads, refusals). */
+  /** The upload limits enforced, and what the guard saw (completed multipart uploads, refusals, every action). */
   limits: S3UploadLimits;
   uploads: UploadLog;
+  /**
+   * Accept another key pair (an IAM key the emulator made), allowed only what `permissionSets` allow
+   * (test/rig/s3-permissions.ts); without sets, anything.
+   */
+  addKey(accessKeyId: string, secretAccessKey: string, permissionSets?: readonly string[]): void;
   createBucket(name: string): Promise<void>;
   /** Write an object as the bucket's owner would, replacing whatever is there (the store itself never does). */
   overwrite(bucket: string, key: string, body: Uint8Array): Promise<void>;
@@ -110,7 +115,8 @@ export async function startS3Server(options: { limits?: Partial<S3UploadLimits> 
   }
   const limits = { ...SCALEWAY_UPLOAD_LIMITS, ...options.limits };
   if (!server.httpServer) throw new Error('s3rver started without an HTTP server');
-  const uploads = guardUploads(server.httpServer, limits);
+  const grants = new Map<string, ReadonlySet<string>>();
+  const uploads = guardUploads(server.httpServer, limits, grants);
   const endpoint = `http://127.0.0.1:${address.port}`;
   const region = 'fr-par';
   const admin = new S3Client({
@@ -129,6 +135,10 @@ export async function startS3Server(options: { limits?: Partial<S3UploadLimits> 
     region,
     limits,
     uploads,
+    addKey(accessKeyId: string, secretAccessKey: string, permissionSets?: readonly string[]): void {
+      accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+      if (permissionSets) grants.set(accessKeyId, new Set(permissionSets));
+    },
     async createBucket(name: string): Promise<void> {
       await admin.send(new CreateBucketCommand({ Bucket: name }));
     },
