@@ -55,8 +55,8 @@ function parseRetainUntil(text: string | undefined): Date | undefined {
  * The repository named by --repo, opened with the passphrase from --password-file / env / prompt.
  * Key files that cannot be used are named in a warning.
  */
-export async function openRepo(flags: RepoFlags): Promise<Repository> {
+export async function openRepo(flags: RepoFlags, passphrase?: string): Promise<Repository> {
   const location = requireRepo(flags.repo);
   const out = new Output(!!flags.json);
-  return openRepository(location, await getPassphrase(flags), { location: locationOptions(flags), onWarning: (m) => out.warning(m) });
+  return openRepository(location, passphrase ?? await getPassphrase(flags), { location: locationOptions(flags), onWarning: (m) => out.warning(m) });
 }

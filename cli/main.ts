@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { BackupError, InterruptedError } from '../engine';
+import { BackupError, InterruptedError, UsageError } from '../engine';
 import { exitCodeFor, handleInterrupts, interruptSignal, interruptedMessage } from './interrupt';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, ExitCode } from './common';
 import { registerBackup } from './commands/backup';
@@ -30,7 +30,8 @@ export function buildProgram(): Command {
     .description('Deduplicating, encrypted backups of disk images (raw, QCOW2) into a local folder or S3')
     .version(packageVersion())
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own messages ("error: unknown command 'x'") in our one-line form.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
   for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
@@ -61,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof BackupError) {
       process.stderr.write(`scw-backup: ${err.message}\n`);
-      return err.code === 'INVALID_INPUT' && /^--/.test((err as BackupError & { input?: string }).input ?? '') ? EXIT_USAGE : EXIT_ERROR;
+      const option = err.code === 'INVALID_INPUT' && /^--/.test((err as BackupError & { input?: string }).input ?? '');
+      return option || err instanceof UsageError ? EXIT_USAGE : EXIT_ERROR;
     }
     // Not one of ours: a bug or an environment failure; keep the stack for the report.
     process.stderr.write(`scw-backup: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { InvalidInputError } from '../engine';
+import { InvalidInputError, UsageError } from '../engine';
 
 export interface PasswordOptions {
   passwordFile?: string;
@@ -28,7 +28,7 @@ export async function prompt(question: string): Promise<string> {
   }
 }
 
-async function fromFile(path: string, option: string): Promise<string> {
+export async function fromFile(path: string, option: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -37,7 +37,7 @@ async function fromFile(path: string, option: string): Promise<string> {
   }
   // Like restic: the first line, without its newline, is the passphrase.
   const line = text.split(/\r?\n/)[0];
-  if (!line) throw new InvalidInputError(option, `${path} is empty`);
+  if (!line) throw new UsageError(option, `${path} is empty`);
   return line;
 }
 
@@ -47,7 +47,7 @@ export async function getPassphrase(opts: PasswordOptions, confirm = false): Pro
   const env = process.env.SCW_BACKUP_PASSWORD;
   if (env) return env;
   if (!process.stdin.isTTY) {
-    throw new InvalidInputError('passphrase', 'none given: set SCW_BACKUP_PASSWORD, pass --password-file, or run on a terminal to be asked');
+    throw new UsageError('passphrase', 'none given: set SCW_BACKUP_PASSWORD, pass --password-file, or run on a terminal to be asked');
   }
   const first = await prompt('enter passphrase for repository: ');
   if (confirm) {
@@ -63,7 +63,7 @@ export async function getNewPassphrase(newPasswordFile: string | undefined): Pro
   if (newPasswordFile) return fromFile(newPasswordFile, '--new-password-file');
   const env = process.env.SCW_BACKUP_NEW_PASSWORD;
   if (env) return env;
-  if (!process.stdin.isTTY) throw new InvalidInputError('new passphrase', 'none given: set SCW_BACKUP_NEW_PASSWORD or pass --new-password-file');
+  if (!process.stdin.isTTY) throw new UsageError('new passphrase', 'none given: set SCW_BACKUP_NEW_PASSWORD or pass --new-password-file');
   const first = await prompt('enter new passphrase: ');
   const again = await prompt('enter the new passphrase again: ');
   if (first !== again) throw new InvalidInputError('new passphrase', 'the two entries differ');

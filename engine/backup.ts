@@ -2,7 +2,7 @@ import { cutDisk, windowSize } from './chunker/chunk-stream';
 import type { Clock } from './clock';
 import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
-import type { DiskSource } from './source/disk-source';
+import { MAX_DISK_BYTES, type DiskSource } from './source/disk-source';
 import { BackupPipeline } from './pipeline/backup-pipeline';
 import { WorkerPool } from './pipeline/worker-pool';
 import { BlobWriter } from './store/blob-writer';
@@ -47,6 +47,9 @@ export function validateTags(tags: Record<string, string>): void {
 export async function backupImage(repo: Repository, source: DiskSource, options: BackupOptions = {}): Promise<Snapshot> {
   const tags = options.tags ?? {};
   validateTags(tags);
+  if (!Number.isInteger(source.size) || source.size < 0 || source.size > MAX_DISK_BYTES) {
+    throw new InvalidInputError(source.info.location, `a disk of ${source.size} bytes cannot be backed up: the largest a snapshot can record is ${MAX_DISK_BYTES} (2^53 - 1)`);
+  }
   const progress = new ProgressReporter(options.onProgress);
   // Workers boot (a thread, modules, keys) while the lock is taken and the index read.
   const pool = new WorkerPool(repo.keys, { workers: options.workers });
@@ -82,7 +85,12 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
       // so does one asked to stop (before its lock is taken too).
       options.signal?.throwIfAborted();
       lock?.assertFresh();
-      progress.report({ phase: 'backup', bytesDone: piece.offset, bytesTotal: source.size, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
+      // Counted in bytes read against what the source expects to read (holes cost nothing), so that
+      // the rate and the ETA hold for a sparse disk; a source that cannot tell counts guest offsets.
+      const read = source.expectedReadBytes === undefined
+        ? { bytesDone: piece.offset, bytesTotal: source.size }
+        : { bytesDone: stats.bytesRead, bytesTotal: Math.max(source.expectedReadBytes, stats.bytesRead) };
+      progress.report({ phase: 'backup', ...read, bytesNew: stats.bytesNew, bytesStored: writer.bytesStored });
     }
     await pipeline.finish();
     await indexed; // a disk of holes only never looked anything up: the lock must still be held

@@ -6,8 +6,8 @@ import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
-import type { Snapshot } from './store/snapshot';
-import { loadSnapshot, readDiskMap } from './store/snapshots';
+import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
+import { readDiskMap } from './store/snapshots';
 
 export interface CheckOptions {
   /** Read and verify pack contents: all packs (`true`), or a subset "n/m" or "p%". */
@@ -31,7 +31,10 @@ export interface CheckResult {
   ok: boolean;
   errors: CheckProblem[];
   warnings: CheckProblem[];
+  /** Snapshot files listed, damaged ones included. */
   snapshots: number;
+  /** The manifests that cannot be read (each is also one of `errors`). */
+  damaged: DamagedSnapshot[];
   indexFiles: number;
   packs: number;
   packsRead: number;
@@ -81,7 +84,7 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
-  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
   if (repo.config.version === 1) {
     result.warnings.push({
       object: 'config',
@@ -120,14 +123,22 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
 
   for (const path of snapshotPaths) {
     const obj = { path };
-    result.snapshots++;
-    let snapshot: Snapshot;
+    let read: SnapshotRead | undefined;
     try {
-      snapshot = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
+      read = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
     } catch (err) {
+      result.snapshots++;
       result.errors.push(problem(obj.path, err));
       continue;
     }
+    if (read === undefined) continue; // forgotten since it was listed
+    result.snapshots++;
+    if (!read.ok) {
+      result.damaged.push(read.damaged);
+      result.errors.push({ object: obj.path, message: read.damaged.message });
+      continue;
+    }
+    const snapshot = read.snapshot;
     try {
       let missing = 0;
       let first = '';

@@ -14,13 +14,16 @@ import type { MapExtent } from './store/disk-map';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
-import { DiskMapWriter, findSnapshot, listSnapshots, readDiskMap, saveSnapshot } from './store/snapshots';
+import type { DamagedSnapshot } from './store/snapshot-file';
+import { DiskMapWriter, findSnapshot, listSnapshots, matchesFilter, readDiskMap, saveSnapshot, type SnapshotFilter } from './store/snapshots';
 
 export interface CopyOptions {
   /** Snapshots of the source to copy (ids, unique prefixes, `latest`); default: all. */
   snapshots?: readonly string[];
-  /** Only source snapshots carrying all these tags. */
+  /** Only source snapshots carrying all these tags (the same as `filter.tags`). */
   tags?: Record<string, string>;
+  /** Only source snapshots these filters select (with `latest`: the newest of them). */
+  filter?: SnapshotFilter;
   onProgress?: ProgressCallback;
   /** Source packs read at once (default 4). */
   concurrency?: number;
@@ -50,6 +53,11 @@ export interface CopyResult {
   copied: CopiedSnapshot[];
   /** Source snapshots the target already holds (same identity), with the target's id. */
   alreadyThere: Array<{ source: string; target: string }>;
+  /**
+   * Manifests that could not be read: the source's are not copied; the target's cannot be matched,
+   * so a snapshot they held may be copied again.
+   */
+  damaged: { source: DamagedSnapshot[]; target: DamagedSnapshot[] };
   durationMs: number;
 }
 
@@ -234,12 +242,13 @@ type Pair = { a: Snapshot; b: Snapshot };
 
 /** The source snapshots to copy, oldest first: the given refs, or every snapshot (with the tags). */
 async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyOptions): Promise<Snapshot[]> {
+  const filter: SnapshotFilter = { ...options.filter, tags: { ...options.filter?.tags, ...options.tags } };
   if (!options.snapshots || options.snapshots.length === 0) {
-    return all.filter((s) => !options.tags || Object.entries(options.tags).every(([k, v]) => s.tags[k] === v));
+    return all.filter((s) => matchesFilter(s, filter));
   }
   const wanted: Snapshot[] = [];
   for (const ref of options.snapshots) {
-    const s = await findSnapshot(from, ref, { tags: options.tags });
+    const s = await findSnapshot(from, ref, filter);
     if (!wanted.some((w) => w.id === s.id)) wanted.push(s);
   }
   return wanted.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
@@ -252,9 +261,12 @@ interface LockGuard {
 }
 
 async function copyAll(from: Repository, to: Repository, options: CopyOptions, result: CopyResult, locks: LockGuard): Promise<void> {
-  const all = await listSnapshots(from);
+  const source = await listSnapshots(from);
+  const target = await listSnapshots(to);
+  result.damaged = { source: source.damaged, target: target.damaged };
+  const all = source.snapshots;
   const wanted = await selectSnapshots(from, all, options);
-  const inTarget = new Map((await listSnapshots(to)).map((s) => [snapshotIdentity(s), s] as const));
+  const inTarget = new Map(target.snapshots.map((s) => [snapshotIdentity(s), s] as const));
   // Indexes after snapshots: a manifest is written after every index file it needs, so each
   // snapshot listed above finds its chunks even if its backup finished a moment ago.
   await Promise.all([from.loadIndex(), to.loadIndex()]);
@@ -298,7 +310,7 @@ export async function copySnapshots(from: Repository, to: Repository, options: C
       `(${JSON.stringify(from.config.chunker)} against ${JSON.stringify(to.config.chunker)}) so nothing would deduplicate; ` +
       'create the target with the same --chunker and --chunk-size as the source');
   }
-  const result: CopyResult = { copied: [], alreadyThere: [], durationMs: 0 };
+  const result: CopyResult = { copied: [], alreadyThere: [], damaged: { source: [], target: [] }, durationMs: 0 };
   // Both stores locked non-exclusively for the whole copy: neither may be pruned meanwhile.
   const signal = options.signal;
   await withLock(from, { operation: 'copy', signal }, (sourceLock) => withLock(to, { operation: 'copy', signal }, (targetLock) => copyAll(from, to, options, result, {

@@ -38,6 +38,12 @@ export class InvalidInputError extends BackupError {
   }
 }
 
+/**
+ * The command line itself is wrong (a snapshot argument that is no id, a passphrase nobody gave):
+ * a usage error, which the CLI reports with exit code 2 like an unknown option.
+ */
+export class UsageError extends InvalidInputError {}
+
 /** A repository, snapshot or object that was asked for does not exist. */
 export class NotFoundError extends BackupError {
   constructor(what: string) {

@@ -12,7 +12,8 @@ import { withLock } from './store/lock-scope';
 import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
 import type { Snapshot } from './store/snapshot';
-import { findSnapshot, listSnapshots } from './store/snapshots';
+import { readSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
+import { findSnapshot, listSnapshots, resolveSnapshotId, type SnapshotFilter } from './store/snapshots';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -34,7 +35,8 @@ export interface ForgetOptions {
 
 export interface ForgetSnapshotRef {
   id: string;
-  time: string;
+  /** Undefined for a damaged manifest (removed by id: its time cannot be read). */
+  time?: string;
 }
 
 export interface ForgetGroup {
@@ -52,6 +54,11 @@ export interface ForgetResult {
   removed: string[];
   /** Deletions the store refused (Object Lock retention): those snapshots remain. */
   notRemoved: Array<{ id: string; message: string }>;
+  /**
+   * Manifests that could not be read. A policy never removes them (it cannot place them in time);
+   * `forget ID` does.
+   */
+  damaged: DamagedSnapshot[];
   warnings: string[];
 }
 
@@ -64,6 +71,25 @@ export class EmptyPolicyError extends InvalidInputError {
 }
 
 const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
+
+/** A snapshot to remove by name: its time when its manifest reads, else it is reported as damaged. */
+async function resolveRef(repo: Repository, r: string, result: ForgetResult, filter: SnapshotFilter): Promise<ForgetSnapshotRef> {
+  if (r === 'latest') {
+    return ref(await findSnapshot(repo, r, {
+      ...filter,
+      onDamaged: (d) => {
+        if (result.damaged.some((x) => x.id === d.id)) return;
+        result.damaged.push(d);
+        result.warnings.push(`${d.message}; "latest" is the newest readable snapshot`);
+      },
+    }));
+  }
+  const id = await resolveSnapshotId(repo, r);
+  const read = await readSnapshotFile(repo, id);
+  if (read.ok) return ref(read.snapshot);
+  if (!result.damaged.some((d) => d.id === id)) result.damaged.push(read.damaged);
+  return { id };
+}
 
 async function deleteManifests(repo: Repository, ids: string[], result: ForgetResult, lock: Lock | undefined): Promise<void> {
   for (const id of ids) {
@@ -89,9 +115,12 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   validatePolicy(options.policy);
   if (isEmptyPolicy(options.policy)) throw new EmptyPolicyError();
   calendarIn(options.timeZone); // an unknown zone fails before anything is read
-  const result: ForgetResult = { dryRun: !!options.dryRun, policy: describePolicy(options.policy), groups: [], removed: [], notRemoved: [], warnings: [] };
+  const result: ForgetResult = { dryRun: !!options.dryRun, policy: describePolicy(options.policy), groups: [], removed: [], notRemoved: [], damaged: [], warnings: [] };
   return withWriterLock(repo, options, result.warnings, async (lock) => {
-    let snapshots = await listSnapshots(repo, { tags: options.tags });
+    const listing = await listSnapshots(repo, { tags: options.tags });
+    let snapshots = listing.snapshots;
+    result.damaged = listing.damaged;
+    for (const d of listing.damaged) result.warnings.push(`${d.message}; the policy cannot place it, so it stays: remove it with "forget ${d.id.slice(0, 12)}"`);
     if (options.hostname !== undefined) snapshots = snapshots.filter((s) => s.hostname === options.hostname);
     if (options.locations !== undefined) {
       const wanted = new Set(options.locations);
@@ -113,17 +142,20 @@ export async function forgetSnapshots(repo: Repository, options: ForgetOptions):
   });
 }
 
-/** Delete the given snapshots (ids, unique prefixes or `latest`). */
-export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<ForgetResult> {
+/**
+ * Delete the given snapshots (ids, unique prefixes or `latest`). Ids are matched on file names, so a
+ * damaged manifest can be removed deliberately; `latest` is the newest readable snapshot.
+ */
+export async function removeSnapshots(repo: Repository, refs: readonly string[], options: { dryRun?: boolean; signal?: AbortSignal; filter?: SnapshotFilter } = {}): Promise<ForgetResult> {
   if (refs.length === 0) throw new InvalidInputError('snapshot', 'no snapshot given');
-  const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], warnings: [] };
+  const result: ForgetResult = { dryRun: !!options.dryRun, policy: 'remove given snapshots', groups: [], removed: [], notRemoved: [], damaged: [], warnings: [] };
   return withWriterLock(repo, options, result.warnings, async (lock) => {
-    const found: Snapshot[] = [];
+    const found: ForgetSnapshotRef[] = [];
     for (const r of refs) {
-      const s = await findSnapshot(repo, r);
+      const s = await resolveRef(repo, r, result, options.filter ?? {});
       if (!found.some((f) => f.id === s.id)) found.push(s);
     }
-    result.groups.push({ key: {}, keep: [], remove: found.map(ref) });
+    result.groups.push({ key: {}, keep: [], remove: found });
     if (options.dryRun) result.removed.push(...found.map((s) => s.id));
     else await deleteManifests(repo, found.map((s) => s.id), result, lock);
     return result;

@@ -15,6 +15,8 @@ import { decodeIndex } from './store/index-file';
 import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
+import type { MapPageRef } from './store/snapshot';
+import { readListedSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
 import { listSnapshots } from './store/snapshots';
 
 /** Prune will not run: the store already lacks data a snapshot needs, or an option is wrong. */
@@ -31,6 +33,12 @@ export interface PlanOptions {
   graceMs: number;
   now: number;
   progress: ProgressReporter;
+  /** Go on when a manifest cannot be read: the data only it references is then removed. */
+  ignoreDamagedSnapshots?: boolean;
+  /** Told what prune does about each damaged manifest. */
+  warnings: string[];
+  /** Plan as if these snapshots were gone (`forget --prune --dry-run`: what the prune after it would do). */
+  assumeRemoved?: ReadonlySet<string>;
 }
 
 export interface PrunePlan {
@@ -40,6 +48,8 @@ export interface PrunePlan {
   /** Every pack in the store at the start, by id. */
   stored: Map<string, ObjectInfo>;
   snapshots: number;
+  /** Manifests that could not be read (FORMAT.md §12.2 says what prune does about them). */
+  damaged: DamagedSnapshot[];
   /** Indexed packs kept as they are. */
   keep: number[];
   /** Partly used packs whose used blobs move to new packs. */
@@ -84,15 +94,48 @@ async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<s
   return files;
 }
 
-/** Mark the blobs every snapshot needs. Refuses when one of them has no copy in a stored pack. */
-async function mark(repo: Repository, table: BlobTable, stored: Map<string, ObjectInfo>, progress: ProgressReporter): Promise<number> {
+/**
+ * The disk maps prune must keep (FORMAT.md §12.2): every readable snapshot's, and the pages a
+ * damaged manifest still lists when its bytes opened (an invalid manifest is exactly what a writer
+ * stored, so its `map` names what it references). A manifest whose map cannot be read leaves prune
+ * blind to what it needs: prune refuses, unless told to ignore such manifests.
+ */
+async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; snapshots: number; damaged: DamagedSnapshot[] }> {
+  const listing = await listSnapshots(repo);
+  const gone = options.assumeRemoved ?? new Set<string>();
+  const snapshots = listing.snapshots.filter((s) => !gone.has(s.id));
+  const damaged = listing.damaged.filter((d) => !gone.has(d.id));
+  const maps = snapshots.map((s) => ({ name: `snapshot ${s.id.slice(0, 12)}`, map: s.map }));
+  const blind: DamagedSnapshot[] = [];
+  for (const d of damaged) {
+    const r = await readListedSnapshotFile(repo, d.id); // read again for its map: listings report no more than the reason
+    if (r === undefined) continue;
+    const map = r.ok ? r.snapshot.map : r.map;
+    if (map === undefined) {
+      blind.push(d);
+      continue;
+    }
+    maps.push({ name: `damaged snapshot ${d.id.slice(0, 12)}`, map });
+    options.warnings.push(`${d.message}; prune keeps the ${map.length} map page(s) it lists and their chunks ("forget ${d.id.slice(0, 12)}" lets a later prune remove them)`);
+  }
+  if (blind.length > 0 && !options.ignoreDamagedSnapshots) {
+    const names = blind.slice(0, 3).map((d) => `snapshots/${d.id}`).join(', ') + (blind.length > 3 ? ` and ${blind.length - 3} more` : '');
+    throw new PruneRefusedError(repo.location, `${names} cannot be read, so prune cannot tell which data ${blind.length > 1 ? 'they need' : 'it needs'} ` +
+      `(${blind[0].message}); remove ${blind.length > 1 ? 'each' : 'it'} deliberately with "scw-backup forget ID" (prune then removes the data only ` +
+      `${blind.length > 1 ? 'they' : 'it'} referenced), or prune with --ignore-damaged-snapshots`);
+  }
+  for (const d of blind) options.warnings.push(`${d.message}; ignored as asked (--ignore-damaged-snapshots): data only it references is removed`);
+  return { maps, snapshots: snapshots.length, damaged };
+}
+
+/** Mark the blobs every kept map needs. Refuses when one of them has no copy in a stored pack. */
+async function mark(repo: Repository, table: BlobTable, stored: Map<string, ObjectInfo>, options: PlanOptions): Promise<{ snapshots: number; damaged: DamagedSnapshot[] }> {
   const usable = (pn: number): boolean => stored.has(table.packId(pn));
-  const snapshots = await listSnapshots(repo);
+  const { maps, snapshots, damaged } = await mapsToKeep(repo, options);
   const missing: string[] = [];
   let done = 0;
-  for (const snapshot of snapshots) {
-    const name = `snapshot ${snapshot.id.slice(0, 12)}`;
-    for (const page of snapshot.map) {
+  for (const { name, map } of maps) {
+    for (const page of map) {
       const pageId = Buffer.from(page.id, 'hex');
       const e = table.claim(pageId, usable);
       if (e === 'known') continue; // its chunks were marked with the page's first use
@@ -110,13 +153,13 @@ async function mark(repo: Repository, table: BlobTable, stored: Map<string, Obje
         }
       }
     }
-    progress.report({ phase: 'mark', bytesDone: ++done, bytesTotal: snapshots.length, bytesNew: 0, bytesStored: 0 });
+    options.progress.report({ phase: 'mark', bytesDone: ++done, bytesTotal: maps.length, bytesNew: 0, bytesStored: 0 });
   }
   if (missing.length > 0) {
     throw new PruneRefusedError(repo.location, `the store is already missing data: ${missing[0]}` +
       (missing.length > 1 ? ` (and ${missing.length - 1} more)` : '') + '; run "scw-backup check" and repair before pruning');
   }
-  return snapshots.length;
+  return { snapshots, damaged };
 }
 
 /**
@@ -157,7 +200,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj);
   const table = new BlobTable();
   const indexFiles = await loadIndexFiles(repo, table);
-  const snapshots = await mark(repo, table, stored, options.progress);
+  const { snapshots, damaged } = await mark(repo, table, stored, options);
 
   const packCount = table.packCount;
   const entries = new Uint32Array(packCount);
@@ -180,7 +223,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
 
   const young = (info: ObjectInfo | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
   const plan: PrunePlan = {
-    table, indexFiles, stored, snapshots, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
+    table, indexFiles, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
     usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
   };
   const candidates: Array<{ pn: number; unused: number }> = [];

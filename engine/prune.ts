@@ -16,6 +16,7 @@ import { describeLock, isStale, listLocks, Lock } from './store/locks';
 import { PackBuilder, packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import { sealObject } from './store/sealed-object';
+import type { DamagedSnapshot } from './store/snapshot-file';
 import { sealedBound } from './pipeline/chunk-ops';
 
 export { PruneRefusedError } from './prune-plan';
@@ -36,6 +37,16 @@ export interface PruneOptions {
   graceMs?: number;
   /** Stop at the next safe point (Ctrl-C): between two deletions, or before anything is removed. */
   signal?: AbortSignal;
+  /**
+   * Prune although some manifest cannot be read (FORMAT.md §12.2): the data only it references is
+   * removed. Without this, such a manifest makes prune refuse (PRUNE_REFUSED) until it is forgotten.
+   */
+  ignoreDamagedSnapshots?: boolean;
+  /**
+   * With dryRun: plan as if these snapshots were already gone (what `forget --prune --dry-run` shows:
+   * the prune that would follow the forget).
+   */
+  assumeRemoved?: readonly string[];
   /** The store's clock, epoch ms (tests; default: Backend.now(), FORMAT.md §12.2). */
   now?: () => number;
   onProgress?: ProgressCallback;
@@ -43,7 +54,10 @@ export interface PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean;
+  /** Readable snapshots. */
   snapshots: number;
+  /** Manifests that could not be read; `warnings` says what prune did about each. */
+  damaged: DamagedSnapshot[];
   blobs: { total: number; used: number };
   /** What the plan decided for each pack; `notDeleted` lists the removals the store refused. */
   packs: { total: number; kept: number; repacked: number; removed: number; missingDropped: number; unindexedRemoved: number; unindexedKept: number; youngKept: number; written: number };
@@ -88,6 +102,9 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       graceMs: options.graceMs ?? DEFAULT_PRUNE_GRACE_MS,
       now: options.now ? options.now() : await storeNow(repo.backend),
       progress,
+      ignoreDamagedSnapshots: options.ignoreDamagedSnapshots,
+      warnings,
+      assumeRemoved: options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined,
     });
     applyRepackBudget(plan, options.maxRepack);
     const result = summarize(plan, !!options.dryRun, warnings);
@@ -127,6 +144,7 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
   return {
     dryRun,
     snapshots: plan.snapshots,
+    damaged: plan.damaged,
     blobs: { total: plan.table.size, used: plan.usedBlobs },
     packs: {
       total: plan.stored.size, kept: plan.keep.length, repacked: plan.repack.length, removed: plan.remove.length,

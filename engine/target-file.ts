@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { BackupError, FileTooLargeError } from './errors';
+import { dirname, basename } from 'node:path';
+import { BackupError, FileTooLargeError, InvalidInputError, NotFoundError } from './errors';
 import { userPathError } from './fs-errors';
 
 export class TargetExistsError extends BackupError {
@@ -16,9 +17,13 @@ export class TargetExistsError extends BackupError {
  * target (and never touches an existing one unless `overwrite`).
  */
 export async function writeTargetFile<T>(target: string, overwrite: boolean, size: number, write: (handle: FileHandle, path: string) => Promise<T>): Promise<T> {
-  if (!overwrite && (await stat(target).catch(() => undefined))) throw new TargetExistsError(target);
+  const existing = await stat(target).catch(() => undefined);
+  // Checked before anything is written: the rename at the end could not replace a folder.
+  if (existing?.isDirectory()) throw new InvalidInputError(target, 'is a folder: give the path of the file to write');
+  if (existing && !overwrite) throw new TargetExistsError(target);
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
   const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${dirname(target)} does not exist: create the folder to restore ${basename(target)} into`);
     throw userPathError(target, err);
   });
   let closed = false;

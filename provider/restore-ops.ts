@@ -32,7 +32,8 @@ export interface RestoreOutputs extends RestoreInputs {
 export async function pickSnapshot(repo: Repository, source: RestoreInputs['source'], ref = 'latest'): Promise<Snapshot> {
   const location = sourceLocation(source);
   if (ref === 'latest') {
-    const own = (await listSnapshots(repo)).filter((s) => s.source.location === location);
+    // The newest readable one: a damaged manifest cannot be restored (`check` reports it).
+    const own = (await listSnapshots(repo)).snapshots.filter((s) => s.source.location === location);
     const last = own[own.length - 1];
     if (!last) throw new Error(`snapshot: no snapshot of ${location} in ${repo.location} yet`);
     return last;

@@ -5,7 +5,7 @@
  * (schedule, a snapshot missing from the store, changed inputs); `update` takes it and applies the
  * retention; `read` reports the store's view; `delete` leaves every backup in place.
  */
-import { forgetSnapshots, listSnapshots, parseRetentionDuration, type RetentionPolicy, type Snapshot } from '../engine';
+import { forgetSnapshots, listSnapshots, parseRetentionDuration, type DamagedSnapshot, type RetentionPolicy, type Snapshot } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
 import { dueAt, isDue, parseSchedule } from './schedule';
 
@@ -54,7 +54,7 @@ export interface BackupSourceInputs {
   runner?: 'pulumi' | 'job';
 }
 
-export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store';
+export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store' | 'damaged-in-store';
 
 export interface BackupSourceOutputs extends BackupSourceInputs {
   /** The source's location in the store (snapshots' source.location). */
@@ -103,16 +103,20 @@ function ownSnapshots(i: BackupSourceInputs, all: Snapshot[]): Snapshot[] {
   return all.filter((s) => s.source.location === location);
 }
 
-/** The store's view of the source (newest snapshot, count), and whether snapshot `id` is still there. */
-async function viewOf(i: BackupSourceInputs, id?: string): Promise<{ view: BackupSourceOutputs; present: boolean }> {
-  const all = await withStore(i.store, (repo) => listSnapshots(repo));
+/**
+ * The store's view of the source (newest readable snapshot, count), whether snapshot `id` is still
+ * there and readable, and the reason when its manifest is damaged (a damaged manifest cannot be
+ * told apart by source, so it never counts as this source's backup).
+ */
+async function viewOf(i: BackupSourceInputs, id?: string): Promise<{ view: BackupSourceOutputs; present: boolean; damaged?: DamagedSnapshot }> {
+  const { snapshots: all, damaged } = await withStore(i.store, (repo) => listSnapshots(repo));
   const own = ownSnapshots(i, all);
   const last = own[own.length - 1];
   const view: BackupSourceOutputs = {
     ...i, location: sourceLocation(i), snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet',
     ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
   };
-  return { view, present: id === undefined || all.some((s) => s.id === id) };
+  return { view, present: id === undefined || all.some((s) => s.id === id), damaged: damaged.find((d) => d.id === id) };
 }
 
 /** The store's view of the source: newest snapshot and count. */
@@ -161,8 +165,9 @@ export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceIn
   const replaces = REPLACE_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
   if (replaces.length > 0) return { reasons: replaces.map((k) => `${k} changed`), replaces };
   for (const k of BACKUP_INPUTS) if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) reasons.push(`${k} changed`);
-  const { view, present } = await viewOf(news, olds.lastSnapshotId);
-  if (!present) reasons.push(`the last snapshot ${String(olds.lastSnapshotId).slice(0, 12)} is missing from the store`);
+  const { view, present, damaged } = await viewOf(news, olds.lastSnapshotId);
+  if (damaged) reasons.push(`the last snapshot ${damaged.id.slice(0, 12)} is damaged in the store (${damaged.message})`);
+  else if (!present) reasons.push(`the last snapshot ${String(olds.lastSnapshotId).slice(0, 12)} is missing from the store`);
   const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
   const schedule = parseSchedule(news.schedule, news.timeZone ?? 'UTC');
   if (news.runner === 'job') {
@@ -196,6 +201,7 @@ export async function updateSource(olds: BackupSourceOutputs, i: BackupSourceInp
 
 /** After read: what `status` says when the last snapshot known to state is gone from the store. */
 export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const { view, present } = await viewOf(olds, olds.lastSnapshotId);
-  return { ...view, watchingSince: olds.watchingSince, ...(present ? {} : { status: 'missing-from-store' as const }) };
+  const { view, present, damaged } = await viewOf(olds, olds.lastSnapshotId);
+  const status = damaged ? 'damaged-in-store' as const : present ? undefined : 'missing-from-store' as const;
+  return { ...view, watchingSince: olds.watchingSince, ...(status ? { status } : {}) };
 }

@@ -3,7 +3,7 @@
  * that the passphrase opens), report its snapshot count, and on delete leave every backup in place
  * unless both `retainOnDelete: false` and `forceDestroy: true` say otherwise.
  */
-import { listSnapshots, RepositoryExistsError } from '../engine';
+import { listSnapshots, RepositoryExistsError, type Repository } from '../engine';
 import { initStore, openStore, withStore, type StoreConnection } from './connection';
 
 export interface BackupStoreInputs {
@@ -17,7 +17,10 @@ export interface BackupStoreInputs {
 }
 
 export interface BackupStoreOutputs extends BackupStoreInputs {
+  /** Readable snapshots. */
   snapshotCount: number;
+  /** Ids of the manifests that cannot be read (`scw-backup check` says why; `forget ID` removes one). */
+  damagedSnapshots: string[];
   /** True when the store existed already and was adopted. */
   adopted: boolean;
 }
@@ -28,13 +31,13 @@ export async function createStore(i: BackupStoreInputs): Promise<BackupStoreOutp
   try {
     const repo = await initStore(i.store, i.weakKdfForTests ? { kdf: { time: 1, memoryKiB: 64, parallelism: 1 }, allowWeakKdf: true } : {});
     await repo.backend.close();
-    return { ...i, snapshotCount: 0, adopted: false };
+    return { ...i, snapshotCount: 0, damagedSnapshots: [], adopted: false };
   } catch (err) {
     if (!(err instanceof RepositoryExistsError)) throw err;
     // Adopt an existing store, but only one this passphrase opens (a wrong one fails here, typed).
     const repo = await openStore(i.store);
     try {
-      return { ...i, snapshotCount: (await listSnapshots(repo)).length, adopted: true };
+      return { ...i, ...(await counts(repo)), adopted: true };
     } finally {
       await repo.backend.close();
     }
@@ -42,7 +45,12 @@ export async function createStore(i: BackupStoreInputs): Promise<BackupStoreOutp
 }
 
 export async function readStore(i: BackupStoreOutputs): Promise<BackupStoreOutputs> {
-  return withStore(i.store, async (repo) => ({ ...i, snapshotCount: (await listSnapshots(repo)).length }));
+  return withStore(i.store, async (repo) => ({ ...i, ...(await counts(repo)) }));
+}
+
+async function counts(repo: Repository): Promise<Pick<BackupStoreOutputs, 'snapshotCount' | 'damagedSnapshots'>> {
+  const { snapshots, damaged } = await listSnapshots(repo);
+  return { snapshotCount: snapshots.length, damagedSnapshots: damaged.map((d) => d.id) };
 }
 
 /** Returns what was deleted: nothing, unless both flags ask for it. */

@@ -25,7 +25,8 @@ export function registerCheck(program: Command): void {
       for (const w of result.warnings) out.text(`warning: ${w.message}`);
       for (const e of result.errors) out.text(`error: ${e.message}`);
       out.text(`${result.snapshots} snapshot(s), ${result.indexFiles} index file(s), ${result.packs} pack(s)` +
-        (result.packsRead > 0 ? `, ${result.packsRead} pack(s) and ${result.blobsRead} blob(s) read` : '') +
+        (flags.readData || flags.readDataSubset !== undefined ? `; read and verified ${result.packsRead} of ${result.packs} pack(s)` +
+          `${flags.readDataSubset !== undefined ? ` (subset ${flags.readDataSubset})` : ''}, ${result.blobsRead} blob(s)` : '') +
         (result.ok ? ': no errors' : `: ${result.errors.length} error(s)`));
       out.summary('check', { ...result });
       if (!result.ok) throw new ExitCode(EXIT_DAMAGE);

@@ -3,13 +3,13 @@ import {
   BackupError, InvalidInputError, forgetSnapshots, parseGroupBy, parseRetentionDuration, pruneRepository, removeSnapshots,
   type ForgetResult, type KeepCount, type RetentionPolicy, type SnapshotGroupKey,
 } from '../../engine';
-import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output } from '../output';
+import { filterFrom, filterOptions, type FilterFlags } from '../snapshot-filter';
 import { addPruneOptions, failIfNotDeleted, printPrune, pruneOptionsFrom, type PruneFlags } from './prune';
 
-interface ForgetFlags extends RepoFlags, PruneFlags {
+interface ForgetFlags extends RepoFlags, PruneFlags, FilterFlags {
   keepLast?: string;
   keepHourly?: string;
   keepDaily?: string;
@@ -23,8 +23,6 @@ interface ForgetFlags extends RepoFlags, PruneFlags {
   keepWithinMonthly?: string;
   keepWithinYearly?: string;
   groupBy: string;
-  tag?: Record<string, string>;
-  host?: string;
   timeZone: string;
   prune?: boolean;
 }
@@ -69,7 +67,7 @@ function describeKey(key: SnapshotGroupKey): string {
   return parts.length ? parts.join(', ') : 'all snapshots';
 }
 
-const when = (time: string): string => time.slice(0, 19).replace('T', ' ');
+const when = (time: string | undefined): string => (time === undefined ? 'damaged manifest  ' : time.slice(0, 19).replace('T', ' '));
 
 function printForget(out: Output, r: ForgetResult): void {
   out.text(`applying policy: ${r.policy}`);
@@ -97,10 +95,8 @@ export function registerForget(program: Command): void {
     .argument('[snapshot...]', 'snapshots to remove (ids, unique prefixes or "latest") instead of a policy');
   for (const [rule, flag] of COUNTS) cmd = cmd.option(`${optionName(flag)} <n>`, rule === 'last' ? 'keep the n newest snapshots ("unlimited": all)' : `keep the newest snapshot of each of the last n ${rule === 'daily' ? 'days' : rule.replace(/ly$/, 's')} that have one`);
   for (const [rule, flag] of WITHINS) cmd = cmd.option(`${optionName(flag)} <duration>`, rule === 'within' ? 'keep every snapshot within this duration of the newest (e.g. 1y6m7d12h; m = months)' : `keep ${rule.slice(6).toLowerCase()} snapshots within this duration of the newest`);
-  addPruneOptions(cmd
+  addPruneOptions(filterOptions(cmd)
     .option('--group-by <fields>', 'apply the policy per group: source (host and location), host, location, tags, a comma list, or none', 'source')
-    .option('--tag <key=value>', 'only snapshots with this tag (repeatable: all must match)', collectTag)
-    .option('--host <name>', 'only snapshots of this host')
     .option('--time-zone <zone>', 'time zone of hourly/daily/... buckets: UTC, local, or an IANA name such as Europe/Paris', 'UTC')
     .option('--dry-run', 'only show what would be removed')
     .option('--prune', 'run prune afterwards when snapshots were removed'))
@@ -112,14 +108,15 @@ export function registerForget(program: Command): void {
       if (refs.length > 0 && given) throw new InvalidInputError('--keep-*', 'give either snapshot ids or a policy, not both');
       const repo = await openRepo(flags);
       const result = refs.length > 0
-        ? await removeSnapshots(repo, refs, { dryRun: flags.dryRun, signal: interruptSignal() })
-        : await forgetSnapshots(repo, { policy, groupBy, tags: flags.tag, hostname: flags.host, timeZone: flags.timeZone, dryRun: flags.dryRun, signal: interruptSignal() });
+        ? await removeSnapshots(repo, refs, { dryRun: flags.dryRun, signal: interruptSignal(), filter: filterFrom(flags) })
+        : await forgetSnapshots(repo, { policy, groupBy, tags: flags.tag, hostname: flags.host, locations: flags.source, timeZone: flags.timeZone, dryRun: flags.dryRun, signal: interruptSignal() });
       printForget(out, result);
       const summary: Record<string, unknown> = { ...result, timeZone: flags.timeZone };
-      if (flags.prune && !flags.dryRun && result.removed.length > 0) {
-        out.text('running prune');
+      if (flags.prune && result.removed.length > 0) {
+        // A dry run shows what the prune after this forget would do.
+        out.text(flags.dryRun ? 'the prune that would follow' : 'running prune');
         try {
-          const pruned = await pruneRepository(repo, { ...pruneOptions, onProgress: out.progress() });
+          const pruned = await pruneRepository(repo, { ...pruneOptions, assumeRemoved: result.removed, onProgress: out.progress() });
           out.endProgress();
           printPrune(out, pruned);
           summary.prune = pruned;

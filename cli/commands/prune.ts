@@ -10,6 +10,7 @@ export interface PruneFlags {
   repackThreshold?: string;
   maxRepackSize?: string;
   grace?: string;
+  ignoreDamagedSnapshots?: boolean;
 }
 
 /** "0", "90s", "45min", "2h", "7d" → ms (m alone is ambiguous between minutes and months: refused). */
@@ -31,7 +32,8 @@ export function addPruneOptions(cmd: Command): Command {
   return cmd
     .option('--repack-threshold <percent>', `repack a partly used pack when at least this share of it is unused (default ${DEFAULT_REPACK_THRESHOLD}%)`)
     .option('--max-repack-size <size|p%>', 'repack at most this much per run: a size (e.g. 2GiB) or a share of the store (e.g. 10%)')
-    .option('--grace <duration>', `never remove or repack packs younger than this (default ${DEFAULT_PRUNE_GRACE_MS / 3_600_000}h; e.g. 0, 45min, 2h, 7d)`);
+    .option('--grace <duration>', `never remove or repack packs younger than this (default ${DEFAULT_PRUNE_GRACE_MS / 3_600_000}h; e.g. 0, 45min, 2h, 7d)`)
+    .option('--ignore-damaged-snapshots', 'prune even though some snapshot manifest cannot be read: the data only it references is removed (by default prune refuses; "forget ID" removes such a manifest)');
 }
 
 export function pruneOptionsFrom(flags: PruneFlags): PruneOptions {
@@ -44,6 +46,7 @@ export function pruneOptionsFrom(flags: PruneFlags): PruneOptions {
       : { bytes: parseSize(max, '--max-repack-size') },
     graceMs: flags.grace !== undefined ? parseGrace(flags.grace) : undefined,
     signal: interruptSignal(),
+    ignoreDamagedSnapshots: flags.ignoreDamagedSnapshots,
   };
 }
 

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { InvalidInputError, findSnapshot, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
+import { InvalidInputError, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
+import { filterFrom, filterOptions, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 import { isInstanceGroup } from '../../engine/scaleway/instance-group';
 import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
 import { isScalewayInstanceUrl, restoreScalewayInstance } from './scaleway-instance';
 
-interface RestoreFlags extends RepoFlags, ScalewayFlags {
+interface RestoreFlags extends RepoFlags, ScalewayFlags, FilterFlags {
   target?: string;
   to?: string;
   name?: string;
@@ -25,9 +26,9 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags {
 }
 
 export function registerRestore(program: Command): void {
-  commonOptions(program.command('restore'))
+  filterOptions(commonOptions(program.command('restore'))
     .description('restore a snapshot to a disk image file (sparse: holes are not written)')
-    .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest"')
+    .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)'), 'with "latest": snapshots')
     .option('--target <file>', 'file to write')
     .option('--to <url>', 'restore to a new Scaleway Block volume (scaleway-block://ZONE), or an Instance group to a server (scaleway-instance://ZONE/SERVER_ID, or scaleway-instance://ZONE with --new-server)')
     .option('--overwrite', 'replace the target if it exists')
@@ -50,7 +51,7 @@ export function registerRestore(program: Command): void {
       if (flags.target === undefined) throw new InvalidInputError('--target', 'missing: give --target FILE (or --to scaleway-block://ZONE)');
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const snap = await findSnapshot(repo, ref);
+      const snap = await resolveSnapshot(repo, ref, filterFrom(flags), out, { kind: 'disk' });
       if (isInstanceGroup(snap)) {
         throw new InvalidInputError(`snapshot ${snap.id.slice(0, 12)}`, 'is the group of an Instance backup: restore it with --to scaleway-instance://ZONE[/SERVER_ID], or restore one of its volume snapshots to a file');
       }

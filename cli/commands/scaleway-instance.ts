@@ -6,10 +6,11 @@
  * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
  */
 import type { Command } from 'commander';
-import { InvalidInputError, findSnapshot } from '../../engine';
+import { InvalidInputError } from '../../engine';
 import { parseScalewayInstanceUrl } from '../../engine/scaleway/url';
 import { interruptSignal } from '../interrupt';
 import { formatBytes } from '../output';
+import { filterFrom, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 import { usageOnBadUrl, withScalewaySession, type ScalewayFlags } from './scaleway';
 
 export const SCALEWAY_INSTANCE_SCHEME = 'scaleway-instance:';
@@ -42,14 +43,14 @@ export async function backupScalewayInstance(cmd: Command, url: string, flags: S
 }
 
 export async function restoreScalewayInstance(
-  cmd: Command, ref: string, to: string, flags: ScalewayFlags & { newServer?: string; stopServer?: boolean; commercialType?: string },
+  cmd: Command, ref: string, to: string, flags: ScalewayFlags & FilterFlags & { newServer?: string; stopServer?: boolean; commercialType?: string },
 ): Promise<void> {
   const target = usageOnBadUrl(cmd, () => parseScalewayInstanceUrl(to, false));
   if ((target.serverId === undefined) === (flags.newServer === undefined)) {
     throw new InvalidInputError('--to', 'give scaleway-instance://ZONE/SERVER_ID to restore onto a server, or scaleway-instance://ZONE with --new-server NAME');
   }
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
-    const group = await findSnapshot(repo, ref);
+    const group = await resolveSnapshot(repo, ref, filterFrom(flags), out, { kind: 'group', strict: true });
     const r = await sw.restoreInstance(repo, clients, staging, {
       group, zone: target.zone, bucket, prefix: flags.stagingPrefix, newServerName: flags.newServer, serverId: target.serverId,
       allowStop: flags.stopServer, commercialType: flags.commercialType, onProgress: out.progress(), onWarning: (m) => out.warning(m),

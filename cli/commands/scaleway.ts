@@ -5,7 +5,7 @@
  * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
  */
 import type { Command } from 'commander';
-import { InvalidInputError, findSnapshot } from '../../engine';
+import { InvalidInputError } from '../../engine';
 import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
 import { parseInteger, parseVolumeSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
@@ -14,6 +14,7 @@ import type { ScalewayClients } from '../../engine/scaleway';
 import type { S3Backend } from '../../engine/store/backends/s3';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
+import { filterFrom, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 
 export const SCALEWAY_BLOCK_SCHEME = 'scaleway-block:';
 
@@ -100,11 +101,12 @@ export async function backupScalewayBlock(cmd: Command, url: string, flags: Scal
 
 export async function restoreScalewayBlock(
   cmd: Command, ref: string, to: string,
-  flags: ScalewayFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string },
+  flags: ScalewayFlags & FilterFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string },
 ): Promise<void> {
   const target = parseUrl(cmd, to, false);
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
-    const snapshot = await findSnapshot(repo, ref);
+    // A new volume from "latest" of a store shared by several disks must say which disk.
+    const snapshot = await resolveSnapshot(repo, ref, filterFrom(flags), out, { kind: 'disk', strict: true });
     const r = await sw.restoreBlockVolume(repo, clients, staging, {
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
       size: flags.size === undefined ? undefined : parseVolumeSize(flags.size, '--size'),

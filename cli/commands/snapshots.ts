@@ -1,11 +1,22 @@
 import type { Command } from 'commander';
 import { listSnapshots, type Snapshot } from '../../engine';
-import { collectTag } from '../args';
+import { isInstanceGroup, readGroup } from '../../engine/scaleway/instance-group';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
+import { filterFrom, filterOptions, type FilterFlags } from '../snapshot-filter';
 
-interface SnapshotsFlags extends RepoFlags {
-  tag?: Record<string, string>;
+type SnapshotsFlags = RepoFlags & FilterFlags;
+
+/** What a snapshot is of: its source, and for an Instance backup, how many volumes it groups. */
+export function describeSource(s: Snapshot): string {
+  if (!isInstanceGroup(s)) return s.source.location;
+  let volumes = '?';
+  try {
+    volumes = String(readGroup(s).members.length);
+  } catch {
+    // A group whose description does not read: still listed, `check` and restore name the problem.
+  }
+  return `${s.source.location} (Instance, ${volumes} volume(s))`;
 }
 
 /** Share of the disk's data (everything but holes) that the store already had. */
@@ -16,14 +27,13 @@ export function dedupPercent(s: Snapshot): string {
 }
 
 export function registerSnapshots(program: Command): void {
-  commonOptions(program.command('snapshots'))
-    .description('list snapshots, oldest first, with their dedup figures')
-    .option('--tag <key=value>', 'only snapshots with this tag (repeatable: all must match)', collectTag)
+  filterOptions(commonOptions(program.command('snapshots'))
+    .description('list snapshots, oldest first, with their source and dedup figures'))
     .action(async (flags: SnapshotsFlags) => {
       const out = new Output(!!flags.json);
       const repo = await openRepo(flags);
-      const snaps = await listSnapshots(repo, { tags: flags.tag });
-      out.text(['ID          ', 'TIME                ', 'HOST        ', 'SIZE      ', 'NEW       ', 'STORED    ', 'DEDUP ', 'TAGS'].join(' '));
+      const { snapshots: snaps, damaged } = await listSnapshots(repo, filterFrom(flags));
+      out.text(['ID          ', 'TIME                ', 'HOST        ', 'SIZE      ', 'NEW       ', 'STORED    ', 'DEDUP ', 'SOURCE', 'TAGS'].join(' '));
       for (const s of snaps) {
         out.text([
           s.id.slice(0, 12),
@@ -33,12 +43,16 @@ export function registerSnapshots(program: Command): void {
           formatBytes(s.stats.bytesNew).padEnd(10),
           formatBytes(s.stats.bytesStored).padEnd(10),
           dedupPercent(s).padEnd(6),
+          describeSource(s),
           Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(','),
         ].join(' '));
       }
-      out.text(`${snaps.length} snapshot(s)`);
+      out.text(`${snaps.length} snapshot(s)` + (damaged.length > 0 ? `, ${damaged.length} damaged manifest(s)` : ''));
+      // Damaged manifests are skipped, never hidden: "check" reports them too, "forget ID" removes one.
+      for (const d of damaged) out.warning(`${d.message}; skipped (run "scw-backup check"; "forget ${d.id.slice(0, 12)}" removes it)`);
       out.summary('snapshots', {
         snapshots: snaps.map((s) => ({ id: s.id, time: s.time, hostname: s.hostname, source: s.source, tags: s.tags, size: s.size, stats: s.stats })),
+        damaged,
       });
     });
 }

@@ -4,8 +4,22 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha';
 import { z } from 'zod';
 import { deriveKek, kdfProblem, type KdfParams } from './kdf';
 
-/** FORMAT.md §3: one passphrase's wrapping of the master key; its version is its store's. */
-const keyFileSchema = z.object({
+/**
+ * FORMAT.md §3: one passphrase's wrapping of the master key; its version is its store's. A plain type
+ * (the schema checks it) so the package's declarations never expose zod's (see store/snapshot.ts).
+ */
+export interface KeyFile {
+  version: 1 | 2;
+  created: string;
+  hostname: string;
+  username: string;
+  kdf: KdfParams;
+  aead: 'xchacha20-poly1305';
+  nonce: string;
+  wrapped: string;
+}
+
+const keyFileSchema: z.ZodType<KeyFile> = z.object({
   version: z.union([z.literal(1), z.literal(2)]),
   created: z.string(),
   hostname: z.string(),
@@ -23,7 +37,6 @@ const keyFileSchema = z.object({
   wrapped: z.string(),
 });
 
-export type KeyFile = z.infer<typeof keyFileSchema>;
 
 /**
  * Binds a key file to its repository and to its format version: a key file copied into another

@@ -81,6 +81,9 @@ export const LO_OFFSET_MASK = 0xfffffe00;
 /** Standard cluster descriptor bit 0: reads as zeros (spec "Standard Cluster Descriptor"). */
 export const LO_ZERO_FLAG = 0x1;
 
-/** Compressed clusters count their length in 512-byte sectors (spec "Compressed Clusters Descriptor"). */
-export const COMPRESSED_SECTOR_SIZE = 512;
+/**
+ * Compressed clusters count their length in 512-byte sectors (spec "Compressed Clusters
+ * Descriptor"); qemu counts the virtual size in the same sectors (BDRV_SECTOR_SIZE).
+ */
+export const SECTOR_SIZE = 512;
 

@@ -1,15 +1,19 @@
 import type { Extent } from '../source/disk-source';
 import type { Geometry } from './geometry';
+import { HostBudget } from './host-budget';
 import type { ClusterMap } from './mapping';
 
 /**
  * Allocated guest ranges in ascending order, adjacent ones merged, clipped to the virtual size.
  * Unallocated and zero clusters (or subclusters) are holes and are not yielded; compressed clusters
  * are allocated. Walks the L1 table in order and loads each L2 table once through the cache, so
- * memory stays constant whatever the disk size.
+ * memory stays constant whatever the disk size. An entry is counted against the file's size
+ * (HostBudget) before the extent holding it is yielded, so a file that maps its data many times
+ * over is refused before much of it is read.
  */
 export async function* walkExtents(map: ClusterMap, g: Geometry): AsyncGenerator<Extent> {
   const totalClusters = Math.ceil(g.size / g.clusterSize);
+  const budget = new HostBudget(g);
   let start = -1;
   let end = -1;
   for (let l1 = 0; l1 < g.l1Entries; l1++) {
@@ -20,6 +24,7 @@ export async function* walkExtents(map: ClusterMap, g: Geometry): AsyncGenerator
     for (let j = 0; j < count; j++) {
       const m = map.entry(l2, j);
       if (m.kind === 'hole') continue;
+      budget.add(m, first + j);
       const base = (first + j) * g.clusterSize;
       let runs: Array<[number, number]>;
       if (m.kind === 'subclusters') runs = subclusterRuns(m.alloc, base, g.subclusterSize);

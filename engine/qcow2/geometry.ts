@@ -1,13 +1,16 @@
 import { DamagedObjectError } from '../errors';
-import { EXTENDED_L2_ENTRY_SIZE, L1_ENTRY_SIZE, L2_ENTRY_SIZE, MAX_L1_BYTES, SUBCLUSTERS } from './constants';
-import type { ReadFeatures } from './features';
+import { EXTENDED_L2_ENTRY_SIZE, L1_ENTRY_SIZE, L2_ENTRY_SIZE, MAX_L1_BYTES, SECTOR_SIZE, SUBCLUSTERS } from './constants';
+import type { CompressionType, ReadFeatures } from './features';
 import type { Qcow2Header } from './header';
 
 /** Everything the mapping code needs to turn a guest offset into a host location. */
 export interface Geometry {
   location: string;
   fileSize: number;
+  /** The guest disk's size: the header's, less a partial last sector, as qemu reads it. */
   size: number;
+  version: 2 | 3;
+  compression: CompressionType;
   clusterBits: number;
   clusterSize: number;
   extendedL2: boolean;
@@ -30,6 +33,10 @@ export function computeGeometry(location: string, h: Qcow2Header, f: ReadFeature
   const clusterSize = h.clusterSize;
   const l2EntryBytes = f.extendedL2 ? EXTENDED_L2_ENTRY_SIZE : L2_ENTRY_SIZE;
   const l2Entries = clusterSize / l2EntryBytes;
+  // qemu counts the disk in whole 512-byte sectors and drops a partial last one (qcow2.c,
+  // qcow2_do_open: total_sectors = header.size / BDRV_SECTOR_SIZE): a size of 1000 opens as 512.
+  // The L1 table must still cover the header's size, as qemu checks (same function).
+  const size = Math.floor(h.size / SECTOR_SIZE) * SECTOR_SIZE;
   const l1Entries = Math.ceil(h.size / (clusterSize * l2Entries));
 
   if (h.l1Size < l1Entries) {
@@ -56,7 +63,9 @@ export function computeGeometry(location: string, h: Qcow2Header, f: ReadFeature
   return {
     location,
     fileSize,
-    size: h.size,
+    size,
+    version: h.version,
+    compression: f.compression,
     clusterBits: h.clusterBits,
     clusterSize,
     extendedL2: f.extendedL2,

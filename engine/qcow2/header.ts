@@ -1,4 +1,5 @@
 import { DamagedObjectError, InvalidInputError, UnsupportedFeatureError } from '../errors';
+import { MAX_DISK_BYTES } from '../source/disk-source';
 import {
   COMPRESSION_TYPE_OFFSET,
   DEFAULT_REFCOUNT_ORDER,
@@ -17,7 +18,7 @@ export interface Qcow2Header {
   backingFileSize: number;
   clusterBits: number;
   clusterSize: number;
-  /** Virtual disk size in bytes (always <= 2^53: we refuse larger). */
+  /** size as the header says (bytes 24-31), at most MAX_DISK_BYTES: we refuse larger. */
   size: number;
   cryptMethod: number;
   l1Size: number;
@@ -38,7 +39,7 @@ export interface Qcow2Header {
 /** How many bytes of the file parseHeader() wants to see (all fixed fields we know of). */
 export const HEADER_PROBE_BYTES = COMPRESSION_TYPE_OFFSET + 8;
 
-const TWO_POW_53 = 2n ** 53n;
+const MAX_SIZE = BigInt(MAX_DISK_BYTES);
 
 /** True when `head` starts with the QCOW2 magic (spec "Header", bytes 0-3). */
 export function isQcow2(head: Uint8Array): boolean {
@@ -72,8 +73,11 @@ export function parseHeader(location: string, head: Uint8Array, fileSize: number
   }
   const clusterSize = 2 ** clusterBits;
   const sizeBig = dv.getBigUint64(24);
-  if (sizeBig > TWO_POW_53) {
-    throw new InvalidInputError(location, `virtual size ${sizeBig} bytes is larger than 2^53 bytes, which this reader cannot address`);
+  if (sizeBig > MAX_SIZE) {
+    throw new InvalidInputError(
+      location,
+      `virtual size ${sizeBig} bytes is more than ${MAX_DISK_BYTES} (2^53 - 1), the largest disk a snapshot can record`,
+    );
   }
 
   let incompatibleFeatures = 0n;

@@ -1,11 +1,11 @@
 import { DamagedObjectError } from '../errors';
 import {
-  COMPRESSED_SECTOR_SIZE,
   HI_COMPRESSED,
   HI_OFFSET_MASK,
   L1_ENTRY_SIZE,
   LO_OFFSET_MASK,
   LO_ZERO_FLAG,
+  SECTOR_SIZE,
 } from './constants';
 import type { Geometry } from './geometry';
 import type { L2Cache } from './l2-cache';
@@ -109,7 +109,12 @@ export class ClusterMap {
     }
     const host = hostOffset(hi, lo);
     if (!g.extendedL2) {
-      // Bit 0 of the standard descriptor: reads as zeros, whatever the offset says.
+      // Bit 0 of the standard descriptor: reads as zeros, whatever the offset says. "With version
+      // 2, this is always 0": qemu refuses such an entry (qcow2-cluster.c, qcow2_get_host_offset:
+      // "Zero cluster entry found in pre-v3 image") rather than guess, and so do we.
+      if (lo & LO_ZERO_FLAG && g.version === 2) {
+        this.damaged(index, 'a zero cluster in a version 2 image, where bit 0 must be 0 (qemu refuses it too: "Zero cluster entry found in pre-v3 image")');
+      }
       if (lo & LO_ZERO_FLAG || host === 0) return HOLE;
       this.checkData(host, index);
       return { kind: 'data', host };
@@ -134,7 +139,7 @@ export class ClusterMap {
     }
     // The field counts the sectors after the one holding `host`; qemu reads them all and treats
     // what lies past the end of the file as zeros, so we clamp instead of failing.
-    const length = Math.min(sectors * COMPRESSED_SECTOR_SIZE - (host % COMPRESSED_SECTOR_SIZE), g.fileSize - host);
+    const length = Math.min(sectors * SECTOR_SIZE - (host % SECTOR_SIZE), g.fileSize - host);
     return { kind: 'compressed', host, length };
   }
 

@@ -10,7 +10,7 @@ import { computeGeometry, type Geometry } from './geometry';
 import { HEADER_PROBE_BYTES, parseHeader, type Qcow2Header } from './header';
 import { L2Cache } from './l2-cache';
 import { ClusterMap } from './mapping';
-import { groupFetches, planRead, type Fetch } from './read-plan';
+import { groupFetches, planRead, type CompressedSegment, type Fetch } from './read-plan';
 
 export interface Qcow2OpenOptions {
   /** Told about things that do not stop the read (internal snapshots, a stray dirty bit). */
@@ -55,11 +55,19 @@ const DEFAULT_L2_CACHE_BYTES = 4 * 1024 * 1024;
 export class Qcow2Image implements DiskSource {
   readonly info: DiskSourceInfo;
   readonly size: number;
+  /** At most the file's own size: every allocated cluster is in the file (compressed ones inflate, so this is a floor there). */
+  get expectedReadBytes(): number {
+    return Math.min(this.size, this.reader.size);
+  }
   readonly clusterSize: number;
   readonly description: Qcow2Description;
   readonly stats: Qcow2ReadStats;
-  /** The last inflated cluster: small sequential reads of a compressed cluster inflate it once. */
-  private lastCompressed: { host: number; data: Uint8Array } | undefined;
+  /**
+   * The last inflated cluster: small sequential reads of a compressed cluster inflate it once. Keyed
+   * by the descriptor's offset and length, as each L2 entry is decompressed from its own bytes in
+   * qemu: another entry at the same offset with fewer sectors is decompressed (and judged) anew.
+   */
+  private lastCompressed: { host: number; length: number; data: Uint8Array } | undefined;
 
   /** @internal use openQcow2() */
   constructor(
@@ -102,9 +110,12 @@ export class Qcow2Image implements DiskSource {
 
   private async runFetch(f: Fetch, into: Uint8Array): Promise<void> {
     const only = f.segments.length === 1 ? f.segments[0] : undefined;
-    if (only?.kind === 'compressed' && this.lastCompressed?.host === only.host) {
-      into.set(this.lastCompressed.data.subarray(only.from, only.from + only.length), only.at);
-      return;
+    if (only?.kind === 'compressed') {
+      const cached = this.cachedCluster(only);
+      if (cached !== undefined) {
+        into.set(cached.subarray(only.from, only.from + only.length), only.at);
+        return;
+      }
     }
     if (only?.kind === 'data') {
       await readCounted(this.reader, this.stats, only.host, into.subarray(only.at, only.at + only.length));
@@ -117,14 +128,19 @@ export class Qcow2Image implements DiskSource {
         into.set(buf.subarray(local, local + s.length), s.at);
         continue;
       }
-      let cluster = this.lastCompressed?.host === s.host ? this.lastCompressed.data : undefined;
+      let cluster = this.cachedCluster(s);
       if (cluster === undefined) {
         cluster = new Uint8Array(this.clusterSize);
-        this.decompressor.decompress(buf.subarray(local, local + s.hostLength), cluster, s.host);
-        this.lastCompressed = { host: s.host, data: cluster };
+        await this.decompressor.decompress(buf.subarray(local, local + s.hostLength), cluster, s.host);
+        this.lastCompressed = { host: s.host, length: s.hostLength, data: cluster };
       }
       into.set(cluster.subarray(s.from, s.from + s.length), s.at);
     }
+  }
+
+  private cachedCluster(s: CompressedSegment): Uint8Array | undefined {
+    const last = this.lastCompressed;
+    return last !== undefined && last.host === s.host && last.length === s.hostLength ? last.data : undefined;
   }
 
   async close(): Promise<void> {

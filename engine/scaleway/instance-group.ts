@@ -10,6 +10,45 @@ import type { Snapshot } from '../store/snapshot';
 export const INSTANCE_KIND = 'scaleway-instance';
 export const GROUP_FORMAT = 'group';
 
+/** A volume of a server, in the server's description. */
+export interface ServerVolume {
+  index: number;
+  volumeId: string;
+  name: string;
+  volumeType: string;
+  size: number;
+  boot: boolean;
+}
+
+/** The server's description a group carries (plain types: the package's declarations expose no zod). */
+export interface ServerDescription {
+  id: string;
+  name: string;
+  zone: string;
+  projectId: string;
+  commercialType: string;
+  state: string;
+  image?: { id: string; name: string };
+  tags: string[];
+  bootType: string;
+  securityGroup?: { id: string; name: string };
+  privateNetworkIds: string[];
+  publicIps: string[];
+  volumes: ServerVolume[];
+}
+
+/** One volume's snapshot in a group. */
+export interface GroupMember {
+  index: number;
+  snapshotId: string;
+  volumeId: string;
+  name: string;
+  volumeType: 'sbs_volume' | 'l_ssd';
+  size: number;
+  boot: boolean;
+  perfIops?: number;
+}
+
 const volumeSchema = z.object({
   index: z.number().int().nonnegative(),
   volumeId: z.string(),
@@ -19,7 +58,7 @@ const volumeSchema = z.object({
   boot: z.boolean(),
 });
 
-const serverSchema = z.object({
+const serverSchema: z.ZodType<ServerDescription> = z.object({
   id: z.string(),
   name: z.string(),
   zone: z.string(),
@@ -35,7 +74,7 @@ const serverSchema = z.object({
   volumes: z.array(volumeSchema),
 });
 
-const memberSchema = z.object({
+const memberSchema: z.ZodType<GroupMember> = z.object({
   index: z.number().int().nonnegative(),
   snapshotId: z.string().regex(/^[0-9a-f]{64}$/),
   volumeId: z.string(),
@@ -46,8 +85,6 @@ const memberSchema = z.object({
   perfIops: z.number().optional(),
 });
 
-export type ServerDescription = z.infer<typeof serverSchema>;
-export type GroupMember = z.infer<typeof memberSchema>;
 
 export function isInstanceGroup(s: Snapshot): boolean {
   return s.source.kind === INSTANCE_KIND && s.source.format === GROUP_FORMAT;

@@ -3,6 +3,13 @@
  * container knows it, the list of allocated extents. Raw files, QCOW2 images (local or in a bucket)
  * and Scaleway exports all present themselves this way, so the backup pipeline knows one shape.
  */
+/**
+ * The largest guest disk the engine takes: offsets are JavaScript numbers, exact up to 2^53 - 1, and
+ * a snapshot manifest records the size as such (FORMAT.md §8). Sources larger than this are refused
+ * before anything is read.
+ */
+export const MAX_DISK_BYTES = Number.MAX_SAFE_INTEGER;
+
 export interface Extent {
   offset: number;
   length: number;
@@ -29,6 +36,12 @@ export interface DiskSource {
   readonly info: DiskSourceInfo;
   /** Guest-visible size in bytes. */
   readonly size: number;
+  /**
+   * About how many bytes reading every extent takes, when the source can tell cheaply (a raw file's
+   * data extents, a QCOW2 file's size): the total a progress bar and its ETA count against, which the
+   * virtual size (holes included) is not. Undefined: unknown.
+   */
+  readonly expectedReadBytes?: number;
   /**
    * Allocated extents in ascending guest order, non-overlapping. Everything outside them reads as
    * zeros and is recorded as a hole without being read. A source that cannot tell yields one

@@ -38,5 +38,10 @@ export async function openDiskImage(path: string, options: OpenImageOptions = {}
     return openQcow2(reader, { onWarning: options.onWarning, formatReason: choice.reason });
   }
   if (magic && choice.reason === 'default') options.onWarning?.(rawLookalikeWarning(path));
+  // Disks are made of 512-byte sectors (hypervisors and qemu round a raw image down to them): an odd
+  // size often means a file that is not a disk image, or one cut short.
+  if (reader.size % 512 !== 0) {
+    options.onWarning?.(`${path}: ${reader.size} bytes is not a whole number of 512-byte sectors, as a disk image usually is; backed up byte for byte as it is`);
+  }
   return RawFileSource.fromReader(reader, choice.reason);
 }

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { DamagedObjectError, InvalidInputError } from '../errors';
 import { userPathError } from '../fs-errors';
 import type { Extent } from './disk-source';
@@ -31,7 +32,10 @@ export class FileRangeReader implements RangeReader {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new InvalidInputError(path, 'is not a regular file');
-      return new FileRangeReader(path, st.size, handle);
+      // The location a snapshot records, and retention groups by: absolute, so that `web.img` backed
+      // up from two folders are two disks (not followed through links: /dev/disk/by-id names are the
+      // stable ones).
+      return new FileRangeReader(resolve(path), st.size, handle);
     } catch (err) {
       await handle.close();
       throw err;

@@ -25,6 +25,18 @@ export class RawFileSource implements DiskSource {
     return this.reader.size;
   }
 
+  private dataBytes: number | undefined;
+
+  /** The bytes of the file's data extents (its holes are never read). */
+  get expectedReadBytes(): number {
+    if (this.dataBytes === undefined) {
+      let n = 0;
+      for (const e of this.reader.dataExtents()) n += e.length;
+      this.dataBytes = n;
+    }
+    return this.dataBytes;
+  }
+
   async *extents(): AsyncIterable<Extent> {
     yield* this.reader.dataExtents();
   }

@@ -41,7 +41,7 @@ export interface Backend {
    * the path exists, so content-addressed callers can treat that as "already stored".
    */
   put(path: string, data: Uint8Array): Promise<void>;
-  /** Every object under `dir` (recursively), in no particular order. Missing dir → nothing. */
+  /** Every object under `dir` (recursively; '' for the whole store), in no particular order. Missing dir → nothing. */
   list(dir: string): AsyncIterable<ObjectInfo>;
   /** Remove an object; a missing object is not an error. */
   delete(path: string): Promise<void>;

@@ -17,7 +17,21 @@ const MAX_CHUNK = 8 << 20;
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
-const chunkerSchema = z.discriminatedUnion('kind', [
+/** How the store cuts disks (FORMAT.md §2, §5). Plain types: the package's declarations expose no zod. */
+export type ChunkerParams = { kind: 'fixed'; size: number } | { kind: 'fastcdc'; min: number; avg: number; max: number };
+
+interface CommonConfig {
+  format: typeof FORMAT_NAME;
+  id: string;
+  created: string;
+  chunker: ChunkerParams;
+  packSize: number;
+}
+
+/** The store's config (FORMAT.md §2): version 1, or version 2 with its features and MAC. */
+export type RepositoryConfig = (CommonConfig & { version: 1 }) | (CommonConfig & { version: 2; features: string[]; mac: string });
+
+const chunkerSchema: z.ZodType<ChunkerParams> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed'), size: z.number().int().min(4096).max(MAX_CHUNK).refine(isPow2, 'must be a power of two') }),
   z.object({
     kind: z.literal('fastcdc'),
@@ -27,7 +41,6 @@ const chunkerSchema = z.discriminatedUnion('kind', [
   }).refine((c) => c.min <= c.avg && c.avg <= c.max, 'needs min <= avg <= max'),
 ]);
 
-export type ChunkerParams = z.infer<typeof chunkerSchema>;
 
 const commonFields = {
   format: z.literal(FORMAT_NAME),
@@ -36,7 +49,7 @@ const commonFields = {
   chunker: chunkerSchema,
   packSize: z.number().int().min(1 << 20).max(1 << 30),
 };
-const configSchema = z.discriminatedUnion('version', [
+const configSchema: z.ZodType<RepositoryConfig> = z.discriminatedUnion('version', [
   z.object({ ...commonFields, version: z.literal(1) }),
   z.object({
     ...commonFields,
@@ -47,7 +60,6 @@ const configSchema = z.discriminatedUnion('version', [
   }),
 ]);
 
-export type RepositoryConfig = z.infer<typeof configSchema>;
 
 export class UnsupportedConfigError extends BackupError {
   constructor(location: string, what: string) {

@@ -12,7 +12,18 @@ import { currentHost } from './snapshots';
 export const LOCK_REFRESH_MS = 5 * 60 * 1000;
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 
-const lockSchema = z.object({
+/** A lock file's content (FORMAT.md §9); a plain type, so the package's declarations expose no zod. */
+export interface LockRecord {
+  time: string;
+  hostname: string;
+  username: string;
+  pid: number;
+  exclusive: boolean;
+  /** What the holder is doing (`prune`, `forget`, `copy`...); absent in locks written by backups. */
+  operation?: string;
+}
+
+const lockSchema: z.ZodType<LockRecord> = z.object({
   time: z.string(),
   hostname: z.string(),
   username: z.string(),
@@ -21,7 +32,7 @@ const lockSchema = z.object({
   /** What the holder is doing (`prune`, `forget`, `copy`...); absent in locks written by backups. */
   operation: z.string().optional(),
 });
-export type LockInfo = z.infer<typeof lockSchema> & { path: string; modified?: Date };
+export type LockInfo = LockRecord & { path: string; modified?: Date };
 /** A lock file that does not open or parse (damaged): it may be anything, so it is treated with care. */
 export interface UnreadableLock {
   path: string;

@@ -4,7 +4,7 @@ import { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB, validateKdf } from '../crypto/kdf';
 import { isKeyFile, kdfCost, parseKeyFile, unwrapMasterKey, wrapMasterKey, type KeyFile } from '../crypto/key-file';
 import { deriveSubKeys, type SubKeys } from '../crypto/subkeys';
 import { AAD } from '../crypto/seal';
-import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, WrongPassphraseError } from '../errors';
+import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from './backend';
 import type { BlobEntry } from './blob';
 import {
@@ -51,6 +51,19 @@ export interface KeyInfo {
   current: boolean;
 }
 
+/**
+ * The shortest passphrase a new key accepts: NIST SP 800-63B §5.1.1.2 asks at least 8 characters of a
+ * memorized secret chosen by its user. The KDF slows guessing; it cannot save a one-letter passphrase.
+ */
+export const MIN_PASSPHRASE_LENGTH = 8;
+
+function checkNewPassphrase(input: string, passphrase: string): void {
+  const length = [...passphrase].length;
+  if (length < MIN_PASSPHRASE_LENGTH) {
+    throw new UsageError(input, `${length === 0 ? 'is empty' : `has ${length} character(s)`}; a new passphrase needs at least ${MIN_PASSPHRASE_LENGTH}`);
+  }
+}
+
 function checkKdf(kdf: KdfOptions, allowWeak: boolean | undefined): void {
   validateKdf(kdf.time, kdf.memoryKiB, kdf.parallelism);
   if (!allowWeak && kdf.memoryKiB < WEAK_KDF_MEMORY_KIB) {
@@ -85,10 +98,15 @@ export class Repository {
   }
 
   static async init(backend: Backend, passphrase: string, options: InitOptions = {}): Promise<Repository> {
-    if (passphrase.length === 0) throw new InvalidInputError('passphrase', 'is empty');
+    checkNewPassphrase('passphrase', passphrase);
     const kdf = options.kdf ?? DEFAULT_KDF;
     checkKdf(kdf, options.allowWeakKdf);
     if (await backend.stat('config')) throw new RepositoryExistsError(backend.location);
+    // A store shares its folder or prefix with nothing: init into a source tree or another tool's
+    // bucket prefix would mix our objects with files someone cares about.
+    for await (const obj of backend.list('')) {
+      throw new InvalidInputError(backend.location, `is not empty (it holds ${obj.path}, and maybe more): a store needs a new or empty folder or S3 prefix of its own`);
+    }
     const draft = newConfig(options.chunker, options.packSize, options.formatVersion);
     const masterKey = randomBytes(32);
     const keys = deriveSubKeys(masterKey, Buffer.from(draft.id, 'hex'), draft.version);
@@ -168,7 +186,7 @@ export class Repository {
 
   /** Add a passphrase, under an exclusive lock (FORMAT.md §3): no key change runs beside another. */
   async addKey(passphrase: string, kdf: KdfOptions = DEFAULT_KDF, allowWeakKdf = false, options: OpenOptions = {}): Promise<string> {
-    if (passphrase.length === 0) throw new InvalidInputError('new passphrase', 'is empty');
+    checkNewPassphrase('new passphrase', passphrase);
     checkKdf(kdf, allowWeakKdf);
     const keyFile = await wrapMasterKey(this.masterKey, passphrase, this.config.id, kdf, this.config.version);
     return withLock(this, { exclusive: true, operation: 'key add', warn: options.onWarning }, async (lock) => {
@@ -191,7 +209,7 @@ export class Repository {
    * usable key can never go, nor the one this session opened with.
    */
   async removeKey(idOrPrefix: string, options: OpenOptions = {}): Promise<string> {
-    if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) throw new InvalidInputError('key id', `${JSON.stringify(idOrPrefix)} is not a key id (at least 4 hex digits from "key list")`);
+    if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) throw new UsageError('key id', `${JSON.stringify(idOrPrefix)} is not a key id (at least 4 hex digits from "key list")`);
     return withLock(this, { exclusive: true, operation: 'key remove', warn: options.onWarning }, async (lock) => {
       // Unusable key files do not count (and were named when the store was opened).
       const keys = await this.listKeys();

@@ -1,50 +1,120 @@
 import { hostname, userInfo } from 'node:os';
 import { chunkId, idToHex } from '../crypto/chunk-id';
 import { AAD } from '../crypto/seal';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { DamagedObjectError, InvalidInputError, NotFoundError, UsageError } from '../errors';
 import { BLOB_MAP } from './blob';
 import { readBlob } from './blob-reader';
 import type { BlobWriter } from './blob-writer';
 import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
 import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
+import { readListedSnapshotFile, readSnapshotFile, type DamagedSnapshot } from './snapshot-file';
 
+/**
+ * Store a manifest (FORMAT.md §8); returns its id. The JSON is first checked as every reader will
+ * check it (parseSnapshot): a manifest readers would refuse is never written.
+ */
 export async function saveSnapshot(repo: Repository, manifest: SnapshotManifest): Promise<string> {
-  return repo.saveObject('snapshots', AAD.snapshot, Buffer.from(JSON.stringify(manifest), 'utf8'));
+  const payload = Buffer.from(JSON.stringify(manifest), 'utf8');
+  const what = `snapshot of ${manifest.source?.location ?? 'an unknown source'}`;
+  try {
+    parseSnapshot(payload, what);
+  } catch (err) {
+    if (!(err instanceof DamagedObjectError)) throw err;
+    throw new InvalidInputError(what, `not saved: ${err.detail}, which readers would refuse; the data it needs stays unreferenced until prune`);
+  }
+  return repo.saveObject('snapshots', AAD.snapshot, payload);
 }
 
+/** A snapshot by full id; a damaged manifest throws its DamagedObjectError. */
 export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
-  const path = `snapshots/${id}`;
-  return { id, ...parseSnapshot(await repo.loadObject(path, AAD.snapshot), path) };
+  const r = await readSnapshotFile(repo, id);
+  if (!r.ok) throw r.error;
+  return r.snapshot;
 }
 
-/** Every snapshot, oldest first. A damaged snapshot file fails the listing with its name. */
-export async function listSnapshots(repo: Repository, filter: { tags?: Record<string, string> } = {}): Promise<Snapshot[]> {
-  const out: Snapshot[] = [];
+/** Which snapshots a command considers (restic's --tag, --host, --path). Damaged manifests cannot be filtered: all are listed. */
+export interface SnapshotFilter {
+  /** Only snapshots carrying all these tags. */
+  tags?: Record<string, string>;
+  /** Only snapshots of this host name. */
+  host?: string;
+  /** Only snapshots of one of these sources (`source.location`: a path, scaleway-block://ZONE/ID, ...). */
+  sources?: readonly string[];
+}
+
+export function matchesFilter(s: Snapshot, filter: SnapshotFilter): boolean {
+  if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v)) return false;
+  if (filter.host !== undefined && s.hostname !== filter.host) return false;
+  return filter.sources === undefined || filter.sources.includes(s.source.location);
+}
+
+export function isEmptyFilter(filter: SnapshotFilter): boolean {
+  return filter.host === undefined && (filter.sources ?? []).length === 0 && Object.keys(filter.tags ?? {}).length === 0;
+}
+
+/** "with tag environment=production, of host web-1, of source /srv/web.img", or '' for no filter. */
+export function describeFilter(filter: SnapshotFilter): string {
+  const parts = [
+    ...Object.entries(filter.tags ?? {}).map(([k, v]) => `with tag ${k}=${v}`),
+    ...(filter.host !== undefined ? [`of host ${filter.host}`] : []),
+    ...(filter.sources && filter.sources.length > 0 ? [`of source ${filter.sources.join(' or ')}`] : []),
+  ];
+  return parts.join(', ');
+}
+
+export interface SnapshotListing {
+  /** Every readable snapshot (with the tags asked for), oldest first. */
+  snapshots: Snapshot[];
+  /** Every manifest that could not be used, by id, each with the reason. */
+  damaged: DamagedSnapshot[];
+}
+
+/**
+ * Every snapshot, oldest first, and the manifests that are damaged: those are reported, not thrown,
+ * so that one bad file leaves the others listable. A file that disappears between the listing and
+ * the read (a concurrent forget) is left out.
+ */
+export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}): Promise<SnapshotListing> {
+  const out: SnapshotListing = { snapshots: [], damaged: [] };
   for await (const obj of repo.backend.list('snapshots')) {
-    const s = await loadSnapshot(repo, obj.path.slice('snapshots/'.length));
-    if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v)) continue;
-    out.push(s);
+    const r = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
+    if (r === undefined) continue;
+    if (!r.ok) out.damaged.push(r.damaged);
+    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(r.snapshot);
   }
-  return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  out.snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  out.damaged.sort((a, b) => a.id.localeCompare(b.id));
+  return out;
 }
 
-/** `latest`, a full id, or a unique prefix of at least 4 hex digits. */
-export async function findSnapshot(repo: Repository, ref: string, filter: { tags?: Record<string, string> } = {}): Promise<Snapshot> {
+/**
+ * `latest`, a full id, or a unique prefix of at least 4 hex digits. `latest` is the newest readable
+ * snapshot: damaged manifests are skipped and told to `onDamaged` (one of them may be newer). A
+ * damaged manifest asked for by id throws its DamagedObjectError.
+ */
+export async function findSnapshot(repo: Repository, ref: string, options: SnapshotFilter & { onDamaged?: (d: DamagedSnapshot) => void } = {}): Promise<Snapshot> {
   if (ref === 'latest') {
-    const all = await listSnapshots(repo, filter);
-    if (all.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${filter.tags ? ' with these tags' : ''}`);
-    return all[all.length - 1];
+    const { snapshots, damaged } = await listSnapshots(repo, options);
+    for (const d of damaged) options.onDamaged?.(d);
+    const which = describeFilter(options);
+    if (snapshots.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
+    return snapshots[snapshots.length - 1];
   }
-  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new InvalidInputError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
+  return loadSnapshot(repo, await resolveSnapshotId(repo, ref));
+}
+
+/** The full id of a snapshot given by a full id or a unique prefix, from file names alone (damaged ones included). */
+export async function resolveSnapshotId(repo: Repository, ref: string): Promise<string> {
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new UsageError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
   const ids: string[] = [];
   for await (const obj of repo.backend.list('snapshots')) {
     const id = obj.path.slice('snapshots/'.length);
     if (id.startsWith(ref)) ids.push(id);
   }
   if (ids.length === 0) throw new NotFoundError(`no snapshot ${ref} in ${repo.location}`);
-  if (ids.length > 1) throw new InvalidInputError('snapshot', `${ref} is ambiguous: it matches ${ids.map((i) => i.slice(0, 12)).join(', ')}; give more digits`);
-  return loadSnapshot(repo, ids[0]);
+  if (ids.length > 1) throw new UsageError('snapshot', `${ref} is ambiguous: it matches ${ids.map((i) => i.slice(0, 12)).join(', ')}; give more digits`);
+  return ids[0];
 }
 
 export function currentHost(): { hostname: string; username: string } {

@@ -44,10 +44,11 @@ export interface BackupStoreArgs {
 
 export class BackupStore extends pulumi.dynamic.Resource {
   declare readonly snapshotCount: pulumi.Output<number>;
+  declare readonly damagedSnapshots: pulumi.Output<string[]>;
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly store: pulumi.Output<StoreConnection>;
 
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.CustomResourceOptions) {
-    super(backupStoreProvider, name, { snapshotCount: undefined, adopted: undefined, ...args }, { ...opts, additionalSecretOutputs: ['store'] }, 'scw-backup', 'BackupStore');
+    super(backupStoreProvider, name, { snapshotCount: undefined, damagedSnapshots: undefined, adopted: undefined, ...args }, { ...opts, additionalSecretOutputs: ['store'] }, 'scw-backup', 'BackupStore');
   }
 }

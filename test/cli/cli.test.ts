@@ -10,7 +10,7 @@ const WEAK = ['--kdf-memory-kib', '64', '--allow-weak-kdf'];
 function run(args: string[], env: Record<string, string | undefined> = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, SCW_BACKUP_PASSWORD: 'pw-one', SCW_BACKUP_REPOSITORY: undefined, ...env },
+    env: { ...process.env, SCW_BACKUP_PASSWORD: 'pw-one-passphrase', SCW_BACKUP_REPOSITORY: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -65,7 +65,7 @@ it('uses the documented exit codes and never prints a stack trace for a user err
     [['restore', '--repo', repo], {}, 2, /missing required argument|required option/],
     [['snapshots'], {}, 2, /no repository given/],
     [['snapshots', '--repo', repo], { SCW_BACKUP_PASSWORD: 'wrong' }, 1, /passphrase does not open/],
-    [['snapshots', '--repo', repo], { SCW_BACKUP_PASSWORD: undefined }, 1, /SCW_BACKUP_PASSWORD/],
+    [['snapshots', '--repo', repo], { SCW_BACKUP_PASSWORD: undefined }, 2, /SCW_BACKUP_PASSWORD/],
     [['snapshots', '--repo', join(dir.path, 'none')], {}, 1, /no repository at/],
     [['backup', '--repo', repo, join(dir.path, 'missing.img')], {}, 1, /missing\.img/],
     [['restore', '--repo', repo, 'abcdef99', '--target', join(dir.path, 'x')], {}, 1, /no snapshot abcdef99/],
@@ -82,8 +82,8 @@ it('uses the documented exit codes and never prints a stack trace for a user err
 
 it('reads the passphrase from a file and manages keys', async () => {
   const pwFile = join(dir.path, 'pw2');
-  await writeFile(pwFile, 'pw-two\n');
-  const add = run(['key', 'add', '--repo', repo, '--json'], { SCW_BACKUP_NEW_PASSWORD: 'pw-two' });
+  await writeFile(pwFile, 'pw-two-passphrase\n');
+  const add = run(['key', 'add', '--repo', repo, '--json'], { SCW_BACKUP_NEW_PASSWORD: 'pw-two-passphrase' });
   expect(add.code).toBe(0);
   const newId = jsonLines(add.stdout)[0].id as string;
   const listed = jsonLines(run(['key', 'list', '--repo', repo, '--json', '--password-file', pwFile]).stdout)[0].keys as Array<{ id: string; current: boolean }>;

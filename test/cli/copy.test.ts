@@ -13,7 +13,7 @@ beforeAll(async () => {
   await s3.createBucket('prod-backups');
   await s3.createBucket('offsite-backups');
   dir = await tempDir('scwb-cli-copy-');
-  env = { SCW_BACKUP_PASSWORD: 'pw-source', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region };
+  env = { SCW_BACKUP_PASSWORD: 'pw-source-passphrase', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey, SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region };
 });
 afterAll(async () => {
   await s3.stop();
@@ -23,7 +23,7 @@ afterAll(async () => {
 it('copies every snapshot to a second bucket with its own passphrase; a second copy transfers nothing', async () => {
   const a = 's3://prod-backups/main';
   const b = 's3://offsite-backups/copy';
-  const toEnv = { ...env, SCW_BACKUP_PASSWORD: 'pw-target' };
+  const toEnv = { ...env, SCW_BACKUP_PASSWORD: 'pw-target-passphrase' };
   expect((await runCli(['init', '--repo', a, ...WEAK_KDF], env)).code).toBe(0);
   expect((await runCli(['init', '--repo', b, ...WEAK_KDF], toEnv)).code).toBe(0);
   const img1 = makeImage(2 << 20, 201);
@@ -32,7 +32,7 @@ it('copies every snapshot to a second bucket with its own passphrase; a second c
   for (const img of [img1, img2]) expect((await runCli(['backup', '--repo', a, await writeImage(dir.path, 'vm.img', img)], env)).code).toBe(0);
 
   const pw = join(dir.path, 'to-pw');
-  await writeFile(pw, 'pw-target\n');
+  await writeFile(pw, 'pw-target-passphrase\n');
   const first = await runCli(['copy', '--repo', a, '--to', b, '--to-password-file', pw, '--json'], env);
   expect(first.stderr).toBe('');
   expect(first.code).toBe(0);
@@ -49,11 +49,11 @@ it('copies every snapshot to a second bucket with its own passphrase; a second c
   }
   expect((await runCli(['check', '--repo', b, '--read-data'], toEnv)).code).toBe(0);
 
-  const second = await runCli(['copy', '--repo', a, '--to', b, '--json'], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-target' });
+  const second = await runCli(['copy', '--repo', a, '--to', b, '--json'], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-target-passphrase' });
   expect(second.code).toBe(0);
   expect(summaryOf(second.stdout)).toMatchObject({ copied: [], bytesRead: 0, bytesNew: 0, bytesStored: 0 });
   expect((summaryOf(second.stdout).alreadyThere as unknown[]).length).toBe(2);
-  const text = await runCli(['copy', '--repo', a, '--to', b], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-target' });
+  const text = await runCli(['copy', '--repo', a, '--to', b], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-target-passphrase' });
   expect(text.stdout).toMatch(/0 snapshot\(s\) copied, 2 already there/);
 });
 
@@ -65,10 +65,21 @@ it('refuses a wrong target passphrase and a target that chunks differently', asy
   const wrong = await runCli(['copy', '--repo', a, '--to', c], { ...env, SCW_BACKUP_TO_PASSWORD: 'nope' });
   expect(wrong.code).toBe(1);
   expect(wrong.stderr).toMatch(/passphrase does not open any key of the repository at s3:\/\/offsite-backups\/cdc/);
-  const diff = await runCli(['copy', '--repo', a, '--to', c], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-source' });
+  const diff = await runCli(['copy', '--repo', a, '--to', c], { ...env, SCW_BACKUP_TO_PASSWORD: 'pw-source-passphrase' });
   expect(diff.code).toBe(1);
   expect(diff.stderr).toMatch(/cut disks differently/);
-  const none = await runCli(['copy', '--repo', a, '--to', c], { ...env, SCW_BACKUP_TO_PASSWORD: undefined });
+  // No target passphrase given: the source's is tried, and opens c (same passphrase), which then refuses.
+  const same = await runCli(['copy', '--repo', a, '--to', c], { ...env, SCW_BACKUP_TO_PASSWORD: undefined });
+  expect(same.code).toBe(1);
+  expect(same.stderr).toMatch(/cut disks differently/);
+  // A target with a passphrase of its own, none given: the error says how to give it.
+  const d = 's3://offsite-backups/own-pass';
+  expect((await runCli(['init', '--repo', d, ...WEAK_KDF], { ...env, SCW_BACKUP_PASSWORD: 'pw-other-passphrase' })).code).toBe(0);
+  const none = await runCli(['copy', '--repo', a, '--to', d], { ...env, SCW_BACKUP_TO_PASSWORD: undefined });
   expect(none.code).toBe(1);
-  expect(none.stderr).toMatch(/SCW_BACKUP_TO_PASSWORD/);
+  expect(none.stderr).toMatch(/no passphrase was given for the target, so the source's was tried; give the target's with --to-password-file or SCW_BACKUP_TO_PASSWORD/);
+  // A target that does not exist yet: how to make it.
+  const missing = await runCli(['copy', '--repo', a, '--to', join(dir.path, 'no-such-store')], env);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain(`create the target first, with the source's chunking: scw-backup init --repo ${join(dir.path, 'no-such-store')} --chunker fixed --chunk-size 65536`);
 });

@@ -10,7 +10,7 @@ import { makeImage, tempDir } from '../helpers';
 import { GiB, MiB, writeEmptyDiskLookalike, writeTextMapLookalike } from '../engine/source/qcow2-lookalikes';
 import { WEAK_KDF, jsonLines, runCli, summaryOf } from './spawn-cli';
 
-const env = { SCW_BACKUP_PASSWORD: 'pw-format' };
+const env = { SCW_BACKUP_PASSWORD: 'pw-format-passphrase' };
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let repo: string;

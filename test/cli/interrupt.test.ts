@@ -11,7 +11,7 @@ import { tempDir, writeImage } from '../helpers';
 import { WEAK_KDF, runCli, startCli, summaryOf, type RunningCli } from './spawn-cli';
 
 let dir: { path: string; cleanup: () => Promise<void> };
-const env = { SCW_BACKUP_PASSWORD: 'pw-interrupt' };
+const env = { SCW_BACKUP_PASSWORD: 'pw-interrupt-passphrase' };
 beforeAll(async () => {
   dir = await tempDir('scwb-interrupt-');
 });

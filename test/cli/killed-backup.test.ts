@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { prng, tempDir, writeImage } from '../helpers';
 
 const CLI = resolve(__dirname, '../../bin/scw-backup.js');
-const env = { ...process.env, SCW_BACKUP_PASSWORD: 'pw' };
+const env = { ...process.env, SCW_BACKUP_PASSWORD: 'pw-passphrase' };
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });

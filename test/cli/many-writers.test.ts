@@ -19,7 +19,7 @@ beforeAll(async () => {
   await s3.createBucket('shared');
   dir = await tempDir('scwb-writers-');
   env = {
-    SCW_BACKUP_PASSWORD: 'pw-many', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey,
+    SCW_BACKUP_PASSWORD: 'pw-many-passphrase', SCW_ACCESS_KEY: s3.accessKeyId, SCW_SECRET_KEY: s3.secretAccessKey,
     SCW_BACKUP_S3_ENDPOINT: s3.endpoint, SCW_DEFAULT_REGION: s3.region,
   };
 });

@@ -15,7 +15,7 @@ let proxy: FaultProxy;
 let dir: { path: string; cleanup: () => Promise<void> };
 let direct: NodeJS.ProcessEnv;
 let viaProxy: NodeJS.ProcessEnv;
-const PASSWORD = 'pw-race';
+const PASSWORD = 'pw-race-passphrase';
 
 beforeAll(async () => {
   s3 = await startS3Server();

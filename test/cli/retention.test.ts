@@ -5,7 +5,7 @@ import { makeImage, prng, tempDir, writeImage } from '../helpers';
 import { writeForeignLock } from '../engine/retention/helpers';
 import { WEAK_KDF, runCli, summaryOf } from './spawn-cli';
 
-const env = { SCW_BACKUP_PASSWORD: 'pw-retention' };
+const env = { SCW_BACKUP_PASSWORD: 'pw-retention-passphrase' };
 let dir: { path: string; cleanup: () => Promise<void> };
 let repo: string;
 const run = (...args: string[]) => runCli(args, env);

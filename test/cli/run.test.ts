@@ -61,7 +61,7 @@ test('four shards in parallel back up every source once; a second run finds noth
   expect(summaries.reduce((n, s) => n + s.backedUp, 0)).toBe(8);
   // One progress line per source, before the summary.
   expect(runs.flatMap((r) => jsonLines(r.stdout).filter((l) => l.type === 'source')).length).toBe(8);
-  const stored = await withStore(store(), (repo) => listSnapshots(repo));
+  const stored = await withStore(store(), async (repo) => (await listSnapshots(repo)).snapshots);
   expect(stored.length).toBe(8);
   expect(new Set(stored.map((s) => s.source.location)).size).toBe(8);
   expect(stored.find((s) => s.source.volumeName === 'vm-1')?.tags).toEqual({ environment: 'production', dataClass: 'critical' });

@@ -89,7 +89,7 @@ async function keys(): Promise<string[]> {
 async function storeSnapshots(): Promise<number> {
   const r = await openRepository(repo, PASS);
   try {
-    return (await listSnapshots(r)).length;
+    return (await listSnapshots(r)).snapshots.length;
   } finally {
     await r.backend.close();
   }

@@ -19,8 +19,8 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SCW_BACKUP_REPOSITORY: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SCW_BACKUP_REPOSITORY: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -29,8 +29,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
   return { child, done };
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return startCli(args, env).done;
+export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<CliResult> {
+  return startCli(args, env, options).done;
 }
 
 /** The JSON Lines of a --json run. */

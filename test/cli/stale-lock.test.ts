@@ -20,7 +20,7 @@ import { startS3Server, type S3TestServer } from '../rig/s3-server';
 import { tempDir, writeImage } from '../helpers';
 import { WEAK_KDF, runCli, startCli, type RunningCli } from './spawn-cli';
 
-const PASSWORD = 'pw-paused';
+const PASSWORD = 'pw-paused-passphrase';
 let s3: S3TestServer;
 let dir: { path: string; cleanup: () => Promise<void> };
 let location: LocationOptions;

@@ -5,17 +5,8 @@
  *
  *   node dist/test/emulator/cli.js [--port N] [--bucket NAME] [--json] [--writer auto|qemu-img|builtin]
  */
-import { randomUUID } from 'node:crypto';
-import { startS3Server } from '../rig/s3-server';
+import { startPlayground } from './playground';
 import type { Qcow2Writer } from './qcow2-io';
-import { startEmulator } from './server';
-
-interface S3rverAccountModule {
-  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
-}
-
-/** A Scaleway-shaped access key (`SCW` + 17 characters): the SDK refuses anything else. */
-const ACCESS_KEY = 'SCWEMULATOR000000001';
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -24,49 +15,29 @@ function option(args: string[], name: string): string | undefined {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const bucket = option(args, '--bucket') ?? 'scw-backup-staging';
-  const port = Number(option(args, '--port') ?? '0');
-  const writer = (option(args, '--writer') ?? 'auto') as Qcow2Writer;
-
-  const s3 = await startS3Server();
-  // The rig's own test key is not Scaleway-shaped; register one that is, with the same secret, so
-  // SCW_ACCESS_KEY/SCW_SECRET_KEY work for both the API and the bucket.
-  (require('s3rver/lib/models/account') as S3rverAccountModule).DUMMY_ACCOUNT.createKeyPair(ACCESS_KEY, s3.secretAccessKey);
-  await s3.createBucket(bucket);
-  const emulator = await startEmulator({
-    s3,
-    accessKey: ACCESS_KEY,
-    secretKey: s3.secretAccessKey,
-    projectId: randomUUID(),
-    organizationId: randomUUID(),
-    qcow2Writer: writer,
-    port,
+  const playground = await startPlayground({
+    bucket: option(args, '--bucket'),
+    port: Number(option(args, '--port') ?? '0'),
+    writer: (option(args, '--writer') ?? 'auto') as Qcow2Writer,
   });
-
-  const env: Record<string, string> = {
-    SCW_API_URL: emulator.url,
-    SCW_ACCESS_KEY: emulator.credentials.accessKey,
-    SCW_SECRET_KEY: emulator.credentials.secretKey,
-    SCW_DEFAULT_PROJECT_ID: emulator.credentials.projectId,
-    SCW_DEFAULT_ORGANIZATION_ID: emulator.credentials.organizationId,
-    SCW_DEFAULT_ZONE: 'fr-par-1',
-    SCW_DEFAULT_REGION: s3.region,
-    SCW_BACKUP_S3_ENDPOINT: s3.endpoint,
-    SCW_BACKUP_BUCKET: bucket,
-    SCW_EMULATOR_ADMIN_URL: emulator.adminUrl,
-  };
-  if (args.includes('--json')) process.stdout.write(`${JSON.stringify(env)}\n`);
+  const { env } = playground;
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ ...env, volumeId: playground.volumeId, serverId: playground.serverId })}\n`);
   else {
-    process.stdout.write(`# Scaleway API emulator and local S3 are running. Ctrl-C stops both (and forgets everything).\n`);
-    for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}=${v}\n`);
+    process.stdout.write('# Scaleway API emulator and local S3 are running. Ctrl-C stops both (and forgets everything).\n');
+    process.stdout.write(`# It holds a 64 MiB Block volume ${playground.volumeId} (web-data) used by the running server ${playground.serverId} (web-1),\n`);
+    process.stdout.write('# a staging bucket and a store bucket. In another shell, at the repository\'s root:\n');
+    for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
+    process.stdout.write('# then, one after the other:\n');
+    for (const line of playground.walkthrough) process.stdout.write(`${line}\n`);
+    process.stdout.write('# A server restored with `restore GROUP_ID --to scaleway-instance://fr-par-1 --new-server NAME` comes up stopped;\n');
+    process.stdout.write('# the emulator\'s admin API ($SCW_EMULATOR_ADMIN_URL) creates more volumes and servers (test/emulator/README.md).\n');
   }
 
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await emulator.stop();
-    await s3.stop();
+    await playground.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

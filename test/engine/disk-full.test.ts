@@ -26,7 +26,7 @@ asRoot('a backup that fills the store\'s disk fails with STORE_FULL and leaves t
     expect((err as Error).message).toMatch(/no space left/);
 
     const after = await openRepository(repoPath, PASS);
-    expect(await listSnapshots(after)).toEqual([]);
+    expect(await listSnapshots(after)).toEqual({ snapshots: [], damaged: [] });
     expect((await checkRepository(after, { readData: true })).errors).toEqual([]);
     expect(readdirSync(join(repoPath, '.tmp'))).toEqual([]); // no half-written temporary files left
   } finally {

@@ -43,7 +43,7 @@ describe.each(chunkers)('backup and restore with %s chunks', (_name, chunker) =>
       expect(s2.stats.newChunks).toBeLessThanOrEqual(5 * 3);
       expect(s2.stats.bytesNew).toBeLessThanOrEqual(5 * 2 * maxChunk);
 
-      const snaps = await listSnapshots(reopened);
+      const snaps = (await listSnapshots(reopened)).snapshots;
       expect(snaps.map((s) => s.id)).toEqual([s1.id, s2.id]);
       expect(snaps[0].tags).toEqual({ environment: 'test' });
 

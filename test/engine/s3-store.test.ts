@@ -41,7 +41,7 @@ it('backs up into a bucket, dedups, restores byte for byte and checks clean', as
   expect(second.stats.bytesNew).toBe(0);
 
   const reopened = await openRepository(url, PASS, { location });
-  expect((await listSnapshots(reopened)).map((s) => s.id).sort()).toEqual([first.id, second.id].sort());
+  expect((await listSnapshots(reopened)).snapshots.map((s) => s.id).sort()).toEqual([first.id, second.id].sort());
   const target = join(dir.path, 'restored.img');
   await restoreImage(reopened, await findSnapshot(reopened, 'latest'), target);
   expect((await readFile(target)).equals(img)).toBe(true);
@@ -51,7 +51,7 @@ it('backs up into a bucket, dedups, restores byte for byte and checks clean', as
 });
 
 it('works from the CLI with an s3:// repository and the scw CLI credentials variables', async () => {
-  const env = { SCW_BACKUP_PASSWORD: 'pw', ...s3Env(s3.endpoint) };
+  const env = { SCW_BACKUP_PASSWORD: 'pw-passphrase', ...s3Env(s3.endpoint) };
   const repo = 's3://store/cli';
   const img = await writeImage(dir.path, 'cli.img', makeImage(2 << 20, 22));
   expect((await runCli(['init', '--repo', repo, ...WEAK_KDF], env)).code).toBe(0);
@@ -68,7 +68,7 @@ it('works from the CLI with an s3:// repository and the scw CLI credentials vari
 it('puts Object Lock retention on what a command writes when asked with --retain-until', async () => {
   const proxy = await startFaultProxy(s3.endpoint);
   try {
-    const env = { SCW_BACKUP_PASSWORD: 'pw', ...s3Env(proxy.endpoint) };
+    const env = { SCW_BACKUP_PASSWORD: 'pw-passphrase', ...s3Env(proxy.endpoint) };
     const repo = 's3://store/locked';
     expect((await runCli(['init', '--repo', repo, ...WEAK_KDF], env)).code).toBe(0);
     proxy.reset();

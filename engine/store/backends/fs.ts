@@ -30,8 +30,15 @@ export class FsBackend implements Backend {
   private constructor(readonly location: string) {}
 
   static async open(root: string, options: { create?: boolean } = {}): Promise<FsBackend> {
-    if (options.create) await mkdir(root, { recursive: true });
-    else {
+    if (options.create) {
+      const st = await stat(root).catch(() => undefined);
+      if (st && !st.isDirectory()) throw new InvalidInputError(root, 'is a file, not a folder: a store is a folder of its own');
+      await mkdir(root, { recursive: true }).catch((err: unknown) => {
+        if (isErrno(err, 'ENOTDIR') || isErrno(err, 'EEXIST')) throw new InvalidInputError(root, 'a part of the path is a file, not a folder');
+        if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) throw new InvalidInputError(root, 'permission denied: cannot create the folder');
+        throw err;
+      });
+    } else {
       const st = await stat(root).catch((err: unknown) => {
         if (isErrno(err, 'ENOENT')) throw new NotFoundError(`no repository at ${root}: the folder does not exist`);
         throw err;
@@ -102,7 +109,7 @@ export class FsBackend implements Backend {
   }
 
   async *list(dir: string): AsyncIterable<ObjectInfo> {
-    const start = this.file(dir);
+    const start = dir === '' ? this.location : this.file(dir);
     const stack = [start];
     while (stack.length > 0) {
       const current = stack.pop() as string;

@@ -27,6 +27,6 @@ describe('deriveKek (Argon2id, RFC 9106)', () => {
 
   it('refuses parameters outside the RFC bounds before computing anything', async () => {
     const params: KdfParams = { name: 'argon2id', version: 19, time: 1, memoryKiB: 4, parallelism: 1, salt: Buffer.alloc(16).toString('base64') };
-    await expect(deriveKek('pw', params)).rejects.toThrow(/kdf memory/);
+    await expect(deriveKek('pw-passphrase', params)).rejects.toThrow(/kdf memory/);
   });
 });

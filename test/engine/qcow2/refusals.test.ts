@@ -122,10 +122,30 @@ describe('openQcow2 refuses', () => {
     expect(await refusal(new MemoryRangeReader('short', readFileSync(file).subarray(0, 50)))).toBeInstanceOf(DamagedObjectError);
   });
 
-  it('virtual sizes past 2^53 and L1 tables that cannot hold the disk', async () => {
+  it('virtual sizes of 2^53 and more and L1 tables that cannot hold the disk', async () => {
     const file = plainImage('big.qcow2');
     const huge = await refusal(patched(file, (b) => b.writeBigUInt64BE(2n ** 60n, 24)));
     expect(huge).toBeInstanceOf(InvalidInputError);
+    // The image: 2^53 bytes, 2 MiB clusters, an L1 table that covers it, cut at 8 MiB.
+    const edge = join(dir, 'edge.qcow2');
+    qemuImg('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', edge, '1T');
+    const atSize = (name: string, size: bigint): MemoryRangeReader => {
+      const b = Buffer.alloc(8 * MiB); // truncate -s 8M
+      readFileSync(edge).copy(b);
+      b.writeBigUInt64BE(size, 24);
+      b.writeUInt32BE(0x00400000, 36);
+      return new MemoryRangeReader(name, b);
+    };
+    const two53 = await refusal(atSize('2^53.qcow2', 2n ** 53n));
+    expect(two53).toBeInstanceOf(InvalidInputError);
+    expect(two53.message).toMatch(/virtual size 9007199254740992 bytes is more than 9007199254740991 \(2\^53 - 1\), the largest disk a snapshot can record/);
+    // One byte less is the largest size taken; qemu drops its partial last sector.
+    const largest = await openQcow2(atSize('largest.qcow2', 2n ** 53n - 1n));
+    expect(largest.size).toBe(2 ** 53 - 512);
+    const last = Buffer.alloc(512, 1);
+    await largest.read(largest.size - 512, last);
+    expect(last.every((x) => x === 0)).toBe(true);
+    await largest.close();
     expect(await refusal(patched(file, (b) => b.writeBigUInt64BE(2n ** 50n, 24)))).toBeInstanceOf(DamagedObjectError);
     expect(await refusal(patched(file, (b) => b.writeUInt32BE(0x10000000, 36)))).toBeInstanceOf(DamagedObjectError);
     expect(await refusal(patched(file, (b) => b.writeBigUInt64BE(0n, 40)))).toBeInstanceOf(DamagedObjectError);

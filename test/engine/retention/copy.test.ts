@@ -44,7 +44,7 @@ it('copies to a store with another passphrase and key, restores from it, and cop
 
   const b = await open('s3://offsite/b', OTHER_PASS);
   await expect(open('s3://offsite/b', PASS)).rejects.toBeInstanceOf(WrongPassphraseError);
-  const inB = await listSnapshots(b);
+  const inB = (await listSnapshots(b)).snapshots;
   expect(inB.map(snapshotIdentity)).toEqual([s1, s2].map(snapshotIdentity));
   expect(inB[0].map[0].id).not.toBe(s1.map[0].id); // ids are keyed per store
   await expectRestores(b, first.copied[0].target, v1, dir.path);

@@ -230,14 +230,14 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
 describe('faults: typed errors, nothing left behind, no manifest', () => {
   let before: number;
   beforeEach(async () => {
-    before = (await listSnapshots(repo)).length;
+    before = (await listSnapshots(repo)).snapshots.length;
   });
   afterEach(() => rig.emulator.faults.clear());
 
   async function expectNothingLeft(volumeId?: string): Promise<void> {
     expect(await bucketKeys()).toEqual([]);
     if (volumeId) expect(await stagingSnapshots(volumeId)).toEqual([]);
-    expect((await listSnapshots(repo)).length).toBe(before);
+    expect((await listSnapshots(repo)).snapshots.length).toBe(before);
   }
 
   test('export ending in error → ExportFailedError', async () => {
@@ -271,7 +271,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     expect((err as Error).message).toContain(`; left behind: snapshot ${stuckId}`);
     expect((err as Error & { cleanupFailed?: Array<{ what: string }> }).cleanupFailed?.map((f) => f.what)).toEqual([`snapshot ${stuckId}`]);
     expect(await bucketKeys()).toEqual([]);
-    expect((await listSnapshots(repo)).length).toBe(before);
+    expect((await listSnapshots(repo)).snapshots.length).toBe(before);
   });
 
   test('5xx answers, then success', async () => {
@@ -297,7 +297,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
 
   test('staging bucket in another region → the export is refused with a clear error, nothing left behind', async () => {
     const volumeId = await newVolume('far-bucket');
-    const before = (await listSnapshots(repo)).length;
+    const before = (await listSnapshots(repo)).snapshots.length;
     rig.emulator.faults.setBucketRegion(rig.bucket, 'nl-ams');
     try {
       const err = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);
@@ -309,7 +309,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     }
     expect(await bucketKeys()).toEqual([]);
     expect(await stagingSnapshots(volumeId)).toEqual([]);
-    expect((await listSnapshots(repo)).length).toBe(before);
+    expect((await listSnapshots(repo)).snapshots.length).toBe(before);
   });
 
   test('unknown volume → not found, naming the volume and the zone', async () => {
@@ -355,7 +355,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
   });
 
   test('attach to an unknown server → RestoreIncompleteError naming the volume left in place; staging cleaned', async () => {
-    const snaps = await listSnapshots(repo);
+    const snaps = (await listSnapshots(repo)).snapshots;
     const warnings: string[] = [];
     const server = '00000000-0000-4000-8000-0000000000aa';
     const err = await restoreBlockVolume(repo, clients, staging, {
@@ -372,7 +372,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
   });
 
   test('import ending in error → ImportFailedError, intermediate snapshot and object removed', async () => {
-    const snaps = await listSnapshots(repo);
+    const snaps = (await listSnapshots(repo)).snapshots;
     const latest = snaps[snaps.length - 1];
     rig.emulator.faults.failNextOperation('import-error');
     const err = await restoreBlockVolume(repo, clients, staging, { snapshot: latest, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);

@@ -96,7 +96,7 @@ describe('backupInstance and restoreInstance', () => {
   });
 
   test('restores the group as a new server: same volumes, order, boot flag and bytes', async () => {
-    const group = (await listSnapshots(repo)).find((s) => s.id === groupId);
+    const group = (await listSnapshots(repo)).snapshots.find((s) => s.id === groupId);
     if (!group) throw new Error('group manifest missing');
     const warnings: string[] = [];
     const r = await restoreInstance(repo, clients, staging, {
@@ -120,7 +120,7 @@ describe('backupInstance and restoreInstance', () => {
   });
 
   test('onto the same server: refused while running unless allowed; then swapped, originals detached and kept', async () => {
-    const group = (await listSnapshots(repo)).find((s) => s.id === groupId);
+    const group = (await listSnapshots(repo)).snapshots.find((s) => s.id === groupId);
     if (!group) throw new Error('group manifest missing');
     const volumesBefore = (await clients.instance.listVolumes({ zone: 'fr-par-1' })).totalCount + (await rig.block.listVolumes({ includeDeleted: false })).totalCount;
     const refused = await restoreInstance(repo, clients, staging, { group, zone: 'fr-par-1', bucket: rig.bucket, serverId: server.id, timeouts: FAST }).catch((e: unknown) => e);
@@ -146,7 +146,7 @@ describe('backupInstance and restoreInstance', () => {
 
   test('a volume failing part-way: typed error, no member manifest left in the store, nothing left behind', async () => {
     const s = await newServer('db-2');
-    const before = (await listSnapshots(repo)).length;
+    const before = (await listSnapshots(repo)).snapshots.length;
     // The local volume is the last one: its export is refused after both SBS volumes were stored.
     rig.emulator.faults.failNext(1, { kind: 'permissions-denied', resource: 'instance_snapshot', action: 'export' }, { method: 'POST', path: /\/instance\/v1\/zones\/[^/]+\/snapshots\/[^/]+\/export$/ });
     const warnings: string[] = [];
@@ -156,7 +156,7 @@ describe('backupInstance and restoreInstance', () => {
     expect((err as ScalewayApiError).status).toBe(403);
     expect((err as Error).message).toContain('Scaleway refused to export instance snapshot');
     expect(warnings).toEqual([]);
-    expect((await listSnapshots(repo)).length).toBe(before);
+    expect((await listSnapshots(repo)).snapshots.length).toBe(before);
     await expectNothingLeft();
   });
 
@@ -180,7 +180,7 @@ describe('backupInstance and restoreInstance', () => {
   });
 
   test('a restored server is deleted the way Scaleway requires: powered off, deleted, its local volumes deleted after it', async () => {
-    const group = (await listSnapshots(repo)).find((s) => s.id === groupId);
+    const group = (await listSnapshots(repo)).snapshots.find((s) => s.id === groupId);
     if (!group) throw new Error('group manifest missing');
     const r = await restoreInstance(repo, clients, staging, { group, zone: 'fr-par-1', bucket: rig.bucket, newServerName: 'to-delete', timeouts: FAST });
     await clients.instance.serverAction({ zone: 'fr-par-1', serverId: r.serverId, action: 'poweron' });
@@ -207,7 +207,7 @@ describe('backupInstance and restoreInstance', () => {
     const unknown = '00000000-0000-4000-8000-0000000000bb';
     await expect(backupInstance(repo, clients, staging, { zone: 'fr-par-1', serverId: unknown, bucket: rig.bucket, timeouts: FAST }))
       .rejects.toThrow(`server ${unknown} does not exist in zone fr-par-1`);
-    const member = (await listSnapshots(repo)).find((x) => x.source.kind === 'scaleway-block');
+    const member = (await listSnapshots(repo)).snapshots.find((x) => x.source.kind === 'scaleway-block');
     if (!member) throw new Error('no member snapshot');
     await expect(restoreInstance(repo, clients, staging, { group: member, zone: 'fr-par-1', bucket: rig.bucket, newServerName: 'x', timeouts: FAST }))
       .rejects.toThrow('is not the group of an Instance backup');

@@ -143,7 +143,7 @@ test('the default identity (volumes: back up, verify, apply retention) calls onl
     const v = await verifyVolume(repo, id.clients, id.staging, { zone: ZONE, volumeId, snapshot: b.snapshot, bucket: rig.bucket, timeouts: FAST });
     expect(v.mismatches).toEqual([]);
     await forgetSnapshots(repo, { policy: { last: 1 } });
-    expect(await listSnapshots(repo)).toHaveLength(1);
+    expect((await listSnapshots(repo)).snapshots).toHaveLength(1);
     // A missing export: its stat answers 404, and the backend asks HeadBucket whether the bucket is
     // there (ObjectStorageBucketsRead) to say which is missing.
     expect(await id.staging.stat('scw-backup/no-such-export.qcow2')).toBeUndefined();
@@ -254,7 +254,7 @@ test('a key without delete rights backs up: its staging object and lock file sta
     expect(b.cleanup.removed).toEqual([`snapshot ${b.nativeSnapshotId}`]);
     expect(warnings.join('\n')).toMatch(/could not remove s3:\/\/\S+: cannot delete .* \(AccessDenied\)/);
     expect(warnings.join('\n')).toMatch(/the store refused to delete our lock file\(s\) locks\/[0-9a-f]{64}/);
-    expect(await listSnapshots(repo)).toHaveLength(1);
+    expect((await listSnapshots(repo)).snapshots).toHaveLength(1);
     await expect(forgetSnapshots(repo, { policy: { last: 0 } })).rejects.toThrow();
   } finally {
     await repo.backend.close();

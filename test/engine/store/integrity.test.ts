@@ -173,7 +173,7 @@ describe.each(kinds)('on a $name store', (kind) => {
     }
     const v1 = await openRepository(url, V1_PASS, { location });
     expect(v1.config.version).toBe(1);
-    const [snap] = await listSnapshots(v1);
+    const [snap] = (await listSnapshots(v1)).snapshots;
     expect(snap.id).toBe(V1_SNAPSHOT);
     const out = join(dir.path, `v1-${kind.name}.out`);
     await restoreImage(v1, snap, out);
@@ -191,7 +191,7 @@ describe.each(kinds)('on a $name store', (kind) => {
     expect(copied.copied).toHaveLength(2);
     const again = join(dir.path, `v2-${kind.name}.out`);
     const v2reopened = await open(v2url);
-    await restoreImage(v2reopened, (await listSnapshots(v2reopened)).find((s) => s.time === snap.time) as Snapshot, again);
+    await restoreImage(v2reopened, (await listSnapshots(v2reopened)).snapshots.find((s) => s.time === snap.time) as Snapshot, again);
     expect((await readFile(again)).equals(v1Image())).toBe(true);
     expect(more.id).toMatch(/^[0-9a-f]{64}$/);
   });
