@@ -8,8 +8,9 @@ export type RangedObjectStore = Pick<Backend, 'location' | 'get' | 'stat'>;
 /**
  * An object in a bucket as a RangeReader: every read is one ranged GET (the backend retries and
  * types its errors). openQcow2 reads a Scaleway export through this straight from the staging
- * bucket, several reads in flight, without a temporary file. With a signal, a read ends as soon as
- * it fires (a GET stuck in retries does not hold up a stopped backup; its answer is dropped).
+ * bucket, several reads in flight, without a temporary file. With a signal, reads in flight are
+ * cut when it fires (ByteRange.signal): a GET stuck in retries neither holds up a stopped backup nor
+ * keeps the backend's request slots its cleanup needs.
  */
 export class S3ObjectReader implements RangeReader {
   private constructor(
@@ -29,21 +30,8 @@ export class S3ObjectReader implements RangeReader {
       throw new DamagedObjectError(this.location, `read of ${length} bytes at ${offset} runs past the end (${this.size} bytes)`);
     }
     if (length === 0) return new Uint8Array(0);
-    const signal = this.signal;
-    if (!signal) return this.store.get(this.path, { offset, length });
-    signal.throwIfAborted();
-    let onAbort: (() => void) | undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const read = this.store.get(this.path, { offset, length });
-    read.catch(() => undefined); // once stopped, its own failure is no one's concern
-    try {
-      return await Promise.race([read, stopped]);
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
+    this.signal?.throwIfAborted();
+    return this.store.get(this.path, { offset, length, ...(this.signal ? { signal: this.signal } : {}) });
   }
 
   async close(): Promise<void> {

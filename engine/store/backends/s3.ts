@@ -175,16 +175,20 @@ export class S3Backend implements Backend {
       if (range.offset > info.size) throw new DamagedObjectError(path, `is ${info.size} bytes, cannot read 0 bytes at ${range.offset}`);
       return new Uint8Array(0);
     }
+    const signal = range?.signal;
     try {
-      return await this.request(async () => {
+      signal?.throwIfAborted();
+      return await withRetry(() => this.slots.run(async () => {
+        signal?.throwIfAborted();
         const res = await this.client.send(new GetObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-        }));
+        }), { abortSignal: signal });
         return readBody(res.Body, res.ContentLength, range, res.ContentRange, path);
-      });
+      }), { ...this.retry, isRetryable: (e) => !signal?.aborted && isRetryableS3Error(e) });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (isNotFound(err)) throw new NotFoundError(`${path} does not exist in ${this.location}`);
       if (s3Code(err) === 'InvalidRange' && range) {
         throw new DamagedObjectError(path, `is shorter than ${range.offset + range.length} bytes (cannot read ${range.length} bytes at ${range.offset})`);
