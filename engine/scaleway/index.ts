@@ -24,6 +24,9 @@ export { InstanceRestoreIncompleteError, restoreInstance, type InstanceRestoreOp
 export { GROUP_FORMAT, INSTANCE_KIND, isInstanceGroup, readGroup, type GroupMember, type ServerDescription } from './instance-group';
 export { blockSnapshots, instanceSnapshots, type NativeSnapshots } from './native-snapshots';
 export { deleteServerAndLocalVolumes } from './server-delete';
+export { AttachUnavailableError, DEVICE_DIR, DeviceNotFoundError, devicePath, type AttachOptions } from './attach';
+export { METADATA_URL, MetadataError, instanceMetadata, type InstanceIdentity, type MetadataOptions } from './metadata';
+export { choosePath, type Via } from './via';
 export { CALL_PERMISSIONS, ROLE_CALLS, callsFor, permissionSetsFor, type EngineCall, type IdentityNeeds, type PermissionSet } from './permissions';
 export { compareWithSnapshot, verifyVolume, type VerifyVolumeOptions, type VerifyVolumeResult } from './verify-volume';
 export { parseScalewayBlockUrl, parseScalewayInstanceUrl, type ScalewayBlockUrl, type ScalewayInstanceUrl } from './url';

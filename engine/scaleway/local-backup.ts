@@ -29,5 +29,5 @@ export async function backupLocalVolume(repo: Repository, clients: ScalewayClien
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
     hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit, signal: options.signal,
   });
-  return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.project } };
+  return { ...r, via: 'export', volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.project } };
 }

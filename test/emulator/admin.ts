@@ -160,6 +160,25 @@ export class EmulatorAdmin {
     return { id: s.id, zone, name: s.name, state: s.state, volumeIds: [...s.volumeIds] };
   }
 
+  /**
+   * Make `serverId` the Instance the code under test runs on (undefined: none): the metadata service
+   * answers for it, and its SBS volumes appear as devices in `deviceDir` (local-server.ts).
+   */
+  setLocalServer(serverId: string | undefined): void {
+    const previous = this.state.local.serverId ? this.state.servers.get(this.state.local.serverId) : undefined;
+    for (const id of previous?.volumeIds ?? []) {
+      const v = this.state.volumes.get(id);
+      if (v) this.state.local.detached(v);
+    }
+    const s = serverId === undefined ? undefined : this.state.servers.get(serverId);
+    if (serverId !== undefined && !s) throw notFound('instance_server', serverId);
+    this.state.local.serverId = serverId;
+    for (const id of s?.volumeIds ?? []) {
+      const v = this.state.volumes.get(id);
+      if (v && s) this.state.local.attached(s, v, this.state.disks.path(v.id));
+    }
+  }
+
   setDelays(d: Partial<Delays>): void {
     Object.assign(this.state.config.delays, d);
   }
@@ -304,6 +323,11 @@ export function addAdminRoutes(router: Router, admin: EmulatorAdmin, state: Emul
     sendNoContent(ctx.res);
   });
 
+  router.add('PUT', `${A}/local-server`, async (ctx) => {
+    const body = await readJson(ctx.req);
+    admin.setLocalServer(stringOr(body.server_id));
+    sendNoContent(ctx.res);
+  });
   router.add('PUT', `${A}/delays`, async (ctx) => {
     const b: JsonObject = await readJson(ctx.req);
     const keys: [keyof Delays, string][] = [

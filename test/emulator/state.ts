@@ -10,6 +10,7 @@ import type { Faults } from './faults';
 import { badField } from './fields';
 import { invalidArguments, notFound, type ApiError } from './http';
 import type { Jobs } from './jobs';
+import type { LocalServer } from './local-server';
 import {
   isLocal,
   newId,
@@ -71,6 +72,8 @@ export class EmulatorState {
     readonly s3: S3Client,
     readonly faults: Faults,
     readonly jobs: Jobs,
+    /** The server the code under test runs on, and its attached volumes' devices (local-server.ts). */
+    readonly local: LocalServer,
   ) {}
 
   checkZone(zone: string): void {
@@ -155,6 +158,7 @@ export class EmulatorState {
     server.volumeIds.push(volume.id);
     if (boot) server.bootVolumeIds.add(volume.id);
     server.updatedAt = now;
+    this.local.attached(server, volume, this.disks.path(volume.id));
   }
 
   detach(server: ServerRecord, volume: VolumeRecord): void {
@@ -166,6 +170,7 @@ export class EmulatorState {
     server.volumeIds = server.volumeIds.filter((id) => id !== volume.id);
     server.bootVolumeIds.delete(volume.id);
     server.updatedAt = now;
+    this.local.detached(volume);
   }
 
   /**

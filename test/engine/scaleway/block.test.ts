@@ -198,7 +198,7 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     expect(gets.length).toBeGreaterThan(3);
     expect(gets.every((g) => g.path === r.stagingKey && g.length !== undefined)).toBe(true);
     const fetched = gets.reduce((n, g) => n + (g.length ?? 0), 0);
-    expect(fetched).toBeLessThan(sizes.get(r.stagingKey) ?? 0);
+    expect(fetched).toBeLessThan(sizes.get(r.stagingKey ?? '') ?? 0);
     expect(fetched).toBeLessThan(20 * MiB); // the 32 MiB disk holds ~13 MiB of files
     expect(r.nativeSnapshotKept).toBe(true);
     const s = await rig.block.getSnapshot({ snapshotId: r.nativeSnapshotId });
