@@ -62,6 +62,8 @@ export const ROLE_CALLS = {
   'restore-instance': ['instance.getServer', 'instance.createSnapshot', 'instance.getSnapshot', 'instance.listSnapshots', 'instance.deleteSnapshot',
     'instance.createVolume', 'instance.getVolume', 'instance.deleteVolume', 'instance.createServer', 'instance.serverAction',
     'instance.attachServerVolume', 'instance.detachServerVolume', 'instance.deleteServer'],
+  /** The direct-attach path (attach-backup.ts, attach-restore.ts): a temporary or new volume attached to this Instance. */
+  'direct-attach': ['block.createVolume', 'block.getVolume', 'block.deleteVolume', 'instance.attachServerVolume', 'instance.detachServerVolume'],
   /** forget (retention) and prune: the store only. */
   maintenance: [...STORE],
 } as const satisfies Record<string, readonly EngineCall[]>;
@@ -73,6 +75,8 @@ export interface IdentityNeeds {
   restores?: boolean | 'attach' | 'instances';
   /** Apply retention (forget) and prune with this key. Needs `deletes`. */
   maintenance?: boolean;
+  /** Back up and restore by direct attach (`--via attach`, or volumes over 1 TB on an Instance): attaches volumes to this Instance. */
+  directAttach?: boolean;
   /**
    * May delete objects (default true). Without it the key cannot remove staging objects (left to the
    * staging bucket's lifecycle rule) nor its lock files (they go stale after 30 minutes), and cannot
@@ -90,6 +94,7 @@ export function callsFor(n: IdentityNeeds): EngineCall[] {
   if (n.restores === 'attach') add(ROLE_CALLS['restore-attach']);
   if (n.restores === 'instances') add(ROLE_CALLS['restore-instance']);
   if (n.maintenance) add(ROLE_CALLS.maintenance);
+  if (n.directAttach) add(ROLE_CALLS['direct-attach']);
   return [...calls];
 }
 

@@ -32,6 +32,11 @@ export interface BackupIdentityArgs {
   /** Also apply retention (forget) and prune with this key (BackupSource `retention`). Needs `deletes`. */
   maintenance?: boolean;
   /**
+   * Also take the direct-attach path (`--via attach`, or volumes over 1 TB from an Instance of their
+   * zone): volumes are attached to the Instance the backup runs on (grants InstancesFullAccess).
+   */
+  directAttach?: boolean;
+  /**
    * May delete objects (ObjectStorageObjectsDelete; default true). `false` gives a key that cannot
    * erase the store: staging objects are then left to the staging bucket's lifecycle rule, its lock
    * files go stale after 30 minutes, and retention needs another identity.
@@ -56,7 +61,9 @@ export class BackupIdentity extends pulumi.ComponentResource {
     }
     const projectId = checkUuid(name, 'projectId', args.projectId);
     const organizationId = args.organizationId === undefined ? undefined : checkUuid(name, 'organizationId', args.organizationId);
-    const permissionSetNames: string[] = permissionSetsFor({ instances: args.instances, restores: args.restores, maintenance: args.maintenance, deletes: args.deletes });
+    const permissionSetNames: string[] = permissionSetsFor({
+      instances: args.instances, restores: args.restores, maintenance: args.maintenance, deletes: args.deletes, directAttach: args.directAttach,
+    });
     super('scw-backup:index:BackupIdentity', name, {}, opts);
     const description = args.description ?? 'scw-backup: backs up volumes of one project';
 

@@ -240,6 +240,30 @@ test('whole-Instance restores and the deletion of the restored server stay withi
   expect(made.filter((c) => !allowed.has(c))).toEqual([]);
 });
 
+test('the direct-attach path needs InstancesFullAccess (attach and detach on this Instance) and stays within its calls', async () => {
+  const volumeId = await volume('iam-attach');
+  const runner = rig.emulator.createServer({ name: 'iam-runner', state: 'running' });
+  rig.emulator.setLocalServer(runner.id);
+  await newStore('attach');
+  const needs: IdentityNeeds = { directAttach: true };
+  expect(permissionSetsFor(needs)).toContain('InstancesFullAccess');
+  const id = await identity('attach', needs);
+  const repo = await id.store();
+  try {
+    const attach = { url: rig.emulator.metadataUrl, deviceDir: rig.emulator.deviceDir };
+    const b = await backupBlockVolume(repo, id.clients, id.staging, { zone: ZONE, volumeId, bucket: rig.bucket, timeouts: FAST, workers: 0, via: 'attach', attach });
+    const r = await restoreBlockVolume(repo, id.clients, id.staging, { snapshot: b.snapshot, zone: ZONE, bucket: rig.bucket, timeouts: FAST, via: 'attach', attach });
+    await id.clients.block.deleteVolume({ zone: ZONE, volumeId: r.volumeId });
+  } finally {
+    rig.emulator.setLocalServer(undefined);
+    await repo.backend.close();
+    await id.staging.close();
+  }
+  const made = id.calls();
+  expect(made.filter((c) => !new Set<string>(callsFor(needs)).has(c))).toEqual([]);
+  expect(made).toEqual(expect.arrayContaining(['instance.attachServerVolume', 'instance.detachServerVolume']));
+});
+
 test('a key without delete rights backs up: its staging object and lock file stay, said as warnings; it cannot delete a snapshot', async () => {
   const volumeId = await volume('iam-nodelete');
   await newStore('nodelete');
