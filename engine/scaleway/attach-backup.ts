@@ -21,6 +21,9 @@ import type { ExportBackupOptions } from './export-backup';
 
 export type AttachBackupOptions = Omit<ExportBackupOptions, 'bucket' | 'prefix' | 'transferLimit'> & { attach?: AttachOptions };
 
+/** Name prefix of the temporary volumes of this path (a later run may remove them as leftovers). */
+const TEMP_NAME = 'scw-backup-attach-';
+
 export interface AttachBackupResult {
   snapshot: Snapshot;
   nativeSnapshotId: string;
@@ -29,6 +32,8 @@ export interface AttachBackupResult {
   attachedVolumeId: string;
   serverId: string;
   cleanup: CleanupReport;
+  /** Removal of what earlier runs that died left: temporary volumes (detached from this Instance first) and snapshots. */
+  leftovers: CleanupReport;
 }
 
 export async function backupThroughAttach(repo: Repository, clients: ScalewayClients, o: AttachBackupOptions): Promise<AttachBackupResult> {
@@ -38,6 +43,7 @@ export async function backupThroughAttach(repo: Repository, clients: ScalewayCli
   const snapshots = blockSnapshots(clients, zone, signal);
   const progress = new FlowProgress(o.onProgress);
   const warn = o.onWarning;
+  const leftovers = await removeLeftovers(clients, zone, volumeId, me.serverId, o);
   const cleanup = newCleanupReport();
   const time = stamp(o.now());
   let nativeId: string | undefined;
@@ -53,7 +59,7 @@ export async function backupThroughAttach(repo: Repository, clients: ScalewayCli
 
     progress.phase('attaching', o.volumeSize);
     const created = await callScaleway(`create a volume from snapshot ${snapshotId}`, () => clients.block.createVolume({
-      zone, name: `scw-backup-attach-${volumeId}-${time}`, projectId: clients.profile.projectId, fromSnapshot: { snapshotId }, tags: [TAG, STAGING_TAG],
+      zone, name: `${TEMP_NAME}${volumeId}-${time}`, projectId: clients.profile.projectId, fromSnapshot: { snapshotId }, tags: [TAG, STAGING_TAG],
     }), { signal });
     tempId = created.id;
     const temp = tempId;
@@ -104,5 +110,32 @@ export async function backupThroughAttach(repo: Repository, clients: ScalewayCli
   if (failure) throw signal?.aborted ? interruptedWith(signal, failure.error, cleanup) : attachCleanup(failure.error, cleanup);
   if (!result || !nativeId || !tempId) throw new Error('unreachable: backup finished without a snapshot');
   progress.bytes('done', o.volumeSize, o.volumeSize, result.stats.bytesNew, result.stats.bytesStored, true);
-  return { snapshot: result, nativeSnapshotId: nativeId, nativeSnapshotKept: kept, attachedVolumeId: tempId, serverId: me.serverId, cleanup };
+  return { snapshot: result, nativeSnapshotId: nativeId, nativeSnapshotKept: kept, attachedVolumeId: tempId, serverId: me.serverId, cleanup, leftovers };
+}
+
+/**
+ * What runs of this path that died left for this volume, once older than `staleAfterMs` (a younger
+ * one may belong to a run still going): temporary volumes (detached from this Instance first; one
+ * attached elsewhere is not ours to judge) and `scw-backup:staging` snapshots.
+ */
+async function removeLeftovers(clients: ScalewayClients, zone: string, volumeId: string, serverId: string, o: AttachBackupOptions): Promise<CleanupReport> {
+  const report = newCleanupReport();
+  const now = o.now();
+  const stale = (d: Date | undefined): boolean => d !== undefined && now - d.getTime() >= o.staleAfterMs;
+  const volumes = await callScaleway(`list volumes tagged ${STAGING_TAG}`, () => clients.block.listVolumes({ zone, tags: [STAGING_TAG], includeDeleted: false }).all());
+  for (const v of volumes) {
+    if (!v.name.startsWith(`${TEMP_NAME}${volumeId}-`) || !stale(v.createdAt)) continue;
+    const attachedTo = v.references.find((r) => r.productResourceType === 'instance_server')?.productResourceId;
+    if (attachedTo && attachedTo !== serverId) continue;
+    await cleanupStep(report, `volume ${v.id}`, async () => {
+      if (attachedTo) await detachAndWait(clients, zone, serverId, v.id, o.timeouts);
+      await removeVolume(clients, zone, v.id, o.timeouts);
+    }, o.onWarning);
+  }
+  const snapshots = blockSnapshots(clients, zone);
+  for (const s of await snapshots.listTagged(STAGING_TAG, volumeId)) {
+    if (s.status === 'exporting' || !stale(s.createdAt)) continue;
+    await cleanupStep(report, `snapshot ${s.id}`, () => snapshots.delete(s.id), o.onWarning);
+  }
+  return report;
 }

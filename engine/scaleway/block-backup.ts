@@ -99,7 +99,7 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
   const about = { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.projectId };
   if (path === 'attach') {
     const r = await backupThroughAttach(repo, clients, { ...common, attach: options.attach });
-    return { ...r, via: 'attach', volume: about, leftovers: { removed: [], failed: [] } };
+    return { ...r, via: 'attach', volume: about };
   }
   const r = await backupThroughExport(repo, blockSnapshots(clients, zone, options.signal), staging, {
     ...common, bucket: options.bucket, prefix, transferLimit: options.transferLimit,

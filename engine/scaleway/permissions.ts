@@ -25,7 +25,7 @@ const IW = 'InstancesFullAccess';
 
 /** Every call the engine makes, by SDK method (`block.*`, `instance.*`) or S3 action (`s3:*`). */
 export const CALL_PERMISSIONS = {
-  'block.getVolume': BR, 'block.getSnapshot': BR, 'block.listSnapshots': BR,
+  'block.getVolume': BR, 'block.listVolumes': BR, 'block.getSnapshot': BR, 'block.listSnapshots': BR,
   'block.createSnapshot': BW, 'block.exportSnapshotToObjectStorage': BW, 'block.importSnapshotFromObjectStorage': BW,
   'block.deleteSnapshot': BW, 'block.updateSnapshot': BW, 'block.createVolume': BW, 'block.deleteVolume': BW,
   'instance.getServer': IR, 'instance.getSnapshot': IR, 'instance.listSnapshots': IR, 'instance.getVolume': IR,
@@ -63,7 +63,7 @@ export const ROLE_CALLS = {
     'instance.createVolume', 'instance.getVolume', 'instance.deleteVolume', 'instance.createServer', 'instance.serverAction',
     'instance.attachServerVolume', 'instance.detachServerVolume', 'instance.deleteServer'],
   /** The direct-attach path (attach-backup.ts, attach-restore.ts): a temporary or new volume attached to this Instance. */
-  'direct-attach': ['block.createVolume', 'block.getVolume', 'block.deleteVolume', 'instance.attachServerVolume', 'instance.detachServerVolume'],
+  'direct-attach': ['block.createVolume', 'block.getVolume', 'block.listVolumes', 'block.deleteVolume', 'instance.attachServerVolume', 'instance.detachServerVolume'],
   /** forget (retention) and prune: the store only. */
   maintenance: [...STORE],
 } as const satisfies Record<string, readonly EngineCall[]>;

@@ -144,3 +144,18 @@ test('stopped while reading the device, or while writing it: the temporary volum
   expect(rig.emulator.list().volumes.length).toBe(volumesBefore);
   await nothingLeft();
 });
+
+test('a later run removes what a dead run of this path left: its temporary volume (detached from this Instance first) and snapshot, once stale', async () => {
+  const volumeId = await volume('dead-run', 48 * MiB);
+  const snap = await rig.block.createSnapshot({ volumeId, name: 'scw-backup-dead', tags: ['scw-backup', STAGING_TAG] });
+  const temp = await rig.block.createVolume({ name: `scw-backup-attach-${volumeId}-2026-01-01T00-00-00Z`, fromEmpty: { size: 4 * MiB }, tags: ['scw-backup', STAGING_TAG], perfIops: 5000 });
+  await new Promise((res) => setTimeout(res, 100));
+  await rig.instance.attachServerVolume({ serverId: here, volumeId: temp.id, volumeType: 'sbs_volume' });
+  // Young: may belong to a run still going, left alone.
+  const young = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: LIMIT, attach });
+  expect(young.leftovers).toEqual({ removed: [], failed: [] });
+  const later = Date.now() + 2 * 3600_000;
+  const old = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: LIMIT, attach, now: () => later });
+  expect(old.leftovers).toEqual({ removed: [`volume ${temp.id}`, `snapshot ${snap.id}`], failed: [] });
+  await nothingLeft();
+});

@@ -42,6 +42,7 @@ const Z = '/zones/[^/]+';
 const ID = '[0-9a-f-]{36}';
 const ROUTES: Array<[string, RegExp, EngineCall]> = [
   ['GET', new RegExp(`^/block/v1${Z}/volumes/${ID}$`), 'block.getVolume'],
+  ['GET', new RegExp(`^/block/v1${Z}/volumes$`), 'block.listVolumes'],
   ['POST', new RegExp(`^/block/v1${Z}/volumes$`), 'block.createVolume'],
   ['DELETE', new RegExp(`^/block/v1${Z}/volumes/${ID}$`), 'block.deleteVolume'],
   ['GET', new RegExp(`^/block/v1${Z}/snapshots$`), 'block.listSnapshots'],
