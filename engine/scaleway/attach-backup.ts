@@ -15,7 +15,7 @@ import { attachAndWait, detachAndWait, removeVolume, thisInstance, type AttachOp
 import { FlowProgress, STAGING_TAG, TAG, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
 import type { ScalewayClients } from './config';
 import { attachCleanup } from './export-backup';
-import { KEPT_TAGS, blockSnapshots } from './native-snapshots';
+import { blockSnapshots, keepOrDelete } from './native-snapshots';
 import { callScaleway, phaseWait, waitForStatus } from './wait';
 import type { ExportBackupOptions } from './export-backup';
 
@@ -94,19 +94,8 @@ export async function backupThroughAttach(repo: Repository, clients: ScalewayCli
       await removeVolume(clients, zone, id, o.timeouts);
     }, warn);
   }
-  let kept = false;
-  if (nativeId) {
-    const id = nativeId;
-    if (o.keepNativeSnapshot && !failure) {
-      kept = true;
-      await snapshots.setTags(id, KEPT_TAGS).catch((err: unknown) => {
-        cleanup.failed.push({ what: `tags of snapshot ${id}`, error: err instanceof Error ? err.message : String(err) });
-      });
-    } else {
-      if (failure) await snapshots.settle(id, o.timeouts).catch(() => undefined);
-      await cleanupStep(cleanup, `snapshot ${id}`, () => snapshots.delete(id), warn);
-    }
-  }
+  if (nativeId && failure) await snapshots.settle(nativeId, o.timeouts).catch(() => undefined); // a failure shows in the delete
+  const kept = nativeId ? await keepOrDelete(snapshots, nativeId, { keep: !!o.keepNativeSnapshot && !failure, cleanup, warn }) : false;
   if (failure) throw signal?.aborted ? interruptedWith(signal, failure.error, cleanup) : attachCleanup(failure.error, cleanup);
   if (!result || !nativeId || !tempId) throw new Error('unreachable: backup finished without a snapshot');
   progress.bytes('done', o.volumeSize, o.volumeSize, result.stats.bytesNew, result.stats.bytesStored, true);

@@ -13,7 +13,7 @@ import { abortableSleep } from '../abort';
 import { BackupError } from '../errors';
 import { callOrNotFound } from './common';
 import type { ScalewayClients } from './config';
-import { instanceMetadata, type InstanceIdentity, type MetadataOptions } from './metadata';
+import { instanceMetadata, isInstance, type InstanceIdentity, type MetadataOptions } from './metadata';
 import { settle } from './native-snapshots';
 import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wait';
 
@@ -50,7 +50,7 @@ export class DeviceNotFoundError extends BackupError {
 /** This Instance, checked to be in `zone` (a volume attaches only to a server of its zone). */
 export async function thisInstance(zone: string, o: AttachOptions = {}): Promise<InstanceIdentity> {
   const me = await instanceMetadata(o);
-  if (!me) throw new AttachUnavailableError(zone, 'the Instance metadata service does not answer, so this is not a Scaleway Instance');
+  if (!isInstance(me)) throw new AttachUnavailableError(zone, `${me.notAnInstance}, so this is not a Scaleway Instance`);
   if (me.zone !== zone) throw new AttachUnavailableError(zone, `this Instance (${me.serverId}) is in ${me.zone}`);
   return me;
 }

@@ -14,7 +14,7 @@ import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
 import { FlowProgress, STAGING_TAG, TAG, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
 import { checkTransferable } from './limits';
-import { KEPT_TAGS, type NativeSnapshots } from './native-snapshots';
+import { keepOrDelete, type NativeSnapshots } from './native-snapshots';
 import { S3ObjectReader } from './s3-object-reader';
 import type { FlowTimeouts } from './wait';
 
@@ -116,21 +116,8 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
     const k = key;
     await cleanupStep(cleanup, `s3://${o.bucket}/${k}`, () => staging.delete(k), warn);
   }
-  let kept = false;
-  if (nativeId) {
-    const id = nativeId;
-    if (o.keepNativeSnapshot && !failure) {
-      // Without the staging tag, no later run takes it for a leftover.
-      kept = true;
-      await snapshots.setTags(id, KEPT_TAGS).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        cleanup.failed.push({ what: `tags of ${snapshots.label} ${id}`, error: msg });
-        warn?.(`kept ${snapshots.label} ${id} still carries the tag ${STAGING_TAG} and a later run may remove it: ${msg}`);
-      });
-    } else {
-      await cleanupStep(cleanup, `${snapshots.label} ${id}`, () => snapshots.delete(id), warn);
-    }
-  }
+  // Kept without the staging tag, so that no later run takes it for a leftover; else deleted.
+  const kept = nativeId ? await keepOrDelete(snapshots, nativeId, { keep: !!o.keepNativeSnapshot && !failure, cleanup, warn }) : false;
   if (failure) throw o.signal?.aborted ? interruptedWith(o.signal, failure.error, cleanup) : attachCleanup(failure.error, cleanup);
   if (!result || !nativeId || !key) throw new Error('unreachable: backup finished without a snapshot');
   progress.bytes('done', o.volumeSize, o.volumeSize, result.stats.bytesNew, result.stats.bytesStored, true);

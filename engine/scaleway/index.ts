@@ -25,7 +25,7 @@ export { GROUP_FORMAT, INSTANCE_KIND, isInstanceGroup, readGroup, type GroupMemb
 export { blockSnapshots, instanceSnapshots, type NativeSnapshots } from './native-snapshots';
 export { deleteServerAndLocalVolumes } from './server-delete';
 export { AttachUnavailableError, DEVICE_DIR, DeviceNotFoundError, devicePath, type AttachOptions } from './attach';
-export { METADATA_URL, MetadataError, instanceMetadata, type InstanceIdentity, type MetadataOptions } from './metadata';
+export { METADATA_URL, instanceMetadata, isInstance, type InstanceIdentity, type MetadataOptions, type NotAnInstance } from './metadata';
 export { choosePath, type Via } from './via';
 export { CALL_PERMISSIONS, ROLE_CALLS, callsFor, permissionSetsFor, type EngineCall, type IdentityNeeds, type PermissionSet } from './permissions';
 export { compareWithSnapshot, verifyVolume, type VerifyVolumeOptions, type VerifyVolumeResult } from './verify-volume';

@@ -7,7 +7,7 @@
  */
 import { Blockv1 } from '@scaleway/sdk-block';
 import { Instancev1 } from '@scaleway/sdk-instance';
-import { TAG } from './common';
+import { STAGING_TAG, TAG, cleanupStep, type CleanupReport } from './common';
 import type { ScalewayClients } from './config';
 import { ExportFailedError, ImportFailedError } from './errors';
 import { callOrNotFound } from './common';
@@ -175,3 +175,22 @@ async function existsOrNotFound(resource: string, id: string, zone: string, fetc
 
 /** Tags of a snapshot kept after a backup: without the staging tag, no later run removes it. */
 export const KEPT_TAGS = [TAG, 'scw-backup:kept'];
+
+/**
+ * The end of a backup's snapshot: kept (retagged KEPT_TAGS) when asked and the backup worked, else
+ * deleted; either outcome goes into `cleanup`, never hidden. True when kept.
+ */
+export async function keepOrDelete(
+  snapshots: NativeSnapshots, id: string, o: { keep: boolean; cleanup: CleanupReport; warn?: (message: string) => void },
+): Promise<boolean> {
+  if (!o.keep) {
+    await cleanupStep(o.cleanup, `${snapshots.label} ${id}`, () => snapshots.delete(id), o.warn);
+    return false;
+  }
+  await snapshots.setTags(id, KEPT_TAGS).catch((err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    o.cleanup.failed.push({ what: `tags of ${snapshots.label} ${id}`, error: msg });
+    o.warn?.(`kept ${snapshots.label} ${id} still carries the tag ${STAGING_TAG} and a later run may remove it: ${msg}`);
+  });
+  return true;
+}

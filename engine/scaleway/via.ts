@@ -8,7 +8,7 @@
  */
 import { TransferLimitError } from './errors';
 import { TRANSFER_LIMIT } from './limits';
-import { instanceMetadata, type MetadataOptions } from './metadata';
+import { instanceMetadata, isInstance, type MetadataOptions } from './metadata';
 
 export type Via = 'export' | 'attach' | 'auto';
 
@@ -19,6 +19,6 @@ export async function choosePath(
   if (via === 'attach') return 'attach';
   if (via === 'export' || o.size <= limit) return 'export';
   const me = await instanceMetadata(o.metadata);
-  if (me?.zone === o.zone) return 'attach';
+  if (isInstance(me) && me.zone === o.zone) return 'attach';
   throw new TransferLimitError(o.what, o.zone, o.size, limit, o.action);
 }

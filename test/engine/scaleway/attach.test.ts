@@ -5,21 +5,18 @@
  * "over 1 TB": `auto` takes the attach path for it, the export path for the others.
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { InterruptedError, initRepository, type Repository } from '../../../engine';
+import { InterruptedError, type Repository } from '../../../engine';
 import {
   AttachUnavailableError, STAGING_TAG, TransferLimitError, backupBlockVolume, restoreBlockVolume, type AttachOptions, type ScalewayClients,
 } from '../../../engine/scaleway';
 import type { S3Backend } from '../../../engine/store/backends/s3';
 import type { Rig } from '../../emulator/harness';
-import { PASS, TEST_INIT, prng, tempDir } from '../../helpers';
-import { startScalewayRig, type ScalewayTestRig } from './scaleway-rig';
+import { prng } from '../../helpers';
+import { FAST, startScalewayRig, type ScalewayTestRig } from './scaleway-rig';
 
 const MiB = 1024 * 1024;
-const FAST = { default: { minDelayMs: 5, maxDelayMs: 40, timeoutMs: 20_000 } };
 const LIMIT = 40 * MiB;
 
-let dir: { path: string; cleanup: () => Promise<void> };
 let setup: ScalewayTestRig;
 let rig: Rig;
 let clients: ScalewayClients;
@@ -30,10 +27,8 @@ let bootId: string;
 let attach: AttachOptions;
 
 beforeAll(async () => {
-  dir = await tempDir('scwb-attach-');
   setup = await startScalewayRig({ transferLimit: LIMIT });
-  ({ rig, clients, staging } = setup);
-  repo = await initRepository(join(dir.path, 'repo'), PASS, TEST_INIT);
+  ({ rig, clients, staging, repo } = setup);
   const boot = await rig.emulator.createVolume({ name: 'runner-boot', size: 4 * MiB });
   bootId = boot.id;
   here = rig.emulator.createServer({ name: 'backup-runner', volumeIds: [boot.id], bootVolumeId: boot.id, state: 'running' }).id;
@@ -42,7 +37,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await setup?.stop();
-  await dir?.cleanup();
 });
 
 /** A volume of `size` bytes with data here and there (the rest holes). */
@@ -111,7 +105,7 @@ test('off an Instance, or on one of another zone: the attach path is refused by 
     await expect(backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: LIMIT, attach }))
       .rejects.toThrow(TransferLimitError);
     await expect(backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: LIMIT, attach, via: 'attach' }))
-      .rejects.toThrow(new AttachUnavailableError('fr-par-1', 'the Instance metadata service does not answer, so this is not a Scaleway Instance'));
+      .rejects.toThrow(new AttachUnavailableError('fr-par-1', `the Instance metadata service at ${rig.emulator.metadataUrl} answered HTTP 404, so this is not a Scaleway Instance`));
     expect(rig.emulator.requests.slice(before).every((q) => q.method === 'GET')).toBe(true);
     const elsewhere = rig.emulator.createServer({ zone: 'fr-par-2', name: 'other-zone', state: 'running' });
     rig.emulator.setLocalServer(elsewhere.id);

@@ -5,23 +5,20 @@
  * needs the largest parts goes through; volumes over the export limit are refused before anything
  * is created, and the emulator refuses them too when the engine is told a larger limit.
  */
-import { join } from 'node:path';
-import { backupImage, initRepository, openDiskImage, type Repository } from '../../../engine';
+import { backupImage, openDiskImage, type Repository } from '../../../engine';
 import {
   STAGING_TAG, ScalewayApiError, TransferLimitError, backupBlockVolume, restoreBlockVolume,
   type ScalewayClients,
 } from '../../../engine/scaleway';
 import type { S3Backend } from '../../../engine/store/backends/s3';
 import type { Rig } from '../../emulator/harness';
-import { PASS, TEST_INIT, prng, tempDir, writeImage } from '../../helpers';
-import { startScalewayRig, type ScalewayTestRig } from './scaleway-rig';
+import { prng, tempDir, writeImage } from '../../helpers';
+import { FAST, startScalewayRig, type ScalewayTestRig } from './scaleway-rig';
 
 const MiB = 1024 * 1024;
-const FAST = { default: { minDelayMs: 5, maxDelayMs: 40, timeoutMs: 20_000 } };
 const S3_LIMITS = { maxParts: 4, minPartSize: 5 * MiB, maxPartSize: 8 * MiB, maxObjectSize: 32 * MiB };
 const TRANSFER = 40 * MiB;
 
-let dir: { path: string; cleanup: () => Promise<void> };
 let setup: ScalewayTestRig;
 let rig: Rig;
 let clients: ScalewayClients;
@@ -29,15 +26,12 @@ let staging: S3Backend;
 let repo: Repository;
 
 beforeAll(async () => {
-  dir = await tempDir('scwb-limits-');
   setup = await startScalewayRig({ s3Limits: S3_LIMITS, transferLimit: TRANSFER });
-  ({ rig, clients, staging } = setup);
-  repo = await initRepository(join(dir.path, 'repo'), PASS, TEST_INIT);
+  ({ rig, clients, staging, repo } = setup);
 });
 
 afterAll(async () => {
   await setup?.stop();
-  await dir?.cleanup();
 });
 
 /** A volume of `size` bytes whose first `data` bytes are random (incompressible, no zero cluster). */
@@ -69,7 +63,8 @@ test('a restore whose image needs the largest parts: 4 parts of the 8 MiB maximu
 test('a volume over the export limit is refused before anything is created, naming the limit and the way out', async () => {
   const volumeId = await volume('too-large', 48 * MiB, 1 * MiB);
   const before = rig.emulator.requests.length;
-  const err = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: TRANSFER }).catch((e: unknown) => e);
+  // Not on an Instance: the emulator's metadata service knows no local server (404).
+  const err = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST, transferLimit: TRANSFER, attach: { url: rig.emulator.metadataUrl } }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(TransferLimitError);
   expect((err as Error).message).toBe(`volume ${volumeId} in fr-par-1 is ${48 * MiB} bytes: Scaleway exports and imports snapshots of volumes of at most ${TRANSFER} bytes (1 TB); ` +
     'back it up from an Instance in fr-par-1 with --via attach (the volume is attached there and read directly)');
@@ -89,12 +84,14 @@ test('the emulator refuses the export of a volume over its limit; the flow remov
 });
 
 test('a restore of a disk over the import limit is refused before the bucket is touched; the emulator refuses the import too', async () => {
+  const dir = await tempDir('scwb-limits-');
   const image = await writeImage(dir.path, 'big.img', Buffer.concat([prng(9)(1 * MiB), Buffer.alloc(47 * MiB)]));
   const source = await openDiskImage(image);
   const snap = await backupImage(repo, source, { workers: 0 });
   await source.close();
+  await dir.cleanup();
   const before = rig.emulator.requests.length;
-  await expect(restoreBlockVolume(repo, clients, staging, { snapshot: snap, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST, transferLimit: TRANSFER }))
+  await expect(restoreBlockVolume(repo, clients, staging, { snapshot: snap, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST, transferLimit: TRANSFER, attach: { url: rig.emulator.metadataUrl } }))
     .rejects.toThrow(new TransferLimitError(`the volume of snapshot ${snap.id.slice(0, 12)}`, 'fr-par-1', 48 * MiB, TRANSFER, 'restore'));
   expect(rig.emulator.requests.length).toBe(before);
   const refused = await restoreBlockVolume(repo, clients, staging, { snapshot: snap, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);
