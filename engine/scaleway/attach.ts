@@ -77,15 +77,17 @@ export async function attachAndWait(
  * reference); a volume already detached or gone is fine. Without the flow's signal: it is cleanup.
  */
 export async function detachAndWait(clients: ScalewayClients, zone: string, serverId: string, volumeId: string, timeouts?: FlowTimeouts): Promise<void> {
+  const read = (): Promise<Blockv1.Volume> => callOrNotFound('volume', volumeId, zone, `read volume ${volumeId}`, () => clients.block.getVolume({ zone, volumeId }));
+  const free = (v: Blockv1.Volume): boolean => v.references.length === 0 && v.status === 'available';
   try {
     await callScaleway(`detach volume ${volumeId} from server ${serverId}`, () => clients.instance.detachServerVolume({ zone, serverId, volumeId }));
   } catch (err) {
-    // Already detached (or gone): the wait below says whether it is free.
-    if (!isGoneOrFree(err)) throw err;
+    // Refused because it is not attached (an attach that never happened, or was refused): fine if it is free.
+    if (!free(await read())) throw err;
   }
   await waitForStatus({
-    resource: 'volume', id: volumeId, wanted: 'detached', fetch: () => callOrNotFound('volume', volumeId, zone, `read volume ${volumeId}`, () => clients.block.getVolume({ zone, volumeId })),
-    status: (v) => (v.references.length === 0 && v.status === 'available' ? 'detached' : v.status), done: ['detached'], failed: ['error', 'locked'],
+    resource: 'volume', id: volumeId, wanted: 'detached', fetch: read,
+    status: (v) => (free(v) ? 'detached' : v.status), done: ['detached'], failed: ['error', 'locked'],
   }, phaseWait(timeouts, 'cleanup'));
 }
 
@@ -95,7 +97,3 @@ export async function removeVolume(clients: ScalewayClients, zone: string, volum
   await callScaleway(`delete volume ${volumeId}`, () => clients.block.deleteVolume({ zone, volumeId }));
 }
 
-function isGoneOrFree(err: unknown): boolean {
-  const status = (err as { status?: number }).status;
-  return status === 404 || status === 400;
-}

@@ -410,6 +410,9 @@ export class S3Backend implements Backend {
 }
 
 /** The S3Client the backend wants: one attempt per send (our retry runs), checksums only when required. */
+const quiet = (): void => undefined;
+const SILENT_LOGGER = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 export function makeS3Client(config: S3ResolvedConfig, options: S3UrlOptions = {}): S3Client {
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const agentOptions = { keepAlive: true, maxSockets: concurrency };
@@ -424,6 +427,10 @@ export function makeS3Client(config: S3ResolvedConfig, options: S3UrlOptions = {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     followRegionRedirects: false,
+    // The SDK's retry step writes "An error was encountered in a non-retryable streaming request." to
+    // the console for every failed streamed request (a part of a ranged upload that we send again
+    // ourselves, @smithy/core retry middleware); errors reach the caller typed, so its log stays quiet.
+    logger: SILENT_LOGGER,
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
