@@ -21,6 +21,8 @@ export interface RunOptions {
   display?: readonly string[];
   /** Throw stdout away (cat IMAGE to warm the page cache); stderr is still captured. */
   discardStdout?: boolean;
+  /** Each chunk of stdout as it arrives, with the seconds since the spawn (progress lines' timing). */
+  onStdout?: (chunk: string, seconds: number) => void;
 }
 
 export interface RunResult {
@@ -55,7 +57,10 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stdout?.on('data', (b: Buffer) => {
+      out.push(b);
+      opts.onStdout?.(b.toString('utf8'), Number(process.hrtime.bigint() - started) / 1e9);
+    });
     child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => reject(new BenchError(`cannot start ${quote(argv)}: ${e.message}`)));
     child.on('close', (code, signal) => {

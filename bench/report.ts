@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import type { BenchCase, CaseId } from './cases';
 import type { Dataset } from './dataset';
 import { flatnessMarkdown, type FlatnessRow } from './flatness';
+import { bigFileBytes, fileLevelMarkdown, type FileLevelRow } from './file-level';
 import { formatCostsMarkdown, type FormatCosts } from './format-costs';
+import { fleetMarkdown, type FleetReport } from './fleet-report';
 import { formatByMethod, median, type CaseFigures, type RequestCounts, type Summary } from './measure';
 import { targetsMarkdown } from './targets';
 import type { ToolVersions } from './tools';
@@ -68,7 +70,9 @@ export interface ResultsJson {
   restic: Summary | null;
   cases: Partial<Record<CaseId, CaseResult>>;
   flatness: FlatnessRow[];
+  fileLevel?: FileLevelRow[];
   formatCosts?: FormatCosts;
+  fleet?: FleetReport;
   history: HistoryEntry[];
 }
 
@@ -84,8 +88,12 @@ export interface Report {
   results: Partial<Record<CaseId, CaseResult>>;
   /** Memory against disk size (bench/flatness.ts); empty when not measured. */
   flatness: FlatnessRow[];
+  /** ls and dump against a whole restore (bench/file-level.ts); empty when not measured. */
+  fileLevel: FileLevelRow[];
   /** The store format's own costs (bench/format-costs.ts); undefined when ours did not run. */
   formatCosts?: FormatCosts;
+  /** The fleet-scale case (bench/fleet.ts); undefined when not run. */
+  fleet?: FleetReport;
   methodNotes: string[];
   wallSeconds: number;
   /** os.loadavg() before and after: other work on the machine skews the figures. */
@@ -134,7 +142,9 @@ export function resultsJson(r: Report, history: HistoryEntry[]): ResultsJson {
     restic: pick(raw?.restic ?? null),
     cases: r.results,
     flatness: r.flatness,
+    fileLevel: r.fileLevel,
     formatCosts: r.formatCosts,
+    fleet: r.fleet,
     history,
   };
 }
@@ -352,7 +362,9 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
     }),
     chunkerTable(r),
     flatnessMarkdown(r.flatness),
+    fileLevelMarkdown(r.fileLevel, bigFileBytes(d)),
     formatCostsMarkdown(r.formatCosts),
+    fleetMarkdown(r.fleet),
     '## History',
     '',
     historyTable(history),

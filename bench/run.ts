@@ -8,6 +8,7 @@
  *   BENCH_TOOLS  comma list of ours, restic (default: both)
  *   BENCH_OURS_CMD  command that runs our CLI instead of `node bin/scw-backup.js`
  *   BENCH_FLATNESS  1 (default when ours runs) | 0: memory against disk size, 16x the disk, same data
+ *   BENCH_FLEET  full (default for full size) | small (default for small) | 0: the fleet-scale case (fleet.ts)
  *
  * Full-size runs write bench/RESULTS.md and bench/results.json; small runs write them
  * under bench/work/results-small/ so a smoke run never overwrites the published figures.
@@ -16,9 +17,12 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectCases, type BenchCase, type CaseId } from './cases';
+import { measureFileLevel, type FileLevelRow } from './file-level';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { measureFlatness, type FlatnessRow } from './flatness';
 import { measureFormatCosts, type FormatCosts } from './format-costs';
+import { fleetSpec, measureFleet } from './fleet';
+import type { FleetReport } from './fleet-report';
 import { BenchError, run } from './exec';
 import { formatByMethod, runSequence, summarize, type CaseFigures, type RunFigures } from './measure';
 import { OursRunner, oursCommand } from './ours';
@@ -71,6 +75,12 @@ function envTools(): Set<'ours' | 'restic'> {
   const bad = v.filter((t) => t !== 'ours' && t !== 'restic');
   if (bad.length || v.length === 0) throw new BenchError(`BENCH_TOOLS: expected ours and/or restic, got "${process.env.BENCH_TOOLS}"`);
   return new Set(v as Array<'ours' | 'restic'>);
+}
+
+function envFiles(): boolean {
+  const v = (process.env.BENCH_FILES ?? '1').trim();
+  if (v === '0' || v === '1') return v === '1';
+  throw new BenchError(`BENCH_FILES must be 0 or 1, not "${v}"`);
 }
 
 function envFlatness(): boolean {
@@ -214,13 +224,28 @@ async function main(): Promise<void> {
       flatness = await measureFlatness(new OursRunner(cmd, [], 'raw'), ds, tools, work, runs, log);
     }
 
+    let fileLevel: FileLevelRow[] = [];
+    if (toolSet.has('ours') && envFiles()) {
+      log('files: ls and dump against a whole restore (ours)');
+      fileLevel = await measureFileLevel(oursCommand(root, process.env.BENCH_OURS_CMD), ds, work, runs, log);
+    }
+
     let formatCosts: FormatCosts | undefined;
     if (toolSet.has('ours')) {
       log('store format costs: KDF and sealing, format 1 against 2');
       formatCosts = await measureFormatCosts();
     }
 
-    for (const d of ['stores', 'restore']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
+    let fleet: FleetReport | undefined;
+    const fleetPlan = fleetSpec(process.env.BENCH_FLEET ?? size, runs);
+    if (fleetPlan && toolSet.has('ours')) {
+      if (!s3 && fleetPlan.sites.includes('s3')) s3 = await startBenchS3();
+      log(`fleet: ${fleetPlan.points.map((p) => `${p.blobs} blobs/${p.snapshots} snapshots`).join(', ')} on ${fleetPlan.sites.join(' and ')}`);
+      const ours = oursCommand(root, process.env.BENCH_OURS_CMD);
+      fleet = { spec: fleetPlan, rows: await measureFleet(fleetPlan, { ours, restic: tools.restic, work: path.join(work, 'fleet'), s3, log }) };
+    }
+
+    for (const d of ['stores', 'restore', 'fleet']) await fsp.rm(path.join(work, d), { recursive: true, force: true });
 
     const summary = (j: Job | undefined): CaseFigures | null => (j && j.runs.length ? summarize(j.runs, ds.spec.virtualSize) : null);
     const results: Partial<Record<CaseId, CaseResult>> = {};
@@ -243,7 +268,7 @@ async function main(): Promise<void> {
     const jsonFile = path.join(outDir, 'results.json');
     const mdFile = path.join(outDir, 'RESULTS.md');
     const benchEnv: Record<string, string> = {};
-    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS']) {
+    for (const k of ['BENCH_SIZE', 'BENCH_RUNS', 'BENCH_CASES', 'BENCH_TOOLS', 'BENCH_OURS_CMD', 'BENCH_FLATNESS', 'BENCH_FILES', 'BENCH_FLEET']) {
       const v = process.env[k];
       if (v !== undefined) benchEnv[k] = v;
     }
@@ -258,7 +283,9 @@ async function main(): Promise<void> {
       cases,
       results,
       flatness,
+      fileLevel,
       formatCosts,
+      fleet,
       methodNotes: methodNotes(ds, jobs, runs, s3),
       wallSeconds: (Date.now() - started) / 1000,
       loadAvg: { start: loadAtStart, end: os.loadavg() },

@@ -28,13 +28,17 @@ export interface RepoFlags {
 }
 
 export function commonOptions(cmd: Command): Command {
+  return repoOptions(cmd).option('--json', 'print JSON Lines on stdout: progress lines, then one summary line');
+}
+
+/** The repository options without --json (for a command whose --json takes a value: report). */
+export function repoOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-r, --repo <location>', 'repository: a folder, or s3://BUCKET/PREFIX (or SCW_BACKUP_REPOSITORY)'))
     .option('--password-file <file>', 'read the passphrase from the first line of this file (else SCW_BACKUP_PASSWORD, else a prompt)')
     .option('--s3-endpoint <url>', 'S3 endpoint (else SCW_BACKUP_S3_ENDPOINT, else https://s3.<region>.scw.cloud)')
     .option('--s3-region <region>', 'S3 region (else SCW_DEFAULT_REGION, else fr-par)')
-    .option('--retain-until <date>', 'S3 Object Lock: every object this command writes is kept (GOVERNANCE) until this date, e.g. 2027-12-31')
-    .option('--json', 'print JSON Lines on stdout: progress lines, then one summary line');
+    .option('--retain-until <date>', 'S3 Object Lock: every object this command writes is kept (GOVERNANCE) until this date, e.g. 2027-12-31');
 }
 
 export function locationOptions(flags: RepoFlags): LocationOptions {

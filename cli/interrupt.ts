@@ -50,6 +50,11 @@ const AFTERMATH: Record<string, string> = {
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
   run: 'the sources reported as backed up are in the store; each source it stopped removed what it had created (see its line)',
+  ls: 'nothing was changed',
+  serve: 'its clients were disconnected',
+  dump: 'what was written so far stays in the target (a file being written was removed)',
+  drill: 'its scratch target was removed and no drill was recorded',
+  report: 'no report was written',
 };
 
 /**

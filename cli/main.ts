@@ -14,7 +14,13 @@ import { registerCopy } from './commands/copy';
 import { registerForget } from './commands/forget';
 import { registerPrune } from './commands/prune';
 import { registerUnlock } from './commands/unlock';
+import { registerCompact } from './commands/compact';
 import { registerRun } from './commands/run';
+import { registerLs } from './commands/ls';
+import { registerDump } from './commands/dump';
+import { registerServe } from './commands/serve';
+import { registerDrill } from './commands/drill';
+import { registerReport } from './commands/report';
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -32,7 +38,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Commander's own messages ("error: unknown command 'x'") in our one-line form.
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerCheck, registerKey, registerForget, registerPrune, registerCopy, registerUnlock, registerRun]) register(program);
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerLs, registerDump, registerServe, registerCheck, registerKey, registerForget, registerPrune, registerCompact, registerCopy, registerUnlock, registerRun, registerDrill, registerReport]) register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

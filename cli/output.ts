@@ -1,4 +1,6 @@
-import type { DamagedSnapshot, Progress } from '../engine';
+import { formatBytes, type DamagedSnapshot, type Progress } from '../engine';
+
+export { formatBytes };
 
 /**
  * Output convention (README "Scripting"): with --json every command prints JSON Lines on stdout —
@@ -44,17 +46,6 @@ export class Output {
 /** findSnapshot's `onDamaged`: a damaged manifest that `latest` skipped becomes a warning. */
 export function skippedWarning(out: Output): (d: DamagedSnapshot) => void {
   return (d) => out.warning(`${d.message}; skipped: "latest" is the newest readable snapshot`);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let u = 0;
-  let v = n;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
 }
 
 function formatDuration(ms: number): string {

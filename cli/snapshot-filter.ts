@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
+import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, loadSnapshot, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
 import { isInstanceGroup } from '../engine/scaleway/instance-group';
 import { collectTag } from './args';
 import { skippedWarning, type Output } from './output';
@@ -12,10 +12,13 @@ export interface FilterFlags {
   source?: string[];
 }
 
-function collectSource(value: string, previous: string[] = []): string[] {
+export function collectSource(value: string, previous: string[] = []): string[] {
   // A local path as the user types it; snapshots record local images by absolute path.
   return [...previous, value.includes('://') ? value : resolve(value)];
 }
+
+/** The `<snapshot>` argument of the commands that take one snapshot (restore, drill). */
+export const SNAPSHOT_ARGUMENT = 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)';
 
 /** Add the filter options; `what` says what they narrow ("snapshots", "source snapshots"...). */
 export function filterOptions(cmd: Command, what = 'snapshots'): Command {
@@ -55,5 +58,5 @@ export async function resolveSnapshot(
     }
     out.warning(`"latest" of ${named} is the newest of them all, of ${latest.source.location}; choose with --source LOCATION`);
   }
-  return latest;
+  return loadSnapshot(repo, latest.id);
 }

@@ -4,9 +4,16 @@ import { BackupError, InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import { openBlob } from './store/blob-reader';
 import { packPath, parsePackHeader } from './store/pack';
+import { usesTables } from './index-rewrite';
+import type { BlobEntry } from './store/blob';
+import { TableReader } from './store/index-table/table-reader';
+import { SHARD_DIR, TABLE_DIR } from './store/index-table/table-writer';
+import { listDrills } from './store/drill-record';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
+import { readCatalog } from './store/catalog';
+import { summaryOf } from './store/snapshot';
 import { readDiskMap } from './store/snapshots';
 
 export interface CheckOptions {
@@ -36,6 +43,8 @@ export interface CheckResult {
   /** The manifests that cannot be read (each is also one of `errors`). */
   damaged: DamagedSnapshot[];
   indexFiles: number;
+  /** Drill records listed (FORMAT.md §13), damaged ones included (each of those is one of `errors`). */
+  drills: number;
   packs: number;
   packsRead: number;
   blobsRead: number;
@@ -84,7 +93,7 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     : options.readData === true ? () => true
     : parseSubset(options.readData, options.random ?? Math.random);
   const progress = new ProgressReporter(options.onProgress);
-  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, packs: 0, packsRead: 0, blobsRead: 0 };
+  const result: CheckResult = { ok: true, errors: [], warnings: [], snapshots: 0, damaged: [], indexFiles: 0, drills: 0, packs: 0, packsRead: 0, blobsRead: 0 };
   if (repo.config.version === 1) {
     result.warnings.push({
       object: 'config',
@@ -98,6 +107,9 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
   // even when backups finish while check runs.
   const snapshotPaths: string[] = [];
   for await (const obj of repo.backend.list('snapshots')) snapshotPaths.push(obj.path);
+  // The catalog (FORMAT.md §8.2) is derived data: what is wrong with it is a warning, which compact mends.
+  const catalog = await readCatalog(repo, new Set(snapshotPaths.map((p) => p.slice('snapshots/'.length))));
+  for (const d of catalog.damaged) result.warnings.push({ object: d.object, message: `${d.message}; listings read the manifests from their files ("compact" rewrites the catalog)` });
 
   for await (const obj of repo.backend.list('index')) {
     result.indexFiles++;
@@ -105,6 +117,26 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       await repo.loadIndexFile(obj.path);
     } catch (err) {
       result.errors.push(problem(obj.path, err));
+    }
+  }
+  // Index tables (FORMAT.md §7.1): read whole, every part checked against its name and every block
+  // against its tag; parts no table names are an interrupted compaction's, which prune removes.
+  const named = new Set<string>();
+  if (usesTables(repo)) {
+    for await (const obj of repo.backend.list(TABLE_DIR)) {
+      result.indexFiles++;
+      try {
+        const table = await TableReader.open(repo, obj.path);
+        for (const part of table.objects) named.add(part);
+        const entries: Array<[string, BlobEntry]> = [];
+        await table.readAll((packId, blob) => entries.push([packId, { ...blob, id: Buffer.from(blob.id) }]));
+        for (const [packId, blob] of entries) repo.index.add(repo.index.packNumber(packId), blob);
+      } catch (err) {
+        result.errors.push(problem(obj.path, err));
+      }
+    }
+    for await (const obj of repo.backend.list(SHARD_DIR)) {
+      if (!named.has(obj.path)) result.warnings.push({ object: obj.path, message: `${obj.path} is part of no index table (left by an interrupted compaction; unused)` });
     }
   }
 
@@ -139,6 +171,10 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       continue;
     }
     const snapshot = read.snapshot;
+    const summary = catalog.snapshots.get(snapshot.id);
+    if (summary && JSON.stringify(summary) !== JSON.stringify(summaryOf(snapshot))) {
+      result.warnings.push({ object: obj.path, message: `the catalog's summary of ${obj.path} differs from the manifest ("compact" rewrites the catalog from the files)` });
+    }
     try {
       let missing = 0;
       let first = '';
@@ -154,6 +190,10 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       result.errors.push(problem(obj.path, err));
     }
   }
+
+  const drills = await listDrills(repo);
+  result.drills = drills.drills.length + drills.damaged.length;
+  for (const d of drills.damaged) result.errors.push({ object: `drills/${d.id}`, message: d.message });
 
   // Unindexed packs are read too: after a damaged index file they may hold the only copy of data.
   if (select) await readPacks(repo, [...stored.keys()].filter((id) => select(id)), result, progress);

@@ -13,7 +13,7 @@ import { BlobWriter } from './store/blob-writer';
 import type { MapExtent } from './store/disk-map';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
-import type { Snapshot, SnapshotManifest } from './store/snapshot';
+import type { Snapshot, SnapshotManifest, SnapshotSummary } from './store/snapshot';
 import type { DamagedSnapshot } from './store/snapshot-file';
 import { DiskMapWriter, findSnapshot, listSnapshots, matchesFilter, readDiskMap, saveSnapshot, type SnapshotFilter } from './store/snapshots';
 
@@ -91,7 +91,7 @@ class ExtentCursor {
   private i = 0;
   private done = false;
 
-  constructor(repo: Repository, snapshot: Snapshot) {
+  constructor(repo: Repository, snapshot: SnapshotSummary) {
     this.pages = readDiskMap(repo, snapshot);
   }
 
@@ -128,7 +128,7 @@ class Translator {
   private readonly a: ExtentCursor;
   private readonly b: ExtentCursor;
 
-  constructor(from: Repository, private readonly to: Repository, pair: { a: Snapshot; b: Snapshot }) {
+  constructor(from: Repository, private readonly to: Repository, pair: { a: SnapshotSummary; b: SnapshotSummary }) {
     this.a = new ExtentCursor(from, pair.a);
     this.b = new ExtentCursor(to, pair.b);
   }
@@ -153,7 +153,7 @@ interface PackWork {
 }
 
 /** Copy one snapshot; the target's index must be loaded. */
-async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pair | undefined, options: CopyOptions, locks: LockGuard): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
+async function copyOne(from: Repository, to: Repository, s: SnapshotSummary, parent: Pair | undefined, options: CopyOptions, locks: LockGuard): Promise<{ stats: CopiedSnapshot; map: SnapshotManifest['map'] }> {
   const progress = new ProgressReporter(options.onProgress);
   // After a failure or a stop request, indexing what was stored is clean-up: only a lapsed lock stops it.
   let aborting = false;
@@ -238,15 +238,15 @@ async function copyOne(from: Repository, to: Repository, s: Snapshot, parent: Pa
   }
 }
 
-type Pair = { a: Snapshot; b: Snapshot };
+type Pair = { a: SnapshotSummary; b: SnapshotSummary };
 
 /** The source snapshots to copy, oldest first: the given refs, or every snapshot (with the tags). */
-async function selectSnapshots(from: Repository, all: Snapshot[], options: CopyOptions): Promise<Snapshot[]> {
+async function selectSnapshots(from: Repository, all: SnapshotSummary[], options: CopyOptions): Promise<SnapshotSummary[]> {
   const filter: SnapshotFilter = { ...options.filter, tags: { ...options.filter?.tags, ...options.tags } };
   if (!options.snapshots || options.snapshots.length === 0) {
     return all.filter((s) => matchesFilter(s, filter));
   }
-  const wanted: Snapshot[] = [];
+  const wanted: SnapshotSummary[] = [];
   for (const ref of options.snapshots) {
     const s = await findSnapshot(from, ref, filter);
     if (!wanted.some((w) => w.id === s.id)) wanted.push(s);
@@ -269,18 +269,19 @@ async function copyAll(from: Repository, to: Repository, options: CopyOptions, r
   const inTarget = new Map(target.snapshots.map((s) => [snapshotIdentity(s), s] as const));
   // Indexes after snapshots: a manifest is written after every index file it needs, so each
   // snapshot listed above finds its chunks even if its backup finished a moment ago.
-  await Promise.all([from.loadIndex(), to.loadIndex()]);
+  // Every entry of both stores in memory: chunks are looked up one by one, across the whole disk.
+  await Promise.all([from.loadIndex({ full: true }), to.loadIndex({ full: true })]);
   // Earlier copies of the same disk (host and location), to reuse chunk ids from.
   const pairs = new Map<string, Pair[]>();
-  const disk = (s: Snapshot): string => JSON.stringify([s.hostname, s.source.location]);
-  const addPair = (a: Snapshot, b: Snapshot): void => {
+  const disk = (s: SnapshotSummary): string => JSON.stringify([s.hostname, s.source.location]);
+  const addPair = (a: SnapshotSummary, b: SnapshotSummary): void => {
     pairs.set(disk(a), [...(pairs.get(disk(a)) ?? []), { a, b }]);
   };
   for (const s of all) {
     const b = inTarget.get(snapshotIdentity(s));
     if (b) addPair(s, b);
   }
-  const distance = (p: Pair, s: Snapshot): number => Math.abs(Date.parse(p.a.time) - Date.parse(s.time));
+  const distance = (p: Pair, s: SnapshotSummary): number => Math.abs(Date.parse(p.a.time) - Date.parse(s.time));
   for (const s of wanted) {
     const there = inTarget.get(snapshotIdentity(s));
     if (there) {

@@ -11,9 +11,9 @@ import {
 import { withLock } from './store/lock-scope';
 import type { Lock } from './store/locks';
 import type { Repository } from './store/repository';
-import type { Snapshot } from './store/snapshot';
+import type { SnapshotSummary } from './store/snapshot';
 import { readSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
-import { findSnapshot, listSnapshots, resolveSnapshotId, type SnapshotFilter } from './store/snapshots';
+import { findSnapshot, listSnapshots, resolveSnapshotId, rewriteCatalog, type SnapshotFilter } from './store/snapshots';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -70,7 +70,7 @@ export class EmptyPolicyError extends InvalidInputError {
   }
 }
 
-const ref = (s: Snapshot): ForgetSnapshotRef => ({ id: s.id, time: s.time });
+const ref = (s: SnapshotSummary): ForgetSnapshotRef => ({ id: s.id, time: s.time });
 
 /** A snapshot to remove by name: its time when its manifest reads, else it is reported as damaged. */
 async function resolveRef(repo: Repository, r: string, result: ForgetResult, filter: SnapshotFilter): Promise<ForgetSnapshotRef> {
@@ -102,6 +102,11 @@ async function deleteManifests(repo: Repository, ids: string[], result: ForgetRe
       if (!(err instanceof BackupError && err.code === 'S3_DELETE_DENIED')) throw err;
       result.notRemoved.push({ id, message: err.message });
     }
+  }
+  // The catalog is rewritten to what is left (FORMAT.md §8.2), so later listings read one object.
+  if (result.removed.length > 0) {
+    await lock?.confirm();
+    for (const n of await rewriteCatalog(repo)) result.warnings.push(`${n.object} could not be deleted (${n.message}); it only repeats catalog entries`);
   }
 }
 

@@ -4,20 +4,19 @@
  * repacked or removed (FORMAT.md §12).
  */
 import { idToHex } from './crypto/chunk-id';
-import { AAD } from './crypto/seal';
 import { BackupError } from './errors';
+import { loadIndexObjects, orphanTableParts, type IndexObjects } from './index-rewrite';
 import { ProgressReporter } from './progress';
 import type { ObjectInfo } from './store/backend';
 import { openBlob } from './store/blob-reader';
 import { BlobTable } from './store/blob-table';
 import { decodeMapPage } from './store/disk-map';
-import { decodeIndex } from './store/index-file';
 import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
 import type { MapPageRef } from './store/snapshot';
-import { readListedSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
-import { listSnapshots } from './store/snapshots';
+import type { DamagedSnapshot } from './store/snapshot-file';
+import { readSnapshotFiles } from './store/snapshots';
 
 /** Prune will not run: the store already lacks data a snapshot needs, or an option is wrong. */
 export class PruneRefusedError extends BackupError {
@@ -43,8 +42,8 @@ export interface PlanOptions {
 
 export interface PrunePlan {
   table: BlobTable;
-  /** Every index file read, with the packs it lists (pack numbers). */
-  indexFiles: Map<string, number[]>;
+  /** Every index file and table read, with the packs each lists (pack numbers), and tables' parts. */
+  index: IndexObjects;
   /** Every pack in the store at the start, by id. */
   stored: Map<string, ObjectInfo>;
   snapshots: number;
@@ -72,28 +71,6 @@ export interface PrunePlan {
   youngKept: number;
 }
 
-/** Load every index file, keeping all entries, duplicates included. A pack listed by several files counts once. */
-async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<string, number[]>> {
-  const files = new Map<string, number[]>();
-  const owner = new Map<number, string>();
-  for await (const obj of repo.backend.list('index')) {
-    const payload = await repo.loadObject(obj.path, AAD.index);
-    const packsHere = new Set<number>();
-    decodeIndex(payload, obj.path, (packId, blob) => {
-      const pn = table.packNumber(packId);
-      packsHere.add(pn);
-      // A pack listed twice (an interrupted prune's new index beside the old one) has the same
-      // blobs in both listings: take them from the first file only.
-      const first = owner.get(pn);
-      if (first === undefined) owner.set(pn, obj.path);
-      else if (first !== obj.path) return;
-      table.add(pn, blob);
-    });
-    files.set(obj.path, [...packsHere]);
-  }
-  return files;
-}
-
 /**
  * The disk maps prune must keep (FORMAT.md §12.2): every readable snapshot's, and the pages a
  * damaged manifest still lists when its bytes opened (an invalid manifest is exactly what a writer
@@ -101,23 +78,29 @@ async function loadIndexFiles(repo: Repository, table: BlobTable): Promise<Map<s
  * blind to what it needs: prune refuses, unless told to ignore such manifests.
  */
 async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; snapshots: number; damaged: DamagedSnapshot[] }> {
-  const listing = await listSnapshots(repo);
+  // Every manifest from its own file: the catalog holds no maps, and prune trusts nothing derived.
   const gone = options.assumeRemoved ?? new Set<string>();
-  const snapshots = listing.snapshots.filter((s) => !gone.has(s.id));
-  const damaged = listing.damaged.filter((d) => !gone.has(d.id));
-  const maps = snapshots.map((s) => ({ name: `snapshot ${s.id.slice(0, 12)}`, map: s.map }));
+  const reads = (await readSnapshotFiles(repo)).filter((r) => !gone.has(r.ok ? r.snapshot.id : r.damaged.id));
+  const maps: Array<{ name: string; map: MapPageRef[] }> = [];
+  const damaged: DamagedSnapshot[] = [];
   const blind: DamagedSnapshot[] = [];
-  for (const d of damaged) {
-    const r = await readListedSnapshotFile(repo, d.id); // read again for its map: listings report no more than the reason
-    if (r === undefined) continue;
-    const map = r.ok ? r.snapshot.map : r.map;
-    if (map === undefined) {
+  let snapshots = 0;
+  for (const r of reads) {
+    if (r.ok) {
+      maps.push({ name: `snapshot ${r.snapshot.id.slice(0, 12)}`, map: r.snapshot.map });
+      snapshots++;
+      continue;
+    }
+    const d = r.damaged;
+    damaged.push(d);
+    if (r.map === undefined) {
       blind.push(d);
       continue;
     }
-    maps.push({ name: `damaged snapshot ${d.id.slice(0, 12)}`, map });
-    options.warnings.push(`${d.message}; prune keeps the ${map.length} map page(s) it lists and their chunks ("forget ${d.id.slice(0, 12)}" lets a later prune remove them)`);
+    maps.push({ name: `damaged snapshot ${d.id.slice(0, 12)}`, map: r.map });
+    options.warnings.push(`${d.message}; prune keeps the ${r.map.length} map page(s) it lists and their chunks ("forget ${d.id.slice(0, 12)}" lets a later prune remove them)`);
   }
+  damaged.sort((x, y) => x.id.localeCompare(y.id));
   if (blind.length > 0 && !options.ignoreDamagedSnapshots) {
     const names = blind.slice(0, 3).map((d) => `snapshots/${d.id}`).join(', ') + (blind.length > 3 ? ` and ${blind.length - 3} more` : '');
     throw new PruneRefusedError(repo.location, `${names} cannot be read, so prune cannot tell which data ${blind.length > 1 ? 'they need' : 'it needs'} ` +
@@ -125,7 +108,7 @@ async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ map
       `${blind.length > 1 ? 'they' : 'it'} referenced), or prune with --ignore-damaged-snapshots`);
   }
   for (const d of blind) options.warnings.push(`${d.message}; ignored as asked (--ignore-damaged-snapshots): data only it references is removed`);
-  return { maps, snapshots: snapshots.length, damaged };
+  return { maps, snapshots, damaged };
 }
 
 /** Mark the blobs every kept map needs. Refuses when one of them has no copy in a stored pack. */
@@ -199,7 +182,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   const stored = new Map<string, ObjectInfo>();
   for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj);
   const table = new BlobTable();
-  const indexFiles = await loadIndexFiles(repo, table);
+  const index = await loadIndexObjects(repo, table);
   const { snapshots, damaged } = await mark(repo, table, stored, options);
 
   const packCount = table.packCount;
@@ -221,9 +204,9 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
     }
   }
 
-  const young = (info: ObjectInfo | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
+  const young = (info: Pick<ObjectInfo, 'modified'> | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
   const plan: PrunePlan = {
-    table, indexFiles, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
+    table, index, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
     usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
   };
   const candidates: Array<{ pn: number; unused: number }> = [];
@@ -258,6 +241,10 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   // leaves it there. Those older than the grace period belong to no live writer.
   for await (const obj of repo.backend.list(TMP_DIR)) {
     if (obj.modified !== undefined && !young(obj)) plan.leftovers.push(obj.path);
+  }
+  // Parts of index tables that no table names: an interrupted compaction wrote them.
+  for (const part of await orphanTableParts(repo, index)) {
+    if (part.modified !== undefined && !young(part)) plan.leftovers.push(part.path);
   }
   return plan;
 }

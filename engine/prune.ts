@@ -3,19 +3,20 @@
  * store wherever it stops (FORMAT.md §12): new packs (repacked blobs) first, then a new complete
  * index, then the old index files are deleted, and only then the packs nothing lists any more.
  */
-import { createHash } from 'node:crypto';
 import { AAD } from './crypto/seal';
 import { BackupError } from './errors';
+import { deleteOldIndex, usesTables, writeIndex } from './index-rewrite';
 import { planPrune, PruneRefusedError, type PrunePlan } from './prune-plan';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import { storeNow } from './store/backend';
 import type { BlobEntry } from './store/blob';
 import { fetchPackRanges, openBlob } from './store/blob-reader';
-import { decodeIndex, encodeIndex, type IndexedPack } from './store/index-file';
+import { decodeIndex, type IndexedPack } from './store/index-file';
 import { describeLock, isStale, listLocks, Lock } from './store/locks';
 import { PackBuilder, packPath } from './store/pack';
 import type { Repository } from './store/repository';
-import { sealObject } from './store/sealed-object';
+import { orphanDrills } from './store/drill-record';
+import { rewriteCatalog } from './store/snapshots';
 import type { DamagedSnapshot } from './store/snapshot-file';
 import { sealedBound } from './pipeline/chunk-ops';
 
@@ -23,8 +24,6 @@ export { PruneRefusedError } from './prune-plan';
 
 export const DEFAULT_REPACK_THRESHOLD = 50;
 export const DEFAULT_PRUNE_GRACE_MS = 60 * 60 * 1000;
-/** New index files list at most about this many blobs (~3 MiB of index payload each). */
-const BLOBS_PER_INDEX_FILE = 65536;
 
 export interface PruneOptions {
   /** Only report what would be done. Takes no lock (and says which locks a real prune would meet). */
@@ -66,6 +65,8 @@ export interface PruneResult {
   /** `removed`: stored bytes of the packs deleted (planned ones in a dry run); `written`: of new packs. */
   bytes: { total: number; used: number; removed: number; written: number };
   indexFiles: { read: number; written: number; removed: number };
+  /** Drill records (FORMAT.md §13): `removed` name a snapshot that is gone (to remove, in a dry run); `damaged` are kept. */
+  drills: { total: number; removed: number; damaged: number };
   /** Objects the store refused to delete (Object Lock retention, missing permission): nothing was lost. */
   notDeleted: Array<{ object: string; message: string }>;
   warnings: string[];
@@ -107,10 +108,17 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
       assumeRemoved: options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined,
     });
     applyRepackBudget(plan, options.maxRepack);
+    const drills = await orphanDrills(repo, options.dryRun && options.assumeRemoved ? new Set(options.assumeRemoved) : undefined);
+    for (const d of drills.damaged) warnings.push(`${d.message}; prune keeps it (it cannot tell which snapshot it names); delete drills/${d.id} by hand once you know what it was`);
     const result = summarize(plan, !!options.dryRun, warnings);
+    result.drills = { total: drills.total, removed: drills.remove.length, damaged: drills.damaged.length };
     for (const pn of plan.dropMissing) warnings.push(`${packPath(plan.table.packId(pn))} is listed in the index but missing from the store; no snapshot needs it, so the new index leaves it out`);
     if (plan.unindexedKeep.length > 0) warnings.push(`${plan.unindexedKeep.length} unindexed pack(s) are younger than the grace period (or of unknown age) and were kept`);
-    if (!options.dryRun && lock) await execute(repo, plan, lock, result, progress);
+    if (!options.dryRun && lock) {
+      await execute(repo, plan, lock, result, progress, drills.remove);
+      await lock.confirm();
+      result.notDeleted.push(...await rewriteCatalog(repo));
+    }
     result.durationMs = Date.now() - started;
     return result;
   } finally {
@@ -152,7 +160,8 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
       youngKept: plan.youngKept, written: 0,
     },
     bytes: { total: plan.totalBytes, used: plan.usedBytes, removed: removedBytes, written: 0 },
-    indexFiles: { read: plan.indexFiles.size, written: 0, removed: 0 },
+    indexFiles: { read: plan.index.files.size, written: 0, removed: 0 },
+    drills: { total: 0, removed: 0, damaged: 0 },
     leftovers: plan.leftovers.length,
     notDeleted: [],
     warnings,
@@ -160,8 +169,10 @@ function summarize(plan: PrunePlan, dryRun: boolean, warnings: string[]): PruneR
   };
 }
 
-async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: PruneResult, progress: ProgressReporter): Promise<void> {
-  const rewrite = plan.remove.length + plan.repack.length + plan.dropMissing.length > 0;
+async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: PruneResult, progress: ProgressReporter, drills: readonly string[]): Promise<void> {
+  // A new index when packs go, and, in a store with index tables, whenever the index is in more than
+  // one piece: prune keeps it compact (FORMAT.md §7.1).
+  const rewrite = plan.remove.length + plan.repack.length + plan.dropMissing.length > 0 || (usesTables(repo) && plan.index.files.size > 1);
   const { order, start } = plan.table.byPack();
   const entriesOf = (pn: number): number[] => Array.from(order.subarray(start[pn], start[pn + 1]));
 
@@ -171,32 +182,17 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   result.bytes.written = newPacks.reduce((n, p) => n + p.size, 0);
 
   // 2. A complete new index: kept packs with all their entries, and the new packs.
-  const written = new Set<string>();
-  if (rewrite) {
-    let batch: IndexedPack[] = [];
-    let blobs = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      written.add(await putIndexFile(repo, batch));
-      batch = [];
-      blobs = 0;
-    };
-    // Pack by pack, so that only one index file's entries are ever held as objects.
-    const add = async (p: IndexedPack): Promise<void> => {
-      batch.push(p);
-      blobs += p.blobs.length;
-      if (blobs >= BLOBS_PER_INDEX_FILE) await flush();
-    };
-    for (const pn of plan.keep) await add({ id: plan.table.packId(pn), blobs: entriesOf(pn).map((e) => plan.table.entry(e)) });
-    for (const p of newPacks) await add(p);
-    await flush();
+  function* packs(): Generator<IndexedPack> {
+    for (const pn of plan.keep) yield { id: plan.table.packId(pn), blobs: entriesOf(pn).map((e) => plan.table.entry(e)) };
+    yield* newPacks;
   }
+  const written = rewrite ? await writeIndex(repo, packs()) : new Set<string>();
   result.indexFiles.written = written.size;
 
   // 3. Index files that appeared while we worked (a writer whose lock went stale): their packs stay.
   const protectedPacks = new Set<string>();
   for await (const obj of repo.backend.list('index')) {
-    if (plan.indexFiles.has(obj.path) || written.has(obj.path)) continue;
+    if (plan.index.files.has(obj.path) || written.has(obj.path)) continue;
     result.warnings.push(`${obj.path} appeared during prune; the packs it lists are kept`);
     decodeIndex(await repo.loadObject(obj.path, AAD.index), obj.path, (packId) => protectedPacks.add(packId));
   }
@@ -204,7 +200,7 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
   // 4. Nothing is removed unless our lock is still fresh: otherwise a writer may have ignored it.
   await lock.confirm();
   let deleted = 0;
-  const total = (rewrite ? plan.indexFiles.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length + plan.leftovers.length;
+  const total = (rewrite ? plan.index.files.size : 0) + plan.remove.length + plan.repack.length + plan.unindexedRemove.length + drills.length + plan.leftovers.length;
   const remove = async (path: string): Promise<boolean> => {
     lock.assertFresh();
     try {
@@ -219,13 +215,11 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
       return false;
     }
   };
-  // 5. The old index files.
+  // 5. The old index files and tables. One that stays must not point at packs we remove.
   if (rewrite) {
-    for (const [path, packs] of plan.indexFiles) {
-      if (await remove(path)) result.indexFiles.removed++;
-      // An old index file that stays must not point at packs we remove.
-      else for (const pn of packs) protectedPacks.add(plan.table.packId(pn));
-    }
+    result.indexFiles.removed = await deleteOldIndex(plan.index, remove, (pns) => {
+      for (const pn of pns) protectedPacks.add(plan.table.packId(pn));
+    });
   }
 
   // 6. Packs that no index lists any more.
@@ -238,7 +232,10 @@ async function execute(repo: Repository, plan: PrunePlan, lock: Lock, result: Pr
     if (protectedPacks.has(id)) continue;
     if (await remove(packPath(id))) result.bytes.removed += plan.stored.get(id)?.size ?? 0;
   }
-  // 7. Temporary files that interrupted writes left behind.
+  // 7. Drill records of snapshots that are gone (they follow their snapshots, FORMAT.md §13).
+  result.drills.removed = 0;
+  for (const path of drills) if (await remove(path)) result.drills.removed++;
+  // 8. Temporary files that interrupted writes left behind.
   for (const path of plan.leftovers) await remove(path);
   if (result.notDeleted.length > 0) {
     result.warnings.push(`${result.notDeleted.length} object(s) could not be deleted (first: ${result.notDeleted[0].object}); nothing was lost, prune again once they can be deleted`);
@@ -282,12 +279,4 @@ async function repack(repo: Repository, plan: PrunePlan, entriesOf: (pn: number)
   }
   await flush();
   return out;
-}
-
-/** Store one index file (FORMAT.md §7) under the SHA-256 of its sealed bytes; returns its path. */
-async function putIndexFile(repo: Repository, packs: readonly IndexedPack[]): Promise<string> {
-  const sealed = sealObject(repo.keys.sealer, AAD.index, encodeIndex(packs), repo.compressor);
-  const path = `index/${createHash('sha256').update(sealed).digest('hex')}`;
-  await repo.backend.put(path, sealed);
-  return path;
 }

@@ -125,9 +125,14 @@ async function restoreChunks(
   const nextWork = async (): Promise<[number, PackWork] | undefined> => {
     while (queue.length === 0 && !pagesDone && !failed) {
       guard();
-      refill ??= pages.next().then((r) => {
-        if (r.done) pagesDone = true;
-        else queue.push(...groupByPack(repo, snapshot, r.value, result, place).entries());
+      refill ??= pages.next().then(async (r) => {
+        if (r.done) {
+          pagesDone = true;
+          return;
+        }
+        // Where the page's chunks are: from large index tables, only these (FORMAT.md §7.1).
+        await repo.ensureIndexed(r.value.flatMap((e) => (e.id ? [e.id] : [])));
+        queue.push(...groupByPack(repo, snapshot, r.value, result, place).entries());
       }).finally(() => {
         refill = undefined;
       });

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../engine';
-import { parseSchedule } from './schedule';
+import { cadenceProblem, parseSchedule, type Schedule } from './schedule';
 
 const retentionSchema = z.object({
   last: z.number().int().nonnegative().optional(),
@@ -49,6 +49,11 @@ export const planSchema = z.object({
     s3Endpoint: z.string().optional(),
   }).strict(),
   sources: z.array(sourceSchema),
+  /**
+   * When the plan runs (a BackupSchedule writes its jobs' cron here): a source is then backed up by
+   * the last run before its deadline, and a source whose RPO the runs cannot meet is refused.
+   */
+  cadence: z.object({ schedule: z.string(), timeZone: z.string().optional() }).strict().optional(),
 }).strict();
 
 export type Plan = z.infer<typeof planSchema>;
@@ -63,17 +68,30 @@ export function parsePlan(json: unknown, file = 'plan'): Plan {
     throw new InvalidInputError(`${file}: ${where || '(top level)'}`, i.message);
   }
   const plan = r.data;
+  const cadence = plan.cadence ? parsed(`${file}: cadence.schedule`, () => planCadence(plan) as Schedule) : undefined;
   const names = new Set<string>();
   plan.sources.forEach((s, i) => {
     if (names.has(s.name)) throw new InvalidInputError(`${file}: sources[${i}].name`, `"${s.name}" is used twice`);
     names.add(s.name);
-    try {
-      parseSchedule(s.schedule, s.timeZone ?? 'UTC', `sources[${i}].schedule`);
-    } catch (err) {
-      throw new InvalidInputError(`${file}: sources[${i}].schedule`, err instanceof Error ? err.message.replace(/^[^:]*: /, '') : String(err));
-    }
+    const schedule = parsed(`${file}: sources[${i}].schedule`, () => parseSchedule(s.schedule, s.timeZone ?? 'UTC', `sources[${i}].schedule`));
+    const problem = cadence && cadenceProblem(schedule, cadence);
+    if (problem) throw new InvalidInputError(`${file}: sources[${i}].schedule`, `${s.name}: ${problem.replace(/^runs/, 'jobs started on')}`);
   });
   return plan;
+}
+
+/** The plan's cadence, parsed (undefined when it has none). */
+export function planCadence(plan: Plan): Schedule | undefined {
+  return plan.cadence ? parseSchedule(plan.cadence.schedule, plan.cadence.timeZone ?? 'UTC', 'cadence') : undefined;
+}
+
+/** `fn`'s schedule, its error renamed to `input` (the field in the plan file). */
+function parsed(input: string, fn: () => Schedule): Schedule {
+  try {
+    return fn();
+  } catch (err) {
+    throw new InvalidInputError(input, err instanceof Error ? err.message.replace(/^[^:]*: /, '') : String(err));
+  }
 }
 
 /** `I/N` (1-based): which shard of how many. */

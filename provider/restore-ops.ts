@@ -2,11 +2,16 @@
  * What a Restore resource does (docs/PULUMI.md): restore the latest (or a given) snapshot of a
  * BackupSource as a new volume, optionally attached, or an Instance group as a new server. Plain
  * async functions over plain data, called by the dynamic provider and by tests.
+ *
+ * The dynamic providers load this module by package name (scw-backup/provider/restore-ops); destroy
+ * runs the state's provider text, whichever version wrote it: `deleteRestored` keeps its name and shape.
  */
-import { findSnapshot, listSnapshots, type Snapshot } from '../engine';
+import './plugin-process';
+import { NotFoundError, findSnapshot, type Snapshot } from '../engine';
 import type { Repository } from '../engine';
 import { withScaleway, withStore, type ConnectionOverrides } from './connection';
-import { sourceLocation, type BackupSourceInputs } from './source-ops';
+import { sourceLocation, type BackupSourceInputs } from './source-inputs';
+import { isUnknown, knownChanges, unknownKeys } from './unknowns';
 
 export interface RestoreInputs {
   source: Pick<BackupSourceInputs, 'kind' | 'zone' | 'resourceId' | 'bucket' | 'stagingPrefix' | 'store' | 'scaleway'>;
@@ -28,15 +33,38 @@ export interface RestoreOutputs extends RestoreInputs {
   durationMs: number;
 }
 
+/** The source's identity (kind, zone, id), or the unknown value when a preview does not know `source` yet. */
+function sourceIdentity(source: unknown): unknown {
+  if (isUnknown(source)) return source;
+  const s = source as Partial<RestoreInputs['source']> | undefined;
+  return { kind: s?.kind, zone: s?.zone, resourceId: s?.resourceId };
+}
+
+/**
+ * Diff of a restore or a drill, without the network. A restore happens once: another snapshot, name,
+ * target, run or source (known to change) is a new one; anything else (a rotated key in `source`,
+ * deleteOnDestroy) is an update that records it, so that destroy runs with it.
+ */
+export function diffRestore(olds: RestoreInputs | DrillInputs, news: RestoreInputs | DrillInputs, replaceKeys: readonly string[]): { changes: boolean; replaces: string[] } {
+  const o = olds as unknown as Record<string, unknown>;
+  const n = news as unknown as Record<string, unknown>;
+  const replaces = knownChanges(o, n, replaceKeys);
+  if (knownChanges({ source: sourceIdentity(o.source) }, { source: sourceIdentity(n.source) }, ['source']).length > 0) replaces.push('source');
+  const changed = knownChanges(o, n, ['source', 'deleteOnDestroy']).length > 0 || unknownKeys(n).length > 0;
+  return { changes: replaces.length > 0 || changed, replaces };
+}
+
 /** The snapshot to restore: the source's newest, or the one named (which must be the source's). */
 export async function pickSnapshot(repo: Repository, source: RestoreInputs['source'], ref = 'latest'): Promise<Snapshot> {
   const location = sourceLocation(source);
   if (ref === 'latest') {
     // The newest readable one: a damaged manifest cannot be restored (`check` reports it).
-    const own = (await listSnapshots(repo)).snapshots.filter((s) => s.source.location === location);
-    const last = own[own.length - 1];
-    if (!last) throw new Error(`snapshot: no snapshot of ${location} in ${repo.location} yet`);
-    return last;
+    try {
+      return await findSnapshot(repo, 'latest', { sources: [location] });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new Error(`snapshot: no snapshot of ${location} in ${repo.location} yet`, { cause: err });
+      throw err;
+    }
   }
   const s = await findSnapshot(repo, ref);
   if (s.source.location !== location) throw new Error(`snapshot: ${ref} is a snapshot of ${s.source.location}, not of ${location}`);

@@ -8,7 +8,7 @@
 import { InterruptedError, InvalidInputError } from '../engine';
 import type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection';
 import type { Plan, PlanSource } from './plan';
-import { shardOf } from './plan';
+import { planCadence, shardOf } from './plan';
 import { dueAt, isDue, parseSchedule } from './schedule';
 import { backupSource, readSource, sourceLocation, type BackupSourceInputs } from './source-ops';
 
@@ -79,6 +79,7 @@ export async function runPlan(plan: Plan, secrets: RunSecrets, o: RunPlanOptions
   const concurrency = Math.max(1, Math.min(16, o.concurrency ?? 2));
   const now = o.now ?? new Date();
   const connections = connectionsFor(plan, secrets);
+  const cadence = planCadence(plan);
   const queue = shardOf(plan, shard);
   const runs: SourceRun[] = [];
 
@@ -91,7 +92,7 @@ export async function runPlan(plan: Plan, secrets: RunSecrets, o: RunPlanOptions
       const view = await readSource(inputs);
       const schedule = parseSchedule(s.schedule, s.timeZone ?? 'UTC');
       const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
-      if (!isDue(schedule, last, now)) {
+      if (!isDue(schedule, last, now, cadence)) {
         return { name: s.name, location, result: 'not-due', snapshotId: view.lastSnapshotId, dueAt: dueAt(schedule, last)?.toISOString(), durationMs: Date.now() - started };
       }
       const after = await backupSource(inputs, o.overrides, o.signal);

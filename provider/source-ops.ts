@@ -1,95 +1,35 @@
 /**
  * What a BackupSource does, as plain async functions over plain data (docs/PULUMI.md): the dynamic
  * provider (provider/dynamic/) calls these, and tests drive them directly. `create` checks that the
- * Scaleway volume or Instance exists and takes the first backup; `diff` says why a backup is due
- * (schedule, a snapshot missing from the store, changed inputs); `update` takes it and applies the
- * retention; `read` reports the store's view; `delete` leaves every backup in place.
+ * Scaleway volume or Instance exists and takes the first backup; `diff` says why an update is wanted
+ * (a backup due, drift between the state and the store, changed inputs); `update` takes the backup
+ * and applies the retention, or only records new connection details; `read` reports the store's view
+ * and keeps what went missing; `delete` leaves every backup in place.
+ *
+ * The dynamic providers load this module by package name (scw-backup/provider/source-ops), and
+ * refresh and destroy run the provider text of the state, written by whichever version made it: the
+ * functions Read and Delete call (`refreshSource`) keep their names and shapes.
  */
-import { forgetSnapshots, listSnapshots, parseRetentionDuration, type DamagedSnapshot, type RetentionPolicy, type Snapshot } from '../engine';
-import { withScaleway, withStore, type ConnectionOverrides, type ScalewayConnection, type StoreConnection } from './connection';
-import { dueAt, isDue, parseSchedule } from './schedule';
+import './plugin-process';
+import { BackupError, forgetSnapshots, listSnapshots, type DamagedSnapshot, type SnapshotSummary } from '../engine';
+import { checkInputs, type CheckAnswer } from './check-inputs';
+import { withScaleway, withStore, type ConnectionOverrides } from './connection';
+import { tellEngine } from './engine-log';
+import { dueReason, keptNow, storeDrift } from './source-drift';
+import {
+  BACKUP_INPUTS, CONNECTION_INPUTS, REPLACE_INPUTS, hasRetention, retentionPolicy, sourceLocation, validateSource,
+  type BackupSourceInputs, type BackupSourceOutputs, type RetainedSnapshot,
+} from './source-inputs';
+import { knownChanges, unknownKeys } from './unknowns';
 
-export type SourceKind = 'volume' | 'instance';
+export {
+  REPLACE_INPUTS, retentionPolicy, sourceLocation, validateSource,
+  type BackupSourceInputs, type BackupSourceOutputs, type RetainedSnapshot, type RetentionInput, type SourceKind, type SourceStatus,
+} from './source-inputs';
 
-/** restic's keep rules, as plain numbers and a duration string ("30d", "1y2m") for `within`. */
-export interface RetentionInput {
-  last?: number;
-  hourly?: number;
-  daily?: number;
-  weekly?: number;
-  monthly?: number;
-  yearly?: number;
-  within?: string;
-}
-
-export function retentionPolicy(r: RetentionInput): RetentionPolicy {
-  const { within, ...counts } = r;
-  return { ...counts, ...(within ? { within: parseRetentionDuration(within, 'retention.within') } : {}) };
-}
-
-export interface BackupSourceInputs {
-  kind: SourceKind;
-  zone: string;
-  /** The volume id (Block Storage) or server id (Instance). */
-  resourceId: string;
-  /** Staging bucket for exports and imports (StagingBucket), in the zone's region. */
-  bucket: string;
-  stagingPrefix?: string;
-  store: StoreConnection;
-  scaleway: ScalewayConnection;
-  environment?: string;
-  dataClass?: string;
-  tags?: Record<string, string>;
-  /** An RPO ("24h") or a cron expression ("0 3 * * *"), see schedule.ts. */
-  schedule: string;
-  timeZone?: string;
-  /** Keep rules applied to this source's snapshots after each backup (restic's forget). */
-  retention?: RetentionInput;
-  /** Take the first backup when the resource is created (default true; never with runner "job"). */
-  backupOnCreate?: boolean;
-  /**
-   * Who takes the backups: `pulumi` (default: `pulumi up` does, when due) or `job` (a BackupSchedule's
-   * Serverless Job does; Pulumi only watches, and reports a backup overdue by a whole period).
-   */
-  runner?: 'pulumi' | 'job';
-}
-
-export type SourceStatus = 'ok' | 'no-backup-yet' | 'missing-from-store' | 'damaged-in-store';
-
-export interface BackupSourceOutputs extends BackupSourceInputs {
-  /** The source's location in the store (snapshots' source.location). */
-  location: string;
-  lastSnapshotId?: string;
-  lastSnapshotTime?: string;
-  bytesRead?: number;
-  bytesNew?: number;
-  bytesStored?: number;
-  snapshotCount: number;
-  status: SourceStatus;
-  /** When the resource was created: with runner `job`, an alarm is due if no backup follows it. */
-  watchingSince?: string;
-}
-
-/** Inputs whose change alone calls for an update; the rest (connection details) only matter in the next call. */
-const BACKUP_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId', 'environment', 'dataClass', 'tags', 'schedule', 'timeZone', 'retention', 'runner'];
-/** Inputs that name another source: a new resource, not an update. */
-export const REPLACE_INPUTS: Array<keyof BackupSourceInputs> = ['kind', 'zone', 'resourceId'];
-
-export function sourceLocation(i: Pick<BackupSourceInputs, 'kind' | 'zone' | 'resourceId'>): string {
-  return `${i.kind === 'instance' ? 'scaleway-instance' : 'scaleway-block'}://${i.zone}/${i.resourceId}`;
-}
-
-/** Checks that need no network: a bad input fails before anything is created, naming the input. */
-export function validateSource(i: BackupSourceInputs): void {
-  if (i.kind !== 'volume' && i.kind !== 'instance') throw new Error(`kind: ${JSON.stringify(i.kind)} is not "volume" or "instance"`);
-  if (i.runner !== undefined && i.runner !== 'pulumi' && i.runner !== 'job') throw new Error(`runner: ${JSON.stringify(i.runner)} is not "pulumi" or "job"`);
-  if (!/^[a-z]{2}-[a-z]{3}-[1-9]$/.test(i.zone)) throw new Error(`zone: ${JSON.stringify(i.zone)} is not a Scaleway zone (e.g. fr-par-1)`);
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(i.resourceId)) {
-    throw new Error(`resourceId: ${JSON.stringify(i.resourceId)} is not a Scaleway ${i.kind === 'instance' ? 'server' : 'volume'} id (a UUID)`);
-  }
-  if (!i.bucket) throw new Error('bucket: a staging bucket is required (see StagingBucket)');
-  if (!i.store?.url) throw new Error('store.url: the store location is required (see BackupStore)');
-  parseSchedule(i.schedule, i.timeZone ?? 'UTC');
+/** Check: validateSource's answer, a bad input as a failure on it. */
+export function checkSource(news: BackupSourceInputs): CheckAnswer<BackupSourceInputs> {
+  return checkInputs(news, validateSource);
 }
 
 /** Labels of every snapshot of this source: the caller's tags plus environment and data class. */
@@ -97,31 +37,37 @@ function snapshotTags(i: BackupSourceInputs): Record<string, string> {
   return { ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
 }
 
-/** This source's own snapshots (for an Instance: its group manifests), oldest first. */
-function ownSnapshots(i: BackupSourceInputs, all: Snapshot[]): Snapshot[] {
-  const location = sourceLocation(i);
-  return all.filter((s) => s.source.location === location);
+const retainedOf = (snapshots: readonly SnapshotSummary[]): RetainedSnapshot[] => snapshots.map((s) => ({ id: s.id, time: s.time })).reverse();
+
+interface StoreView {
+  /** The outputs the store's view gives: newest readable snapshot, count, status. */
+  view: BackupSourceOutputs;
+  /** This source's own readable snapshots (for an Instance: its group manifests), newest first. */
+  held: RetainedSnapshot[];
+  /** Every readable snapshot id in the store. */
+  presentIds: Set<string>;
+  /**
+   * Manifests that do not read (docs/FORMAT.md §10): their source cannot be told, so they never
+   * count as this source's, and a promised one is as lost as a missing one.
+   */
+  damaged: DamagedSnapshot[];
 }
 
-/**
- * The store's view of the source (newest readable snapshot, count), whether snapshot `id` is still
- * there and readable, and the reason when its manifest is damaged (a damaged manifest cannot be
- * told apart by source, so it never counts as this source's backup).
- */
-async function viewOf(i: BackupSourceInputs, id?: string): Promise<{ view: BackupSourceOutputs; present: boolean; damaged?: DamagedSnapshot }> {
+async function storeView(i: BackupSourceInputs): Promise<StoreView> {
   const { snapshots: all, damaged } = await withStore(i.store, (repo) => listSnapshots(repo));
-  const own = ownSnapshots(i, all);
+  const location = sourceLocation(i);
+  const own = all.filter((s) => s.source.location === location);
   const last = own[own.length - 1];
   const view: BackupSourceOutputs = {
-    ...i, location: sourceLocation(i), snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet',
+    ...i, location, snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet', retained: retainedOf(own),
     ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
   };
-  return { view, present: id === undefined || all.some((s) => s.id === id), damaged: damaged.find((d) => d.id === id) };
+  return { view, held: retainedOf(own), presentIds: new Set(all.map((s) => s.id)), damaged };
 }
 
-/** The store's view of the source: newest snapshot and count. */
+/** The store's view of the source: newest snapshot, count, and what it holds as the retention's promise. */
 export async function readSource(i: BackupSourceInputs): Promise<BackupSourceOutputs> {
-  return (await viewOf(i)).view;
+  return (await storeView(i)).view;
 }
 
 /** Does the source exist, in our project? A clear error naming it when not. */
@@ -152,35 +98,62 @@ export async function backupSource(i: BackupSourceInputs, overrides: ConnectionO
       const r = await backupInstance(repo, clients, staging, { ...common, serverId: i.resourceId });
       return [sourceLocation(i), ...r.volumes.map((v) => v.snapshot.source.location)];
     });
-    if (i.retention && Object.values(i.retention).some((v) => v !== undefined)) {
+    if (hasRetention(i.retention)) {
       await forgetSnapshots(repo, { policy: retentionPolicy(i.retention), groupBy: ['location'], locations, timeZone: i.timeZone, signal });
     }
   });
   return readSource(i);
 }
 
-/** Why an update is wanted: empty when nothing is due. `now` is injectable (tests advance it). */
-export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceInputs, now: Date): Promise<{ reasons: string[]; replaces: string[] }> {
-  const reasons: string[] = [];
-  const replaces = REPLACE_INPUTS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  if (replaces.length > 0) return { reasons: replaces.map((k) => `${k} changed`), replaces };
-  for (const k of BACKUP_INPUTS) if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) reasons.push(`${k} changed`);
-  const { view, present, damaged } = await viewOf(news, olds.lastSnapshotId);
-  if (damaged) reasons.push(`the last snapshot ${damaged.id.slice(0, 12)} is damaged in the store (${damaged.message})`);
-  else if (!present) reasons.push(`the last snapshot ${String(olds.lastSnapshotId).slice(0, 12)} is missing from the store`);
-  const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
-  const schedule = parseSchedule(news.schedule, news.timeZone ?? 'UTC');
-  if (news.runner === 'job') {
-    // The job takes the backups; Pulumi raises the alarm once a whole period passed without one.
-    const since = last ?? (olds.watchingSince ? new Date(olds.watchingSince) : undefined);
-    const due = dueAt(schedule, since);
-    if (since && due && now.getTime() >= due.getTime() + (due.getTime() - since.getTime())) {
-      reasons.push(`backup overdue: the scheduled job has taken none since ${since.toISOString()}, schedule ${news.schedule}`);
-    }
-  } else if (isDue(schedule, last, now)) {
-    reasons.push(last ? `backup due: the newest snapshot is from ${last.toISOString()}, schedule ${news.schedule}` : 'backup due: no snapshot in the store yet');
+export interface SourceDiff {
+  /** Why an update is wanted; empty when nothing is. */
+  reasons: string[];
+  replaces: string[];
+  /** Whether the update takes a backup (runner `pulumi`), rather than only recording new inputs. */
+  backup: boolean;
+  /** The reasons that are drift: the store lacks what the state promised. */
+  drift: string[];
+}
+
+/**
+ * The update found the store short of what the state promised. The update itself went through (the
+ * backup is taken, `outputs` record what the store holds now): this error only makes `pulumi up`
+ * say so, once, so that CI raises the alarm instead of the update quietly moving on.
+ */
+export class SourceDriftError extends BackupError {
+  constructor(readonly location: string, readonly drift: string[], readonly outputs: BackupSourceOutputs) {
+    super('SOURCE_DRIFT', `${location}: the store lost what the state promised (${drift.join('; ')}); ` +
+      'the update went through and the state now records what the store holds: restore the lost snapshots from a copy if you have one');
   }
-  return { reasons, replaces: [] };
+}
+
+/**
+ * Why an update is wanted. `now` is injectable (tests advance it). In a preview with inputs not
+ * known yet (a new key, a new bucket), the answer is given without the network: an update, and a
+ * replacement only for a replace-input known to change.
+ */
+export async function diffSource(olds: BackupSourceOutputs, news: BackupSourceInputs, now: Date): Promise<SourceDiff> {
+  const replaces = knownChanges(olds, news, REPLACE_INPUTS) as string[];
+  if (replaces.length > 0) return { reasons: replaces.map((k) => `${k} changed`), replaces, backup: true, drift: [] };
+  const changed = knownChanges(olds, news, BACKUP_INPUTS).map((k) => `${k} changed`);
+  const unknown = unknownKeys(news);
+  if (unknown.length > 0) {
+    return { reasons: [...changed, `${unknown.join(', ')}: known only when the update runs`], replaces: [], backup: changed.length > 0, drift: [] };
+  }
+  const reconnect = knownChanges(olds, news, CONNECTION_INPUTS).map((k) => `${k} changed`);
+  const { view, held, presentIds, damaged } = await storeView(news);
+  const drift = storeDrift(olds, news, { held, presentIds, damaged }, now);
+  const last = view.lastSnapshotTime ? new Date(view.lastSnapshotTime) : undefined;
+  const due = dueReason(olds, news, last, now);
+  const backup = [...changed, ...drift, ...(due ? [due] : [])];
+  return { reasons: [...backup, ...reconnect], replaces: [], backup: backup.length > 0, drift };
+}
+
+/** Diff, and its reasons filed under the resource in the engine's log (what `pulumi preview` shows beside it). */
+export async function diffAndReport(olds: BackupSourceOutputs, news: BackupSourceInputs, now: Date): Promise<SourceDiff> {
+  const d = await diffSource(olds, news, now);
+  for (const reason of d.reasons) await tellEngine(news.resourceUrn, 'info', reason);
+  return d;
 }
 
 /** Create: check the source, then (unless told not to) take the first backup. */
@@ -192,16 +165,56 @@ export async function createSource(i: BackupSourceInputs, overrides: ConnectionO
   return { ...(await backupSource(i, overrides)), watchingSince };
 }
 
-/** Update: take the backup (runner `pulumi`), or only refresh the store's view (runner `job`). */
+/**
+ * Update: take the backup when one is wanted and this runner takes them; otherwise (a job takes them,
+ * or only the connection changed: a rotated key) record the store's view with the new inputs. Either
+ * way the state's promise becomes what the store holds. Drift found on the way is acknowledged that
+ * way, and reported: SourceDriftError, with the new outputs.
+ */
 export async function updateSource(olds: BackupSourceOutputs, i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
   validateSource(i);
-  const out = i.runner === 'job' ? await readSource(i) : await backupSource(i, overrides);
-  return { ...out, watchingSince: olds.watchingSince };
+  const wanted = await diffSource(olds, i, new Date());
+  const out = { ...(i.runner !== 'job' && wanted.backup ? await backupSource(i, overrides) : await readSource(i)), watchingSince: olds.watchingSince };
+  if (wanted.drift.length > 0) throw new SourceDriftError(sourceLocation(i), wanted.drift, out);
+  return out;
 }
 
-/** After read: what `status` says when the last snapshot known to state is gone from the store. */
+/**
+ * Update for the Node dynamic-provider plugin. A SourceDriftError becomes what the plugin sends as a
+ * partial failure (cmd/dynamic-provider/index.js grpcResponseFromError: an error with `id`,
+ * `properties` and `reasons` is packed as ErrorResourceInitFailed): the engine records the new
+ * outputs and fails `pulumi up` with the reason (provider_plugin.go parseError, step.go
+ * UpdateStep.Apply); the resource's init errors make the next run update it once more, which clears
+ * them. `properties` carry `__provider` as the plugin's own answers do (resultIncludingProvider).
+ */
+export async function updateForPlugin(id: string, olds: BackupSourceOutputs, news: BackupSourceInputs & { __provider?: string }): Promise<{ outs: BackupSourceOutputs }> {
+  try {
+    return { outs: await updateSource(olds, news) };
+  } catch (err) {
+    if (!(err instanceof SourceDriftError)) throw err;
+    throw Object.assign(err, { id, properties: { ...err.outputs, __provider: news.__provider }, reasons: [err.message] });
+  }
+}
+
+/**
+ * Read (refresh): the store's view, keeping what the state promised. A last snapshot gone from the
+ * store (or damaged there) stays the state's `lastSnapshotId` (unless a newer one came since),
+ * snapshots the retention still keeps stay in `retained`, and `status` says `damaged-in-store` or
+ * `missing-from-store`: a refresh never hides drift.
+ */
 export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const { view, present, damaged } = await viewOf(olds, olds.lastSnapshotId);
-  const status = damaged ? 'damaged-in-store' as const : present ? undefined : 'missing-from-store' as const;
-  return { ...view, watchingSince: olds.watchingSince, ...(status ? { status } : {}) };
+  const { view, held, presentIds, damaged } = await storeView(olds);
+  const now = new Date();
+  const retained = keptNow(olds, olds.retained ?? [], held, now).map((k) => k.snapshot);
+  const drift = storeDrift(olds, olds, { held, presentIds, damaged }, now);
+  const lastDamaged = damaged.some((d) => d.id === olds.lastSnapshotId);
+  const lastGone = olds.lastSnapshotId !== undefined && !presentIds.has(olds.lastSnapshotId);
+  const newer = view.lastSnapshotTime !== undefined && (olds.lastSnapshotTime === undefined || Date.parse(view.lastSnapshotTime) > Date.parse(olds.lastSnapshotTime));
+  const keepLast = lastGone && !newer
+    ? { lastSnapshotId: olds.lastSnapshotId, lastSnapshotTime: olds.lastSnapshotTime, bytesRead: olds.bytesRead, bytesNew: olds.bytesNew, bytesStored: olds.bytesStored }
+    : {};
+  return {
+    ...view, ...keepLast, retained, watchingSince: olds.watchingSince,
+    ...(drift.length > 0 ? { status: lastDamaged ? 'damaged-in-store' as const : 'missing-from-store' as const } : {}),
+  };
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InitOptions } from '../engine';
+import type { Clock, InitOptions } from '../engine';
 
 /** Cheap KDF for tests: every open costs one Argon2id run. */
 export const TEST_INIT: InitOptions = { kdf: { time: 1, memoryKiB: 64, parallelism: 1 }, allowWeakKdf: true };
@@ -12,6 +13,18 @@ export async function tempDir(prefix = 'scwb-'): Promise<{ path: string; cleanup
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
+
+/** libfaketime's preload library (Debian's libfaketime, pulled in by the faketime package). */
+export function libfaketime(): string {
+  for (const arch of readdirSync('/usr/lib')) {
+    const lib = join('/usr/lib', arch, 'faketime', 'libfaketime.so.1');
+    if (existsSync(lib)) return lib;
+  }
+  throw new Error('libfaketime.so.1 not found: install the Debian package faketime (.ci/run does)');
+}
+
+/** Environment for a child process whose clocks run `offset` (e.g. "+2h") from the real ones. */
+export const shiftedClock = (offset: string): NodeJS.ProcessEnv => ({ LD_PRELOAD: libfaketime(), FAKETIME: offset });
 
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export function prng(seed: number): (n: number) => Buffer {
@@ -94,4 +107,10 @@ export function copyRealFiles(dest: string, budget: number): number {
     walk(root, j(dest, root.replace(/\//g, '_')));
   }
   return used;
+}
+
+/** A clock that moves `stepMs` at each reading of the wall clock, from `start`: a drill's RTO comes out exact. */
+export function steppingClock(start: string, stepMs: number): Clock {
+  let t = Date.parse(start);
+  return { wall: () => (t += stepMs) - stepMs, monotonic: () => 0 };
 }

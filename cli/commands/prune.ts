@@ -60,6 +60,7 @@ export function printPrune(out: Output, r: PruneResult): void {
   out.text(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(Math.max(0, r.bytes.removed - r.bytes.written))}` +
     (r.dryRun ? '' : `; index: ${r.indexFiles.written} file(s) written, ${r.indexFiles.removed} of ${r.indexFiles.read} old file(s) removed`));
   if (r.leftovers > 0) out.text(`${would}remove ${r.leftovers} temporary file(s) left by interrupted writes`);
+  if (r.drills.removed > 0) out.text(`${would}remove ${r.drills.removed} drill record(s) of snapshots that are gone`);
   for (const n of r.notDeleted) out.text(`not deleted: ${n.object}: ${n.message}`);
 }
 

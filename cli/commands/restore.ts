@@ -3,7 +3,7 @@ import { InvalidInputError, parseImageFormat, restoreImage, restoreQcow2 } from 
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
-import { filterFrom, filterOptions, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
+import { SNAPSHOT_ARGUMENT, filterFrom, filterOptions, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 import { isInstanceGroup } from '../../engine/scaleway/instance-group';
 import { restoreScalewayBlock, type ScalewayFlags } from './scaleway';
 import { isScalewayInstanceUrl, restoreScalewayInstance } from './scaleway-instance';
@@ -29,7 +29,7 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags, FilterFlags {
 export function registerRestore(program: Command): void {
   filterOptions(commonOptions(program.command('restore'))
     .description('restore a snapshot to a disk image file (sparse: holes are not written)')
-    .argument('<snapshot>', 'snapshot id (or unique prefix), or "latest" (the newest of those --source, --host and --tag select)'), 'with "latest": snapshots')
+    .argument('<snapshot>', SNAPSHOT_ARGUMENT), 'with "latest": snapshots')
     .option('--target <file>', 'file to write')
     .option('--to <url>', 'restore to a new Scaleway Block volume (scaleway-block://ZONE), or an Instance group to a server (scaleway-instance://ZONE/SERVER_ID, or scaleway-instance://ZONE with --new-server)')
     .option('--overwrite', 'replace the target if it exists')

@@ -4,7 +4,6 @@
  * N, and apply each source's retention. Secrets come from the environment: SCW_BACKUP_PASSWORD (or
  * --password-file), SCW_ACCESS_KEY, SCW_SECRET_KEY. Exit status 1 when any source failed.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../engine';
 import { parseInteger } from '../args';
@@ -12,6 +11,7 @@ import { EXIT_ERROR, ExitCode } from '../common';
 import { Output, formatBytes } from '../output';
 import { interruptSignal } from '../interrupt';
 import { getPassphrase } from '../password';
+import { loadPlan } from '../plan-file';
 
 interface RunFlags {
   plan?: string;
@@ -19,18 +19,6 @@ interface RunFlags {
   concurrency?: string;
   passwordFile?: string;
   json?: boolean;
-}
-
-async function readPlanText(flags: RunFlags): Promise<{ text: string; file: string }> {
-  if (flags.plan !== undefined) {
-    const text = await readFile(flags.plan, 'utf8').catch((err: unknown) => {
-      throw new InvalidInputError('--plan', `cannot read ${flags.plan}: ${(err as Error).message}`);
-    });
-    return { text, file: flags.plan };
-  }
-  const text = process.env.SCW_BACKUP_PLAN;
-  if (!text) throw new InvalidInputError('--plan', 'no plan: pass --plan FILE or set SCW_BACKUP_PLAN to the plan\'s JSON');
-  return { text, file: 'SCW_BACKUP_PLAN' };
 }
 
 export function registerRun(program: Command): void {
@@ -42,20 +30,13 @@ export function registerRun(program: Command): void {
     .option('--password-file <file>', 'read the store passphrase from the first line of this file (else SCW_BACKUP_PASSWORD)')
     .option('--json', 'print JSON Lines on stdout: one line per source, then one summary line')
     .action(async (flags: RunFlags) => {
-      const { parsePlan, parseShard } = await import('../../provider/plan');
+      const { parseShard } = await import('../../provider/plan');
       const { runPlan } = await import('../../provider/run-plan');
       const out = new Output(!!flags.json);
       const shard = parseShard(flags.shard ?? '1/1');
       const concurrency = parseInteger(flags.concurrency ?? '2', '--concurrency');
       if (concurrency < 1 || concurrency > 16) throw new InvalidInputError('--concurrency', `${concurrency} is not between 1 and 16`);
-      const { text, file } = await readPlanText(flags);
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err) {
-        throw new InvalidInputError(file, `is not JSON: ${(err as Error).message}`);
-      }
-      const plan = parsePlan(json, file);
+      const plan = await loadPlan(flags.plan, { fromEnv: true });
       const passphrase = await getPassphrase({ passwordFile: flags.passwordFile });
       const r = await runPlan(plan, { passphrase, accessKey: process.env.SCW_ACCESS_KEY ?? '', secretKey: process.env.SCW_SECRET_KEY ?? '' }, {
         shard, concurrency, signal: interruptSignal(),

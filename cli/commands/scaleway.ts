@@ -63,15 +63,15 @@ export interface ScalewaySession {
 }
 
 /**
- * Open what every Scaleway command needs, from its flags and the scw CLI variables, run `fn`, and
- * close the staging bucket's client whatever happens.
+ * Open what every Scaleway command needs, from its flags and the scw CLI variables (the store unless
+ * the caller opened it), run `fn`, and close the staging bucket's client whatever happens.
  */
-export async function withScalewaySession(flags: ScalewayFlags, zone: string, fn: (s: ScalewaySession) => Promise<void>): Promise<void> {
+export async function withScalewaySession(flags: ScalewayFlags, zone: string, fn: (s: ScalewaySession) => Promise<void>, opened?: Repository): Promise<void> {
   const bucket = requireBucket(flags);
   const out = new Output(!!flags.json);
   const sw = await loadScaleway();
   const profile = sw.resolveScalewayProfile({ zone });
-  const repo = await openRepo(flags);
+  const repo = opened ?? await openRepo(flags);
   const staging = sw.stagingBackend(profile, bucket, { zone });
   try {
     await fn({ sw, repo, clients: sw.createScalewayClients(profile), staging, bucket, out });

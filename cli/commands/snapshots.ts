@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listSnapshots, type Snapshot } from '../../engine';
+import { listSnapshots, type SnapshotSummary } from '../../engine';
 import { isInstanceGroup, readGroup } from '../../engine/scaleway/instance-group';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';
@@ -8,7 +8,7 @@ import { filterFrom, filterOptions, type FilterFlags } from '../snapshot-filter'
 type SnapshotsFlags = RepoFlags & FilterFlags;
 
 /** What a snapshot is of: its source, and for an Instance backup, how many volumes it groups. */
-export function describeSource(s: Snapshot): string {
+export function describeSource(s: SnapshotSummary): string {
   if (!isInstanceGroup(s)) return s.source.location;
   let volumes = '?';
   try {
@@ -20,7 +20,7 @@ export function describeSource(s: Snapshot): string {
 }
 
 /** Share of the disk's data (everything but holes) that the store already had. */
-export function dedupPercent(s: Snapshot): string {
+export function dedupPercent(s: SnapshotSummary): string {
   const data = s.size - s.stats.holeBytes;
   if (data <= 0) return '-';
   return `${(100 - (s.stats.bytesNew / data) * 100).toFixed(1)}%`;

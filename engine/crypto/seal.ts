@@ -21,6 +21,10 @@ export const AAD = {
   index: Buffer.from('scw-backup index v1'),
   snapshot: Buffer.from('scw-backup snapshot v1'),
   lock: Buffer.from('scw-backup lock v1'),
+  /** Version 2 only (FORMAT.md §7.1, §8.2). */
+  indexTable: Buffer.from('scw-backup index-table v2'),
+  catalog: Buffer.from('scw-backup catalog v2'),
+  drill: Buffer.from('scw-backup drill v1'),
 } as const;
 
 const BLOB_AAD_PREFIX = Buffer.from('scw-backup blob v1');

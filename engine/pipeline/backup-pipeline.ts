@@ -45,7 +45,7 @@ export class BackupPipeline {
     private readonly stats: SnapshotStats,
     capacity: number,
     minChunk: number,
-    ready: Promise<void> = Promise.resolve(),
+    private readonly ready: Promise<void> = Promise.resolve(),
   ) {
     this.lookupChain = ready;
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
@@ -128,8 +128,13 @@ export class BackupPipeline {
     const hashed = batch && batch.count > 0 ? this.pool.hash(batch) : Promise.resolve();
     // Observed through `lookedUp`; this keeps a hash failure from being unhandled meanwhile.
     hashed.catch(() => undefined);
+    // The batch's ids that large index tables hold are fetched while earlier batches are looked up.
+    const learned = batch && batch.count > 0
+      ? Promise.all([hashed, this.ready]).then(() => this.writer.learn(Array.from({ length: batch.count }, (_, i) => batch.ids.subarray(i * ID_LENGTH, (i + 1) * ID_LENGTH))))
+      : hashed;
+    learned.catch(() => undefined);
     const lookedUp = this.lookupChain.then(async () => {
-      await hashed;
+      await learned;
       return batch ? this.lookup(batch, items) : this.lookupHoles(items);
     });
     this.lookupChain = lookedUp.then(() => undefined);

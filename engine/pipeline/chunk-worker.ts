@@ -1,10 +1,9 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Compressor, Decompressor } from '../compress';
 import { chunkIds } from '../crypto/chunk-id';
 import { Sealer } from '../crypto/seal';
 import { DamagedObjectError } from '../errors';
+import { collectGarbage } from '../gc';
 import { ChunkRestorer, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
@@ -39,11 +38,8 @@ const batches = new Map<number, Views>();
  * under a millisecond on a worker's small heap (bench: peak RSS 305 → 245 MiB, same time).
  */
 const SEALED_BETWEEN_COLLECTIONS = 2 << 20;
-setFlagsFromString('--expose-gc');
-// V8 documents flags set after start-up as best effort: without a `gc` function, no collections
-// (memory as before this measure), never a failing seal.
-const exposed: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
-const collect = typeof exposed === 'function' ? (exposed as (options: { type: 'minor' }) => void) : undefined;
+// Without a `gc` function (engine/gc.ts), no collections: memory as before this measure, never a failing seal.
+
 let sealedSinceCollection = 0;
 
 function views(m: BatchMemory): Views {
@@ -92,9 +88,9 @@ parentPort?.on('message', (req: WorkerRequest) => {
     }
     const n = sealRanges(sealer, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
     sealedSinceCollection += n;
-    if (collect && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
+    if (collectGarbage && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
       sealedSinceCollection = 0;
-      collect({ type: 'minor' });
+      collectGarbage({ type: 'minor' });
     }
     return n;
   });

@@ -30,3 +30,4 @@ export { choosePath, type Via } from './via';
 export { CALL_PERMISSIONS, ROLE_CALLS, callsFor, permissionSetsFor, type EngineCall, type IdentityNeeds, type PermissionSet } from './permissions';
 export { compareWithSnapshot, verifyVolume, type VerifyVolumeOptions, type VerifyVolumeResult } from './verify-volume';
 export { parseScalewayBlockUrl, parseScalewayInstanceUrl, type ScalewayBlockUrl, type ScalewayInstanceUrl } from './url';
+export { drillVolume, DRILL_TAG, type VolumeDrillOptions, type VolumeDrillResult } from './drill-volume';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DamagedObjectError, InvalidInputError } from '../errors';
-import type { Snapshot } from '../store/snapshot';
+import type { SnapshotSummary } from '../store/snapshot';
 
 export const INSTANCE_KIND = 'scaleway-instance';
 export const GROUP_FORMAT = 'group';
@@ -86,12 +86,12 @@ const memberSchema: z.ZodType<GroupMember> = z.object({
 });
 
 
-export function isInstanceGroup(s: Snapshot): boolean {
+export function isInstanceGroup(s: SnapshotSummary): boolean {
   return s.source.kind === INSTANCE_KIND && s.source.format === GROUP_FORMAT;
 }
 
 /** The server and members of a group manifest; anything else is refused by name. */
-export function readGroup(s: Snapshot): { server: ServerDescription; members: GroupMember[] } {
+export function readGroup(s: SnapshotSummary): { server: ServerDescription; members: GroupMember[] } {
   if (!isInstanceGroup(s)) {
     throw new InvalidInputError(`snapshot ${s.id.slice(0, 12)}`, `is not the group of an Instance backup (its source is ${s.source.location}); restore it as a volume or a file`);
   }

@@ -11,7 +11,7 @@ import type { Instancev1 } from '@scaleway/sdk-instance';
 import { BackupError, InvalidInputError } from '../errors';
 import type { ProgressCallback } from '../progress';
 import type { Repository } from '../store/repository';
-import type { Snapshot } from '../store/snapshot';
+import type { SnapshotSummary } from '../store/snapshot';
 import { loadSnapshot } from '../store/snapshots';
 import { restoreBlockVolume } from './block-restore';
 import { FlowProgress, TAG, callOrNotFound, checkId, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
@@ -26,7 +26,7 @@ import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wai
 
 export interface InstanceRestoreOptions {
   /** The group manifest (a snapshot of kind scaleway-instance). */
-  group: Snapshot;
+  group: SnapshotSummary;
   zone: string;
   bucket: string;
   prefix?: string;

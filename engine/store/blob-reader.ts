@@ -42,6 +42,7 @@ export function openBlob(repo: BlobOpener, packId: string, blob: BlobEntry, seal
 
 /** Read one blob by id through the index. */
 export async function readBlob(repo: Repository, id: Uint8Array): Promise<Buffer> {
+  await repo.ensureIndexed([id]);
   const e = repo.index.find(id);
   if (e < 0) throw new NotFoundError(`blob ${idToHex(id)} is not in the index of ${repo.location}`);
   const { pack, blob } = repo.index.entry(e);

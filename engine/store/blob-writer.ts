@@ -65,6 +65,11 @@ export class BlobWriter {
     return this.repo.index.has(id) || this.pending.has(idToHex(id));
   }
 
+  /** Before has() is asked about these ids: bring in those that large index tables hold (FORMAT.md §7.1). */
+  learn(ids: readonly Uint8Array[]): Promise<void> {
+    return this.repo.ensureIndexed(ids);
+  }
+
   /** Mark an id as being stored by this writer (its sealed blob follows through addSealed). */
   reserve(id: Uint8Array): void {
     this.pending.add(idToHex(id));

@@ -7,12 +7,13 @@ export const FORMAT_NAME = 'scw-backup-store';
 export const FORMAT_VERSION = 2;
 export const SUPPORTED_VERSIONS = [1, 2] as const;
 export type FormatVersion = (typeof SUPPORTED_VERSIONS)[number];
+/** Index tables (FORMAT.md §7.1): the compacted, sorted index that readers must read. */
+export const INDEX_TABLES = 'index-tables';
 /**
  * Incompatible features this code understands (FORMAT.md §2): a reader refuses a store whose config
- * lists one it does not know. None are defined yet; later format additions (a sharded index, a
- * snapshot catalog) are introduced as features, not as a new version.
+ * lists one it does not know. Later additions to the format come as features, not a new version.
  */
-export const KNOWN_FEATURES: readonly string[] = [];
+export const KNOWN_FEATURES: readonly string[] = [INDEX_TABLES];
 const MAX_CHUNK = 8 << 20;
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -77,7 +78,7 @@ export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
  */
 export function newConfig(chunker: ChunkerParams = DEFAULT_CHUNKER, packSize = DEFAULT_PACK_SIZE, version: FormatVersion = FORMAT_VERSION): RepositoryConfig {
   const common = { format: FORMAT_NAME, id: randomBytes(32).toString('hex'), created: new Date().toISOString(), chunker, packSize } as const;
-  const config = version === 1 ? { ...common, version } : { ...common, version, features: [], mac: '0'.repeat(64) };
+  const config = version === 1 ? { ...common, version } : { ...common, version, features: [INDEX_TABLES], mac: '0'.repeat(64) };
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) throw new InvalidInputError('repository parameters', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return parsed.data;

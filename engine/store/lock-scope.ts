@@ -1,4 +1,4 @@
-import { BackupError, NotFoundError } from '../errors';
+import { BackupError, InterruptedError, NotFoundError } from '../errors';
 import { Lock, RepositoryLockedError, describeLock, leftBehindWarning, type LockOptions } from './locks';
 import type { Repository } from './repository';
 import type { Snapshot } from './snapshot';
@@ -36,7 +36,7 @@ export async function withLock<T>(repo: Repository, options: LockScopeOptions, f
       options.warn?.(`ignored stale ${describeLock(l)}`);
     },
   }).catch((err: unknown) => {
-    if (!options.reader || err instanceof RepositoryLockedError || !(err instanceof BackupError)) throw err;
+    if (!options.reader || err instanceof RepositoryLockedError || err instanceof InterruptedError || !(err instanceof BackupError)) throw err;
     throw new BackupError(err.code, `${err.message} (while writing a lock to ${options.operation ?? 'read'}; to read a store this key or mount cannot write to, pass --no-lock)`, { cause: err });
   });
   try {

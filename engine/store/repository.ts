@@ -3,16 +3,14 @@ import { Compressor, Decompressor } from '../compress';
 import { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB, validateKdf } from '../crypto/kdf';
 import { isKeyFile, kdfCost, parseKeyFile, unwrapMasterKey, wrapMasterKey, type KeyFile } from '../crypto/key-file';
 import { deriveSubKeys, type SubKeys } from '../crypto/subkeys';
-import { AAD } from '../crypto/seal';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from './backend';
-import type { BlobEntry } from './blob';
 import {
-  UnsupportedConfigError, authenticateConfig, newConfig, parseConfig, serializeConfig, verifyConfig,
+  INDEX_TABLES, UnsupportedConfigError, authenticateConfig, newConfig, parseConfig, serializeConfig, verifyConfig,
   type ChunkerParams, type FormatVersion, type RepositoryConfig,
 } from './config';
-import { decodeIndex } from './index-file';
 import { withLock } from './lock-scope';
+import { IndexLoader, type LoadIndexOptions } from './index-loader';
 import { MemoryIndex } from './memory-index';
 import { openObject, sealObject } from './sealed-object';
 
@@ -35,6 +33,8 @@ export interface InitOptions {
 export interface OpenOptions {
   /** Told about key files that were skipped (damaged, or asking for an unreasonable KDF). */
   onWarning?: (message: string) => void;
+  /** Index tables up to this many entries are read whole (default 2^20; tests lower it). */
+  wholeTableEntries?: number;
 }
 
 export class RepositoryExistsError extends BackupError {
@@ -72,7 +72,7 @@ function checkKdf(kdf: KdfOptions, allowWeak: boolean | undefined): void {
 }
 
 /** Objects named by the SHA-256 of their bytes that are read whole (FORMAT.md §1, §10). */
-const CONTENT_ADDRESSED = /^(index|snapshots)\/([0-9a-f]{64})$/;
+const CONTENT_ADDRESSED = /^(index|snapshots|index-tables|catalog|drills)\/([0-9a-f]{64})$/;
 
 /**
  * An opened repository: its config, its keys, and the in-memory index. Blob reading and writing,
@@ -80,7 +80,7 @@ const CONTENT_ADDRESSED = /^(index|snapshots)\/([0-9a-f]{64})$/;
  */
 export class Repository {
   readonly index = new MemoryIndex();
-  private readonly loadedIndexFiles = new Set<string>();
+  private readonly indexLoader: IndexLoader;
   readonly compressor = new Compressor();
   readonly decompressor = new Decompressor();
 
@@ -91,7 +91,10 @@ export class Repository {
     readonly keys: SubKeys,
     /** The key file this session opened with. */
     readonly keyId: string,
-  ) {}
+    wholeTableEntries?: number,
+  ) {
+    this.indexLoader = new IndexLoader(this, this.index, config.version === 2 && config.features.includes(INDEX_TABLES), wholeTableEntries);
+  }
 
   get location(): string {
     return this.backend.location;
@@ -138,27 +141,28 @@ export class Repository {
       }
       const keys = deriveSubKeys(masterKey, Buffer.from(config.id, 'hex'), config.version);
       verifyConfig(config, keys.config, backend.location);
-      return new Repository(backend, config, masterKey, keys, id);
+      return new Repository(backend, config, masterKey, keys, id, options.wholeTableEntries);
     }
     throw new WrongPassphraseError(backend.location);
   }
 
-  /** Load index files not yet loaded (new ones may have appeared since: other writers). */
-  async loadIndex(): Promise<void> {
-    for await (const obj of this.backend.list('index')) {
-      if (!this.loadedIndexFiles.has(obj.path)) await this.loadIndexFile(obj.path);
-    }
+  /**
+   * Load index files and tables not yet loaded (new ones may have appeared since: other writers).
+   * Large tables stay in the store unless `full` (index-loader.ts): then `ensureIndexed` brings in
+   * the entries a command needs.
+   */
+  loadIndex(options: LoadIndexOptions = {}): Promise<void> {
+    return this.indexLoader.load(options);
   }
 
   /** Load one index file; a damaged one throws DamagedObjectError naming it, leaving the rest loaded. */
-  async loadIndexFile(path: string): Promise<void> {
-    const payload = await this.loadObject(path, AAD.index);
-    // Decode fully before adding, so a file damaged half-way adds nothing.
-    const entries: Array<[string, BlobEntry]> = [];
-    // The ids are views into `payload`, alive until added (add() copies them into the index).
-    decodeIndex(payload, path, (packId, blob) => entries.push([packId, blob]));
-    for (const [packId, blob] of entries) this.index.add(this.index.packNumber(packId), blob);
-    this.loadedIndexFiles.add(path);
+  loadIndexFile(path: string): Promise<void> {
+    return this.indexLoader.loadFile(path);
+  }
+
+  /** Have the in-memory index hold every id of `ids` the store has (looked up in large tables). */
+  ensureIndexed(ids: readonly Uint8Array[]): Promise<void> {
+    return this.indexLoader.ensure(ids);
   }
 
   /** Store a sealed object under `<dir>/<sha256>`; returns its id. */
@@ -166,12 +170,12 @@ export class Repository {
     const sealed = sealObject(this.keys.sealer, aad, payload, this.compressor);
     const id = createHash('sha256').update(sealed).digest('hex');
     await this.backend.put(`${dir}/${id}`, sealed);
-    if (dir === 'index') this.loadedIndexFiles.add(`${dir}/${id}`);
+    if (dir === 'index') this.indexLoader.wrote(`${dir}/${id}`);
     return id;
   }
 
   /**
-   * Read and open a sealed object. One named by its hash (an index file, a snapshot) must have that
+   * Read and open a sealed object. One named by its hash (an index file, a snapshot, a drill record) must have that
    * hash: an object whose bytes were swapped for another's of the same kind (an older snapshot over a
    * newer one) authenticates, but is refused here, by name (FORMAT.md §10).
    */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DamagedObjectError } from '../errors';
+import { normalizedSummary, summaryProblem } from './summary-check';
 
 /** How a snapshot's disk was cut (FORMAT.md §2, §5). */
 export type SnapshotChunker = { kind: 'fixed'; size: number } | { kind: 'fastcdc'; min: number; avg: number; max: number };
@@ -45,7 +46,7 @@ const chunkerSchema = z.union([
   z.object({ kind: z.literal('fastcdc'), min: z.number(), avg: z.number(), max: z.number() }),
 ]);
 
-const snapshotSchema: z.ZodType<SnapshotManifest> = z.object({
+const manifestObject = z.object({
   version: z.literal(1),
   time: z.string(),
   hostname: z.string(),
@@ -66,10 +67,41 @@ const snapshotSchema: z.ZodType<SnapshotManifest> = z.object({
     durationMs: z.number(),
   }),
 });
+const snapshotSchema: z.ZodType<SnapshotManifest> = manifestObject;
+const summarySchema: z.ZodType<SnapshotSummaryManifest> = manifestObject.omit({ map: true });
 
 /** A manifest with its id (the hex name of its file). */
 export interface Snapshot extends SnapshotManifest {
   id: string;
+}
+
+/** A manifest without its disk map: what the catalog holds (FORMAT.md §8.2). */
+export type SnapshotSummaryManifest = Omit<SnapshotManifest, 'map'>;
+
+/**
+ * A snapshot as listings return it: everything but the disk map, which grows with the disk (one
+ * page per GiB) and which only a command that reads the disk needs (findSnapshot, loadSnapshot).
+ */
+export interface SnapshotSummary extends SnapshotSummaryManifest {
+  id: string;
+}
+
+export function summaryOf(s: Snapshot): SnapshotSummary {
+  const { map: _map, ...summary } = s;
+  return summary;
+}
+
+/** A catalog entry's summary, checked as a manifest is (less the map), by hand: summary-check.ts. */
+export function validateSummary(json: unknown, name: string): SnapshotSummaryManifest {
+  const problem = summaryProblem(json);
+  if (problem !== undefined) throw new DamagedObjectError(name, `snapshot summary is invalid: ${problem}`);
+  return normalizedSummary(json as Record<string, unknown>);
+}
+
+/** What the zod schema makes of a summary, or undefined if it refuses it (summary-check.test.ts holds the hand check to it). */
+export function parseSummaryWithSchema(json: unknown): SnapshotSummaryManifest | undefined {
+  const parsed = summarySchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** A manifest's payload as JSON (not yet validated). */

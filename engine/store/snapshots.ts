@@ -7,8 +7,12 @@ import { readBlob } from './blob-reader';
 import type { BlobWriter } from './blob-writer';
 import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
-import { parseSnapshot, type Snapshot, type SnapshotManifest } from './snapshot';
-import { readListedSnapshotFile, readSnapshotFile, type DamagedSnapshot } from './snapshot-file';
+import { parseSnapshot, summaryOf, type Snapshot, type SnapshotManifest, type SnapshotSummary } from './snapshot';
+import { CATALOG_DIR, hasCatalog, readCatalog, writeCatalog } from './catalog';
+import { readListedSnapshotFile, readSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './snapshot-file';
+
+/** Manifest files read at once when the catalog does not hold them. */
+const MANIFEST_READS = 16;
 
 /**
  * Store a manifest (FORMAT.md §8); returns its id. The JSON is first checked as every reader will
@@ -43,7 +47,7 @@ export interface SnapshotFilter {
   sources?: readonly string[];
 }
 
-export function matchesFilter(s: Snapshot, filter: SnapshotFilter): boolean {
+export function matchesFilter(s: SnapshotSummary, filter: SnapshotFilter): boolean {
   if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v)) return false;
   if (filter.host !== undefined && s.hostname !== filter.host) return false;
   return filter.sources === undefined || filter.sources.includes(s.source.location);
@@ -64,8 +68,8 @@ export function describeFilter(filter: SnapshotFilter): string {
 }
 
 export interface SnapshotListing {
-  /** Every readable snapshot (with the tags asked for), oldest first. */
-  snapshots: Snapshot[];
+  /** Every readable snapshot (that the filter lets through), oldest first, without disk maps (loadSnapshot has them). */
+  snapshots: SnapshotSummary[];
   /** Every manifest that could not be used, by id, each with the reason. */
   damaged: DamagedSnapshot[];
 }
@@ -76,15 +80,45 @@ export interface SnapshotListing {
  * the read (a concurrent forget) is left out.
  */
 export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}): Promise<SnapshotListing> {
+  return collectSnapshots(repo, filter);
+}
+
+async function collectSnapshots(repo: Repository, filter: SnapshotFilter, useCatalog = true): Promise<SnapshotListing> {
   const out: SnapshotListing = { snapshots: [], damaged: [] };
-  for await (const obj of repo.backend.list('snapshots')) {
-    const r = await readListedSnapshotFile(repo, obj.path.slice('snapshots/'.length));
-    if (r === undefined) continue;
+  const ids: string[] = [];
+  for await (const obj of repo.backend.list('snapshots')) ids.push(obj.path.slice('snapshots/'.length));
+  // The catalog answers for most (FORMAT.md §8.2); the others are read from their files, a few at once.
+  const catalog = useCatalog ? await readCatalog(repo, new Set(ids)) : { snapshots: new Map<string, SnapshotSummary>() };
+  const rest = ids.filter((id) => !catalog.snapshots.has(id));
+  for (const s of catalog.snapshots.values()) if (matchesFilter(s, filter)) out.snapshots.push(s);
+  for (const r of await readSnapshotFiles(repo, rest)) {
     if (!r.ok) out.damaged.push(r.damaged);
-    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(r.snapshot);
+    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(summaryOf(r.snapshot));
   }
   out.snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   out.damaged.sort((a, b) => a.id.localeCompare(b.id));
+  return out;
+}
+
+/**
+ * Read and verify these snapshot files, MANIFEST_READS at a time; a file gone since it was listed
+ * (a concurrent forget) is left out. With no ids, every file listed now.
+ */
+export async function readSnapshotFiles(repo: Repository, ids?: readonly string[]): Promise<SnapshotRead[]> {
+  let todo = ids ? [...ids] : undefined;
+  if (!todo) {
+    todo = [];
+    for await (const obj of repo.backend.list('snapshots')) todo.push(obj.path.slice('snapshots/'.length));
+  }
+  const queue = todo.reverse();
+  const out: SnapshotRead[] = [];
+  const worker = async (): Promise<void> => {
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      const r = await readListedSnapshotFile(repo, id);
+      if (r !== undefined) out.push(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_READS, queue.length) }, worker));
   return out;
 }
 
@@ -94,14 +128,28 @@ export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {
  * damaged manifest asked for by id throws its DamagedObjectError.
  */
 export async function findSnapshot(repo: Repository, ref: string, options: SnapshotFilter & { onDamaged?: (d: DamagedSnapshot) => void } = {}): Promise<Snapshot> {
-  if (ref === 'latest') {
-    const { snapshots, damaged } = await listSnapshots(repo, options);
-    for (const d of damaged) options.onDamaged?.(d);
-    const which = describeFilter(options);
-    if (snapshots.length === 0) throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
-    return snapshots[snapshots.length - 1];
+  if (ref !== 'latest') return loadSnapshot(repo, await resolveSnapshotId(repo, ref));
+  const which = describeFilter(options);
+  for (const useCatalog of [true, false]) {
+    const { snapshots, damaged } = await collectSnapshots(repo, options, useCatalog);
+    if (snapshots.length === 0) {
+      for (const d of damaged) options.onDamaged?.(d);
+      throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
+    }
+    // The newest summary's manifest, read from its file: the catalog is derived data, and a file
+    // that says something else than its summary (a catalog written wrong) sends us to the files.
+    const newest = snapshots[snapshots.length - 1];
+    const r = await readListedSnapshotFile(repo, newest.id);
+    if (r?.ok && sameSummary(summaryOf(r.snapshot), newest)) {
+      for (const d of damaged) options.onDamaged?.(d);
+      return r.snapshot;
+    }
   }
-  return loadSnapshot(repo, await resolveSnapshotId(repo, ref));
+  throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
+}
+
+function sameSummary(a: SnapshotSummary, b: SnapshotSummary): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The full id of a snapshot given by a full id or a unique prefix, from file names alone (damaged ones included). */
@@ -179,9 +227,26 @@ export class DiskMapWriter {
 }
 
 /** The disk map of a snapshot, a page at a time (bounded memory for huge disks). */
-export async function* readDiskMap(repo: Repository, snapshot: Snapshot): AsyncGenerator<MapExtent[]> {
-  for (const page of snapshot.map) {
+export async function* readDiskMap(repo: Repository, snapshot: SnapshotSummary | Snapshot): AsyncGenerator<MapExtent[]> {
+  // A listing's summary has no map: the manifest's file has it.
+  const map = 'map' in snapshot ? snapshot.map : (await loadSnapshot(repo, snapshot.id)).map;
+  for (const page of map) {
     const payload = await readBlob(repo, Buffer.from(page.id, 'hex'));
     yield decodeMapPage(payload, `map page ${page.id.slice(0, 12)} of snapshot ${snapshot.id.slice(0, 12)}`, page.offset, page.length);
   }
+}
+
+/**
+ * Rewrite the catalog to hold every readable snapshot (FORMAT.md §8.2), and delete the catalog
+ * objects it replaces. Run by forget and prune (which carry the catalog's summaries over and read
+ * only the manifests it lacks) and by compact (`fromFiles`: every manifest read from its file, so a
+ * catalog written wrong is replaced), each under a lock. Returns what the store refused to delete
+ * (Object Lock): those objects only repeat entries.
+ */
+export async function rewriteCatalog(repo: Repository, options: { fromFiles?: boolean } = {}): Promise<Array<{ object: string; message: string }>> {
+  if (!hasCatalog(repo)) return [];
+  const listing = await collectSnapshots(repo, {}, !options.fromFiles);
+  const catalogObjects: string[] = [];
+  for await (const obj of repo.backend.list(CATALOG_DIR)) catalogObjects.push(obj.path);
+  return (await writeCatalog(repo, listing.snapshots, catalogObjects)).notDeleted;
 }

@@ -20,6 +20,8 @@ export interface RenderPlanArgs {
   store: Plan['store'];
   scaleway: Plan['scaleway'];
   sources: PlanSource[];
+  /** When it runs; a BackupSchedule sets its cron here. */
+  cadence?: Plan['cadence'];
 }
 
 /**
@@ -141,7 +143,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
         throw new InvalidInputError(`secrets.${key}`, `${what} needs it: the jobs read it from ${env}`);
       }
     }
-    const plan = checkPlan(args.plan);
+    // The jobs' cron is the plan's cadence: sources due before the next run are backed up by this one,
+    // and a source whose RPO the cron cannot meet fails now, naming it.
+    const plan = checkPlan(args.plan, { schedule: cron, timeZone });
     super('scw-backup:index:BackupSchedule', name, {}, opts);
 
     this.planJson = plan.apply((p) => JSON.stringify(p));
@@ -198,9 +202,12 @@ export class BackupSchedule extends pulumi.ComponentResource {
   }
 }
 
-/** The plan as an Output; a plain one is checked now (synchronous throw), an Output when it resolves. */
-function checkPlan(input: pulumi.Input<Plan> | pulumi.Input<RenderPlanArgs>): pulumi.Output<Plan> {
-  const toPlan = (p: Plan | RenderPlanArgs): Plan => ('version' in p ? parsePlan(p, 'plan') : renderPlan(p));
+/**
+ * The plan with the jobs' cadence, as an Output; a plain one is checked now (synchronous throw), an
+ * Output when it resolves.
+ */
+function checkPlan(input: pulumi.Input<Plan> | pulumi.Input<RenderPlanArgs>, cadence: NonNullable<Plan['cadence']>): pulumi.Output<Plan> {
+  const toPlan = (p: Plan | RenderPlanArgs): Plan => ('version' in p ? parsePlan({ ...p, cadence }, 'plan') : renderPlan({ ...p, cadence }));
   if (input === undefined || input === null) {
     throw new InvalidInputError('plan', 'is missing: pass a plan or renderPlan\'s { store, scaleway, sources }');
   }

@@ -1,44 +1,51 @@
 /**
  * BackupStore: the encrypted, deduplicating store at an S3 URL (or a folder), initialised on create
- * (docs/PULUMI.md). Deleting the resource never deletes backups unless `retainOnDelete: false` and
+ * (docs/PULUMI.md). Deleting the resource never deletes backups unless `keepBackups: false` and
  * `forceDestroy: true` are both set. Serialization rules as in backup-source.ts.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { StoreConnection } from '../connection';
 import type { BackupStoreInputs, BackupStoreOutputs } from '../store-ops';
-import { providerModule, type DeepInput } from './module-path';
+import { loadProviderModule, providerModule, type DeepInput } from './module-path';
 
 const STORE_OPS = providerModule('store-ops');
 
 type Ops = typeof import('../store-ops');
 
 export const backupStoreProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: BackupStoreInputs, news: BackupStoreInputs) {
+    const ops = loadProviderModule<Ops>(STORE_OPS);
+    return ops.checkStore(news);
+  },
   async diff(_id: string, olds: BackupStoreOutputs, news: BackupStoreInputs) {
-    const replaces = JSON.stringify(olds.store?.url) !== JSON.stringify(news.store?.url) ? ['store'] : [];
-    const changes = replaces.length > 0 || olds.retainOnDelete !== news.retainOnDelete || olds.forceDestroy !== news.forceDestroy;
-    return { changes, replaces, deleteBeforeReplace: false };
+    const ops = loadProviderModule<Ops>(STORE_OPS);
+    return { ...ops.diffStore(olds, news), deleteBeforeReplace: false };
   },
   async create(inputs: BackupStoreInputs) {
-    const ops = require(STORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(STORE_OPS);
     const outs = await ops.createStore(inputs);
     return { id: inputs.store.url, outs };
   },
   async read(id: string, props: BackupStoreOutputs) {
-    const ops = require(STORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(STORE_OPS);
     return { id, props: await ops.readStore(props) };
   },
   async update(_id: string, olds: BackupStoreOutputs, news: BackupStoreInputs) {
-    return { outs: { ...olds, ...news } };
+    // The new connection and flags replace the old (a rotated key): destroy runs with these outputs.
+    const { retainOnDelete: _legacy, ...rest } = olds;
+    return { outs: { ...rest, ...news } };
   },
   async delete(_id: string, props: BackupStoreOutputs) {
-    const ops = require(STORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(STORE_OPS);
     await ops.deleteStore(props);
   },
 };
 
 export interface BackupStoreArgs {
   store: DeepInput<StoreConnection>;
-  retainOnDelete?: pulumi.Input<boolean>;
+  /** Default true: deleting the resource keeps the store (not Pulumi's `retainOnDelete` option, see docs/PULUMI.md). */
+  keepBackups?: pulumi.Input<boolean>;
+  /** With keepBackups false: deleting the resource deletes every object of the store. */
   forceDestroy?: pulumi.Input<boolean>;
 }
 

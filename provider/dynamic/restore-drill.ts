@@ -6,7 +6,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { DrillInputs, DrillOutputs, RestoreInputs } from '../restore-ops';
-import { providerModule, type DeepInput } from './module-path';
+import { loadProviderModule, providerModule, type DeepInput } from './module-path';
 
 const RESTORE_OPS = providerModule('restore-ops');
 
@@ -14,18 +14,17 @@ type Ops = typeof import('../restore-ops');
 
 export const restoreDrillProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: DrillOutputs, news: DrillInputs) {
-    const keys: Array<keyof DrillInputs> = ['runId', 'snapshot'];
-    const replaces = keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
-    if (JSON.stringify(olds.source?.resourceId) !== JSON.stringify(news.source?.resourceId)) replaces.push('source');
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    const ops = loadProviderModule<Ops>(RESTORE_OPS);
+    return { ...ops.diffRestore(olds, news, ['runId', 'snapshot']), deleteBeforeReplace: true };
   },
   async create(inputs: DrillInputs) {
-    const ops = require(RESTORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(RESTORE_OPS);
     const outs = await ops.runDrill(inputs);
     return { id: `${outs.snapshotId}-${inputs.runId ?? 'drill'}`, outs };
   },
-  async update(_id: string, olds: DrillOutputs) {
-    return { outs: olds };
+  async update(_id: string, olds: DrillOutputs, news: DrillInputs) {
+    // No new drill; the new connection (a rotated key) is recorded.
+    return { outs: { ...olds, source: news.source } };
   },
   async delete() {
     // The scratch volume is gone already; the drill's record is all there was.

@@ -6,7 +6,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { RestoreInputs, RestoreOutputs } from '../restore-ops';
-import { providerModule, type DeepInput } from './module-path';
+import { loadProviderModule, providerModule, type DeepInput } from './module-path';
 
 const RESTORE_OPS = providerModule('restore-ops');
 
@@ -14,23 +14,20 @@ type Ops = typeof import('../restore-ops');
 
 export const restoreProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: RestoreOutputs, news: RestoreInputs) {
-    // A restore happens once; asking for another snapshot, name or target is a new restore.
-    const keys: Array<keyof RestoreInputs> = ['snapshot', 'name', 'attachTo'];
-    const replaces = keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
-    const sourceChanged = JSON.stringify(olds.source?.resourceId) !== JSON.stringify(news.source?.resourceId);
-    if (sourceChanged) replaces.push('source');
-    return { changes: replaces.length > 0 || olds.deleteOnDestroy !== news.deleteOnDestroy, replaces: replaces as string[], deleteBeforeReplace: false };
+    const ops = loadProviderModule<Ops>(RESTORE_OPS);
+    return { ...ops.diffRestore(olds, news, ['snapshot', 'name', 'attachTo']), deleteBeforeReplace: false };
   },
   async create(inputs: RestoreInputs) {
-    const ops = require(RESTORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(RESTORE_OPS);
     const outs = await ops.restoreFromSource(inputs);
     return { id: outs.serverId ?? outs.volumeIds[0], outs };
   },
   async update(_id: string, olds: RestoreOutputs, news: RestoreInputs) {
-    return { outs: { ...olds, deleteOnDestroy: news.deleteOnDestroy } };
+    // Nothing is restored again; the new connection is recorded, for destroy to delete with it.
+    return { outs: { ...olds, source: news.source, deleteOnDestroy: news.deleteOnDestroy } };
   },
   async delete(_id: string, props: RestoreOutputs) {
-    const ops = require(RESTORE_OPS) as Ops;
+    const ops = loadProviderModule<Ops>(RESTORE_OPS);
     await ops.deleteRestored(props);
   },
 };

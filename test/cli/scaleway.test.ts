@@ -120,3 +120,28 @@ test('backup of an Instance, then restore to a new server; a group refuses --tar
   expect((await rig.emulator.readVolume(rs.volumes[0].volumeId)).equals(await rig.emulator.readVolume(boot.id))).toBe(true);
   expect((await rig.emulator.readVolume(rs.volumes[1].volumeId)).equals(await rig.emulator.readVolume(local.id))).toBe(true);
 }, 120_000);
+
+test('drill of a Block volume snapshot: a scratch volume, verified and deleted; a group is refused; --to-file drills to a file', async () => {
+  const volume = await rig.emulator.createVolume({ name: 'cli-drilled', size: 4 * MiB, bytes: prng(31)(MiB) });
+  const b = await runCli(['backup', '--repo', repo, '--json', `scaleway-block://fr-par-1/${volume.id}`], env);
+  expect(b.code).toBe(0);
+  const snapshotId = String((jsonLines(b.stdout).find((l) => l.type === 'summary') as Record<string, unknown>).snapshotId);
+  const before = rig.emulator.list().volumes.length;
+
+  const d = await runCli(['drill', '--repo', repo, '--json', snapshotId], env);
+  expect(d.stderr).toBe('');
+  expect(d.code).toBe(0);
+  const s = jsonLines(d.stdout).find((l) => l.type === 'summary') as Record<string, unknown>;
+  expect(s).toMatchObject({ command: 'drill', result: 'passed', target: 'scaleway-block', snapshot: snapshotId, bytesVerified: 4 * MiB });
+  expect(rig.emulator.list().volumes.length).toBe(before);
+
+  const f = await runCli(['drill', '--repo', repo, '--json', '--to-file', '--scratch-dir', dir.path, snapshotId], env);
+  expect(f.code).toBe(0);
+  expect(jsonLines(f.stdout).find((l) => l.type === 'summary')).toMatchObject({ result: 'passed', target: 'file' });
+
+  const group = (await runCli(['snapshots', '--repo', repo, '--json'], env)).stdout;
+  const groupId = ((jsonLines(group).find((l) => l.type === 'summary') as { snapshots: Array<{ id: string; source: { format: string } }> }).snapshots.find((x) => x.source.format === 'group') as { id: string }).id;
+  const g = await runCli(['drill', '--repo', repo, groupId], env);
+  expect(g.code).toBe(1);
+  expect(g.stderr).toContain('is the group of an Instance backup: drill each of its volume snapshots');
+}, 120_000);

@@ -12,12 +12,11 @@
  *   saves nothing, and the store checks clean.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
 import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listLocks, openBackend, openRepository, type Backend, type LockInfo, type LocationOptions } from '../../engine';
 import { startS3Server, type S3TestServer } from '../rig/s3-server';
-import { tempDir, writeImage } from '../helpers';
+import { libfaketime, shiftedClock, tempDir, writeImage } from '../helpers';
 import { WEAK_KDF, runCli, startCli, type RunningCli } from './spawn-cli';
 
 const PASSWORD = 'pw-paused-passphrase';
@@ -38,17 +37,8 @@ afterAll(async () => {
   await dir.cleanup();
 });
 
-/** libfaketime's preload library (Debian's libfaketime, pulled in by the faketime package). */
-function libfaketime(): string {
-  for (const arch of readdirSync('/usr/lib')) {
-    const lib = join('/usr/lib', arch, 'faketime', 'libfaketime.so.1');
-    if (existsSync(lib)) return lib;
-  }
-  throw new Error('libfaketime.so.1 not found: install the Debian package faketime (.ci/run does)');
-}
-
 /** A process whose clocks run `offset` (e.g. "+2h") from the real ones. */
-const shifted = (offset: string): NodeJS.ProcessEnv => ({ LD_PRELOAD: libfaketime(), FAKETIME: offset });
+const shifted = shiftedClock;
 /** A process whose clock offset is read from `file` (re-read at every clock reading), so a test can move it while it runs. */
 const movable = (file: string): NodeJS.ProcessEnv => ({ LD_PRELOAD: libfaketime(), FAKETIME_TIMESTAMP_FILE: file, FAKETIME_NO_CACHE: '1' });
 

@@ -43,6 +43,8 @@ const PLAN_ARGS: RenderPlanArgs = {
   ],
 };
 const SECRETS = { storePassphrase: PASSPHRASE, accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY };
+/** The default cron of a BackupSchedule, which it writes into the plan as its cadence. */
+const HOURLY = { schedule: '0 * * * *', timeZone: 'Etc/UTC' };
 
 let mocks: PulumiMocks;
 const record = (name: string): Registered => mocks.record(name);
@@ -110,7 +112,7 @@ describe('planFromSources', () => {
     expect(renderPlan(args)).toEqual(renderPlan(PLAN_ARGS));
     // Used as the schedule's plan: the jobs get the same JSON.
     const schedule = await deploy('bsdeclared', { plan: planFromSources(PLAN_ARGS.store, PLAN_ARGS.scaleway, declared) });
-    expect(await value(schedule.planJson)).toBe(JSON.stringify(renderPlan(PLAN_ARGS)));
+    expect(await value(schedule.planJson)).toBe(JSON.stringify(renderPlan({ ...PLAN_ARGS, cadence: HOURLY })));
   });
 });
 
@@ -143,7 +145,8 @@ describe('BackupSchedule', () => {
 
   it('gives every job the rendered plan, project and region in plain env, and nothing secret', async () => {
     const schedule = await deploy('bsenv', { shards: 2, region: 'nl-ams' });
-    const json = JSON.stringify(renderPlan(PLAN_ARGS));
+    // The plan, with the jobs' cron as its cadence: `scw-backup run` takes what would be late by the next run.
+    const json = JSON.stringify(renderPlan({ ...PLAN_ARGS, cadence: HOURLY }));
     expect(await value(schedule.planJson)).toBe(json);
     for (const name of ['bsenv-shard-1', 'bsenv-shard-2']) {
       const d = record(name);
@@ -194,8 +197,8 @@ describe('BackupSchedule', () => {
   });
 
   it('takes a whole plan, or its arguments as an Output, and checks it the same way', async () => {
-    const plan = renderPlan(PLAN_ARGS);
-    const fromPlan = await deploy('bsplan', { plan });
+    const plan = renderPlan({ ...PLAN_ARGS, cadence: HOURLY });
+    const fromPlan = await deploy('bsplan', { plan: renderPlan(PLAN_ARGS) });
     expect(await value(fromPlan.planJson)).toBe(JSON.stringify(plan));
     const fromOutput = await deploy('bsout', { plan: pulumi.output(PLAN_ARGS) });
     expect(await value(fromOutput.planJson)).toBe(JSON.stringify(plan));
@@ -223,6 +226,8 @@ describe('BackupSchedule', () => {
     ['timeoutSeconds', { timeoutSeconds: 86_401 }, /^timeoutSeconds: 86401 .*24h/],
     ['secrets.storePassphrase', { secrets: { ...SECRETS, storePassphrase: '' } }, /^secrets\.storePassphrase: .*SCW_BACKUP_PASSWORD/],
     ['plan: sources[0].zone', { plan: badSource }, /^plan: sources\[0\]\.zone: a Scaleway zone/],
+    // Jobs every 6 hours leave the 4h RPO of "db" unmet: refused, naming the source.
+    ['plan: sources[0].schedule', { cron: '0 */6 * * *' }, /^plan: sources\[0\]\.schedule: db: jobs started on "0 \*\/6 \* \* \*" \(up to 6h apart\) cannot meet the RPO 4h: run at least every 4h/],
   ])('rejects a bad %s synchronously, registering nothing', async (input, change, message) => {
     const name = `bad-${mocks.registered.size}-${input.replace(/\W/g, '')}`;
     const thrown = thrownBy(() => new BackupSchedule(name, {

@@ -32,6 +32,7 @@ const T = {
   store: 'pulumi-nodejs:dynamic/scw-backup:BackupStore',
   source: 'pulumi-nodejs:dynamic/scw-backup:BackupSource',
   restore: 'pulumi-nodejs:dynamic/scw-backup:Restore',
+  drill: 'pulumi-nodejs:dynamic/scw-backup:RestoreDrill',
 } as const;
 
 /** The program being run, as the mocks record it. */
@@ -47,6 +48,7 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case T.store: return { snapshotCount: 0, adopted: false };
     case T.source: return { location: `scaleway://${String(inputs.resourceId)}`, lastSnapshotId: `snap-${name}`, snapshotCount: 1, status: 'ok' };
     case T.restore: return { snapshotId: 'snap-restored', volumeIds: ['33333333-4444-5555-6666-777777777777'], durationMs: 4321 };
+    case T.drill: return { snapshotId: 'snap-drilled', rtoMs: 1234, verifiedBytes: 4096, chunks: 1 };
     default: return {};
   }
 }
@@ -146,6 +148,8 @@ describe('examples/pulumi/single-volume', () => {
     expect(source.inputs).toMatchObject({
       kind: 'volume', zone: 'fr-par-1', resourceId: VOLUME_ID, bucket: 'staging-bucket-0a1b2c',
       environment: 'production', dataClass: 'critical', schedule: '4h', retention: { daily: 7, weekly: 4, monthly: 12 },
+      // The workflow's hourly `pulumi up`; the URN Diff files its reasons under.
+      cadence: '0 * * * *', resourceUrn: 'urn:pulumi:production::scw-backup::pulumi-nodejs:dynamic/scw-backup:BackupSource::volume',
       store: {
         url: 's3://acme-backups/production', passphrase: PASSPHRASE,
         s3: { region: 'fr-par', accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY },
@@ -254,6 +258,14 @@ describe('examples/pulumi/restore-drill', () => {
     });
   });
 
+  it('runs a RestoreDrill of the same source each month', () => {
+    expect(ofType(T.drill).map(([n]) => n)).toEqual(['pg-data-verify']);
+    const drill = record('pg-data-verify');
+    expect(drill.inputs.runId).toMatch(/^\d{4}-\d{2}$/);
+    expect(drill.inputs.source).toEqual(record('pg-data-drill').inputs.source);
+    expectSecretInput(drill, 'source');
+  });
+
   it('exports the measured RTO and the drill volume, and no secret', async () => {
     expectSecretInput(record('pg-data-drill'), 'source');
     expectSecretInput(record('pg-data'), 'store');
@@ -262,6 +274,7 @@ describe('examples/pulumi/restore-drill', () => {
       durationMs: { value: 4321, secret: false },
       drillVolumeIds: { value: ['33333333-4444-5555-6666-777777777777'] },
       restoredSnapshotId: { value: 'snap-restored' },
+      verifiedBytes: { value: 4096, secret: false },
       lastSnapshotId: { value: 'snap-pg-data' },
     });
     expectNoSecretsInPlain(exports);

@@ -5,31 +5,21 @@
  * read/diff show the drift → restore. Against the Scaleway API emulator and the local S3 server.
  */
 import { removeSnapshots } from '../../engine';
-import { initStore, withStore, type ScalewayConnection, type StoreConnection } from '../../provider/connection';
+import { withStore, type ScalewayConnection, type StoreConnection } from '../../provider/connection';
 import { restoreFromSource, runDrill } from '../../provider/restore-ops';
 import { backupSource, createSource, diffSource, readSource, refreshSource, updateSource, type BackupSourceInputs } from '../../provider/source-ops';
-import { realmSafeFetch, startRig, type Rig } from '../emulator/harness';
-import { TEST_INIT, prng } from '../helpers';
-import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from '../rig/s3-server';
+import type { Rig } from '../emulator/harness';
+import { prng } from '../helpers';
+import { overrides, startProviderRig } from './provider-rig';
 
 const MiB = 1024 * 1024;
 const HOUR = 3600_000;
-const overrides = { fetch: realmSafeFetch };
 let rig: Rig;
 let store: StoreConnection;
 let scaleway: ScalewayConnection;
 
 beforeAll(async () => {
-  rig = await startRig({ accessKey: TEST_ACCESS_KEY });
-  await rig.s3.createBucket('backups');
-  store = {
-    url: 's3://backups/production', passphrase: 'a long passphrase for the lifecycle test',
-    s3: { endpoint: rig.s3.endpoint, region: rig.s3.region, accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY },
-  };
-  // BackupStore's create.
-  const repo = await initStore(store, TEST_INIT);
-  await repo.backend.close();
-  scaleway = { accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY, projectId: rig.emulator.credentials.projectId, apiUrl: rig.emulator.url, s3Endpoint: rig.s3.endpoint };
+  ({ rig, store, scaleway } = await startProviderRig('production', 'a long passphrase for the lifecycle test'));
 });
 
 afterAll(async () => {
@@ -50,7 +40,7 @@ test('create, diff, due, update with retention, drift, restore', async () => {
   expect(created.bytesNew).toBeGreaterThan(MiB);
 
   // diff right away: nothing to do.
-  expect(await diffSource(created, inputs, new Date())).toEqual({ reasons: [], replaces: [] });
+  expect(await diffSource(created, inputs, new Date())).toEqual({ reasons: [], replaces: [], backup: false, drift: [] });
   // Past the RPO: a backup is due, with the reason spelled out.
   const later = new Date(Date.now() + 5 * HOUR);
   const due = await diffSource(created, inputs, later);
@@ -65,7 +55,7 @@ test('create, diff, due, update with retention, drift, restore', async () => {
   expect(second.bytesNew).toBeLessThanOrEqual(128 * 1024);
   const third = await backupSource(inputs, overrides);
   expect(third.snapshotCount).toBe(2);
-  expect(await diffSource(third, inputs, new Date())).toEqual({ reasons: [], replaces: [] });
+  expect(await diffSource(third, inputs, new Date())).toEqual({ reasons: [], replaces: [], backup: false, drift: [] });
 
   // Changed inputs call for an update; another volume is a replacement.
   expect((await diffSource(third, { ...inputs, retention: { last: 3 } }, new Date())).reasons).toEqual(['retention changed']);

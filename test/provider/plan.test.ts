@@ -1,4 +1,4 @@
-import { parsePlan, parseShard, shardOf, type Plan } from '../../provider/plan';
+import { parsePlan, parseShard, planCadence, shardOf, type Plan } from '../../provider/plan';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const plan = (n: number): Plan => ({
@@ -21,6 +21,22 @@ describe('plans', () => {
     twice.sources[1].name = 'vm-0';
     expect(() => parsePlan(twice, 'fleet.json')).toThrow('fleet.json: sources[1].name: "vm-0" is used twice');
     expect(() => parsePlan({ ...plan(1), extra: true }, 'fleet.json')).toThrow(/^fleet\.json: \(top level\): /);
+  });
+
+  it('takes the cadence it runs at, and refuses a source whose RPO it cannot meet, naming it', () => {
+    const hourly = { ...plan(2), cadence: { schedule: '0 * * * *' } };
+    expect(parsePlan(hourly)).toEqual(hourly);
+    expect(planCadence(hourly)).toEqual({ kind: 'cron', text: '0 * * * *', timeZone: 'UTC' });
+    expect(planCadence(plan(1))).toBeUndefined();
+    // Daily jobs meet a 24h RPO in UTC; in Paris, daylight saving time makes one gap 25h.
+    const daily = { ...plan(2), cadence: { schedule: '0 3 * * *' } };
+    expect(parsePlan(daily)).toEqual(daily);
+    daily.sources[1] = { ...daily.sources[1], schedule: '4h' };
+    expect(() => parsePlan(daily, 'fleet.json')).toThrow('fleet.json: sources[1].schedule: vm-1: jobs started on "0 3 * * *" (up to 1d apart) '
+      + 'cannot meet the RPO 4h: run at least every 4h, or lengthen the schedule');
+    expect(() => parsePlan({ ...plan(1), cadence: { schedule: '0 3 * * *', timeZone: 'Europe/Paris' } }, 'fleet.json'))
+      .toThrow(/^fleet\.json: sources\[0\]\.schedule: vm-0: jobs started on "0 3 \* \* \*" \(up to 1d 1h apart\) cannot meet the RPO 24h/);
+    expect(() => parsePlan({ ...plan(1), cadence: { schedule: 'often' } }, 'fleet.json')).toThrow(/^fleet\.json: cadence\.schedule: "often" is neither/);
   });
 
   it('reads I/N and refuses anything else', () => {

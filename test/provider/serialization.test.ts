@@ -5,9 +5,11 @@
  * emulator and the S3 server running here. Needs a build (`npm test` builds first).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PACKAGE_NAME } from '../../provider/dynamic/module-path';
 import { startRig, type Rig } from '../emulator/harness';
 import { prng, tempDir } from '../helpers';
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from '../rig/s3-server';
@@ -29,6 +31,11 @@ afterAll(async () => {
 });
 
 const fixture = (name: string) => join(__dirname, 'fixtures', name);
+const ROOT = join(__dirname, '..', '..');
+
+test('the providers load their operations by the package\'s own name', () => {
+  expect(PACKAGE_NAME).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string }).name);
+});
 
 test('serialized providers: no captured clients or secrets; the loaded text runs the whole lifecycle', async () => {
   const env = { ...process.env, OUT_DIR: dir.path };
@@ -36,8 +43,9 @@ test('serialized providers: no captured clients or secrets; the loaded text runs
   await exec(process.execPath, [fixture('serialize-providers.js')], { env });
   for (const name of ['backup-store', 'backup-source', 'restore']) {
     const text = await readFile(join(dir.path, `${name}.js`), 'utf8');
-    // What is captured: the path of the module doing the work, never a client or a key.
-    expect(text).toContain(join('dist', 'provider', name === 'backup-store' ? 'store-ops' : name === 'restore' ? 'restore-ops' : 'source-ops'));
+    // What is captured: the package name of the module doing the work, never a path, a client or a key.
+    expect(text).toContain(`"scw-backup/provider/${name === 'backup-store' ? 'store-ops' : name === 'restore' ? 'restore-ops' : 'source-ops'}"`);
+    expect(text).not.toContain(ROOT);
     expect(text).not.toMatch(/S3Client|Blockv1|createClient|SCW[A-Z0-9]{17}/);
   }
 
@@ -50,9 +58,9 @@ test('serialized providers: no captured clients or secrets; the loaded text runs
     kind: 'volume', zone: 'fr-par-1', resourceId: volume.id, bucket: rig.bucket, schedule: '24h', retention: { last: 1 },
     scaleway: { accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY, projectId: rig.emulator.credentials.projectId, apiUrl: rig.emulator.url, s3Endpoint: rig.s3.endpoint },
   };
-  // As under `pulumi up`, where the provider host resolves modules from the program's node_modules.
-  const nodePath = join(__dirname, '..', '..', 'node_modules');
-  const r = await exec(process.execPath, [fixture('run-providers.js')], { env: { ...env, NODE_PATH: nodePath, LIFECYCLE: JSON.stringify({ store, source }) }, maxBuffer: 16 * MiB });
+  // In a program's folder, as the provider plugin runs: the operations resolve from there by package name.
+  const cwd = join(ROOT, 'examples', 'pulumi', 'single-volume');
+  const r = await exec(process.execPath, [fixture('run-providers.js')], { cwd, env: { ...env, LIFECYCLE: JSON.stringify({ store, source }) }, maxBuffer: 16 * MiB });
   const out = JSON.parse(r.stdout.slice(r.stdout.indexOf('@@RESULT@@') + '@@RESULT@@'.length));
   expect(out.storeCreate.outs).toMatchObject({ snapshotCount: 0, adopted: false });
   expect(out.check.failures).toBeUndefined();

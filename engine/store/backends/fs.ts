@@ -5,6 +5,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError } from '../../errors';
 import { TMP_DIR, type Backend, type ByteRange, type ObjectInfo } from '../backend';
 
+/** stat() calls in flight while listing. */
+const STATS_AT_ONCE = 64;
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
@@ -120,12 +122,19 @@ export class FsBackend implements Backend {
         if (isErrno(err, 'ENOENT')) continue;
         throw err;
       }
+      const files: string[] = [];
       for (const entry of entries) {
         const full = join(current, entry.name);
         if (entry.isDirectory()) stack.push(full);
-        else if (entry.isFile()) {
-          const st = await stat(full).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
-          if (st) yield { path: relative(this.location, full).split(sep).join('/'), size: st.size, modified: st.mtime };
+        else if (entry.isFile()) files.push(full);
+      }
+      // Stat calls a batch at a time (libuv's threads work in parallel): one at a time, a folder of
+      // 20,000 snapshots took 0.9 s to list.
+      for (let i = 0; i < files.length; i += STATS_AT_ONCE) {
+        const batch = files.slice(i, i + STATS_AT_ONCE);
+        const stats = await Promise.all(batch.map((full) => stat(full).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)))));
+        for (const [k, st] of stats.entries()) {
+          if (st) yield { path: relative(this.location, batch[k]).split(sep).join('/'), size: st.size, modified: st.mtime };
         }
       }
     }

@@ -47,6 +47,25 @@ export class S3CredentialsError extends BackupError {
   }
 }
 
+/**
+ * The server refused requests signed with this machine's clock: it is more than S3's 15 minutes off
+ * (RequestTimeTooSkewed, or a bare 403 for a HEAD that the SDK's clock correction explains).
+ */
+export class S3ClockSkewError extends BackupError {
+  readonly endpoint: string;
+  /** How far this machine's clock is behind the server's (negative: ahead), in ms; NaN when unknown. */
+  readonly skewMs: number;
+  constructor(ctx: S3ErrorContext, skewMs: number, options?: { cause?: unknown }) {
+    const hours = Math.abs(skewMs) / 3_600_000;
+    const amount = Number.isNaN(skewMs) ? 'more than 15 minutes off'
+      : `about ${hours >= 1 ? `${Math.round(hours)}h` : `${Math.max(1, Math.round(Math.abs(skewMs) / 60_000))} min`} ${skewMs > 0 ? 'behind' : 'ahead of'}`;
+    super('S3_CLOCK_SKEWED', `this machine's clock is ${amount} ${ctx.endpoint}'s (S3 refuses requests signed more than 15 minutes off, ` +
+      `${ctx.op} ${ctx.path ?? ''} in ${ctx.location}): set the time (NTP) and try again`, options);
+    this.endpoint = ctx.endpoint;
+    this.skewMs = skewMs;
+  }
+}
+
 /** The bucket lives in another region than the one the request was signed for or sent to. */
 export class S3WrongRegionError extends BackupError {
   readonly bucket: string;
@@ -97,6 +116,32 @@ export class S3RequestError extends BackupError {
     this.s3Code = s3Code;
     this.status = status;
   }
+}
+
+/** S3 refuses a request signed more than 15 minutes from its own time (RequestTimeTooSkewed). */
+const MAX_SKEW_MS = 15 * 60_000;
+
+/**
+ * How far this machine's clock is behind the server's (negative: ahead), in ms, when the answer shows
+ * a skew S3 refuses; NaN when it says so without the times; undefined when it shows none. From
+ * RequestTimeTooSkewed's ServerTime and RequestTime, or, for a 403 without a body (a HEAD), from its
+ * `Date` against this machine's clock. Such an error reaches translation only when the SDK could not
+ * correct its clock (an answer with an `Age` header, which it does not trust for that:
+ * getUpdatedSystemClockOffset) or when every retry after its correction failed too.
+ */
+export function clockSkewOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { ServerTime?: unknown; RequestTime?: unknown };
+  if (s3Code(err) === 'RequestTimeTooSkewed') {
+    const server = Date.parse(String(e.ServerTime ?? headerOf(err, 'date')));
+    const request = Date.parse(String(e.RequestTime));
+    if (Number.isNaN(server)) return Number.NaN;
+    return server - (Number.isNaN(request) ? Date.now() : request);
+  }
+  if (httpStatus(err) !== 403) return undefined;
+  const date = Date.parse(String(headerOf(err, 'date')));
+  const skew = date - Date.now();
+  return Math.abs(skew) > MAX_SKEW_MS ? skew : undefined;
 }
 
 const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken', 'ExpiredToken']);
@@ -165,6 +210,9 @@ function regionHint(err: unknown): string | undefined {
  */
 export function translateS3Error(err: unknown, ctx: S3ErrorContext): unknown {
   if (err instanceof BackupError) return err;
+  // A clock off by more than S3 allows reads as refused credentials unless told apart (clockSkewOf).
+  const skew = clockSkewOf(err instanceof RetriesExhaustedError ? err.cause : err);
+  if (skew !== undefined) return new S3ClockSkewError(ctx, skew, { cause: err });
   if (err instanceof RetriesExhaustedError) return new S3UnavailableError(ctx, err.attempts, err.cause);
   const code = s3Code(err);
   const status = httpStatus(err);

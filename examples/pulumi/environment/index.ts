@@ -33,17 +33,22 @@ const projectId = config.require('projectId');
 const region = zone.replace(/-[0-9]+$/, '');
 const storePrefix = config.get('storePrefix') ?? pulumi.getStack();
 const passphrase = config.requireSecret('storePassphrase');
+// Other endpoints than Scaleway's (a private endpoint, the tests' emulator); both stores use s3Endpoint.
+const apiUrl = config.get('apiUrl');
+const s3Endpoint = config.get('s3Endpoint');
+// How often `pulumi up` runs (the CI's cron): docs/PULUMI.md "Schedule and cadence".
+const cadence = config.get('cadence') ?? '0 * * * *';
 
 const staging = new StagingBucket('staging', { name: config.get('stagingBucket'), region, projectId });
 const identity = new BackupIdentity('backup', { name: `scw-backup-${pulumi.getStack()}`, projectId, instances: true });
-const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId });
+const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId, apiUrl, s3Endpoint });
 
 /** A store's connection: one secret Output (it holds the passphrase and the secret key). */
 function storeConnection(bucket: string, bucketRegion: string) {
   return pulumi.output({
     url: `s3://${bucket}/${storePrefix}`,
     passphrase,
-    s3: { region: bucketRegion, accessKey: identity.accessKey, secretKey: identity.secretKey },
+    s3: { region: bucketRegion, endpoint: s3Endpoint, accessKey: identity.accessKey, secretKey: identity.secretKey },
   });
 }
 const primary = storeConnection(config.require('storeBucket'), config.get('storeRegion') ?? region);
@@ -64,6 +69,7 @@ for (const instance of instances) {
     dataClass: instance.dataClass,
     tags: { instance: instance.name },
     schedule: policy.rpo,
+    cadence,
     retention: policy.retention,
   };
   sources[instance.name] = new BackupSource(instance.name, { ...common, store: primary }, { dependsOn: [primaryStore] });

@@ -15,6 +15,12 @@ const region = zone.replace(/-[0-9]+$/, '');
 const storeBucket = config.require('storeBucket');
 const storePrefix = config.get('storePrefix') ?? pulumi.getStack();
 const storeRegion = config.get('storeRegion') ?? region;
+// Other endpoints than Scaleway's (an S3-compatible store elsewhere, a private endpoint, the tests' emulator).
+const apiUrl = config.get('apiUrl');
+const s3Endpoint = config.get('s3Endpoint');
+// How often `pulumi up` runs: .github/workflows/backup.yml's cron. Backups are taken by the last run
+// before the RPO runs out, not the first after it (docs/PULUMI.md "Schedule and cadence").
+const cadence = config.get('cadence') ?? '0 * * * *';
 
 const staging = new StagingBucket('staging', { name: config.get('stagingBucket'), region, projectId });
 const identity = new BackupIdentity('backup', { name: `scw-backup-${pulumi.getStack()}`, projectId, instances: false });
@@ -24,9 +30,9 @@ const identity = new BackupIdentity('backup', { name: `scw-backup-${pulumi.getSt
 const store = pulumi.output({
   url: `s3://${storeBucket}/${storePrefix}`,
   passphrase: config.requireSecret('storePassphrase'),
-  s3: { region: storeRegion, accessKey: identity.accessKey, secretKey: identity.secretKey },
+  s3: { region: storeRegion, endpoint: s3Endpoint, accessKey: identity.accessKey, secretKey: identity.secretKey },
 });
-const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId });
+const scaleway = pulumi.output({ accessKey: identity.accessKey, secretKey: identity.secretKey, projectId, apiUrl, s3Endpoint });
 
 const backupStore = new BackupStore('store', { store });
 
@@ -41,6 +47,7 @@ const source = new BackupSource('volume', {
   environment: 'production',
   dataClass: 'critical',
   schedule: policy.rpo,
+  cadence,
   retention: policy.retention,
 }, { dependsOn: [backupStore] });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import {
-  IncompatibleStoresError, WrongPassphraseError, copySnapshots, initRepository, listSnapshots, openRepository, snapshotIdentity,
+  IncompatibleStoresError, WrongPassphraseError, copySnapshots, initRepository, listSnapshots, loadSnapshot, openRepository, snapshotIdentity,
   type LocationOptions, type Repository,
 } from '../../../engine';
 import { startS3Server, type S3TestServer } from '../../rig/s3-server';
@@ -46,7 +46,7 @@ it('copies to a store with another passphrase and key, restores from it, and cop
   await expect(open('s3://offsite/b', PASS)).rejects.toBeInstanceOf(WrongPassphraseError);
   const inB = (await listSnapshots(b)).snapshots;
   expect(inB.map(snapshotIdentity)).toEqual([s1, s2].map(snapshotIdentity));
-  expect(inB[0].map[0].id).not.toBe(s1.map[0].id); // ids are keyed per store
+  expect((await loadSnapshot(b, inB[0].id)).map[0].id).not.toBe(s1.map[0].id); // ids are keyed per store
   await expectRestores(b, first.copied[0].target, v1, dir.path);
   await expectRestores(b, first.copied[1].target, v2, dir.path);
   await expectCheckClean(await open('s3://offsite/b', OTHER_PASS), { warnings: false });

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { findSnapshot, initRepository, listSnapshots, type Repository } from '../../../engine';
+import { findSnapshot, initRepository, listSnapshots, loadSnapshot, type Repository } from '../../../engine';
 import {
   ExportFailedError, QuotaExceededError, RestoreIncompleteError, STAGING_TAG, ScalewayResourceNotFoundError, WaitTimeoutError, WrongProjectError,
   backupBlockVolume, restoreBlockVolume, stagingBackend,
@@ -359,7 +359,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     const warnings: string[] = [];
     const server = '00000000-0000-4000-8000-0000000000aa';
     const err = await restoreBlockVolume(repo, clients, staging, {
-      snapshot: snaps[snaps.length - 1], zone: 'fr-par-1', bucket: rig.bucket, attachToServerId: server, timeouts: FAST, onWarning: (w) => warnings.push(w),
+      snapshot: await loadSnapshot(repo, snaps[snaps.length - 1].id), zone: 'fr-par-1', bucket: rig.bucket, attachToServerId: server, timeouts: FAST, onWarning: (w) => warnings.push(w),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestoreIncompleteError);
     const volumeId = (err as RestoreIncompleteError).volumeId;
@@ -373,7 +373,7 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
 
   test('import ending in error → ImportFailedError, intermediate snapshot and object removed', async () => {
     const snaps = (await listSnapshots(repo)).snapshots;
-    const latest = snaps[snaps.length - 1];
+    const latest = await loadSnapshot(repo, snaps[snaps.length - 1].id);
     rig.emulator.faults.failNextOperation('import-error');
     const err = await restoreBlockVolume(repo, clients, staging, { snapshot: latest, zone: 'fr-par-1', bucket: rig.bucket, timeouts: FAST }).catch((e: unknown) => e);
     expect((err as Error & { code: string }).code).toBe('SCW_IMPORT_FAILED');

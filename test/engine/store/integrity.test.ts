@@ -9,7 +9,7 @@ import { cp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DamagedObjectError, RawFileSource, RepositoryLockedError, WrongPassphraseError, backupImage, checkRepository, copySnapshots,
-  findSnapshot, initRepository, listSnapshots, openBackend, openRepository, pruneRepository, removeLocks, restoreImage,
+  findSnapshot, initRepository, listSnapshots, loadSnapshot, openBackend, openRepository, pruneRepository, removeLocks, restoreImage,
   type Backend, type LocationOptions, type Repository, type Snapshot,
 } from '../../../engine';
 import { AAD } from '../../../engine/crypto/seal';
@@ -107,13 +107,15 @@ describe.each(kinds)('on a $name store', (kind) => {
     await initRepository(url, PASS, { ...TEST_INIT, location });
     const backend = await backendOf(url);
     const original = JSON.parse(Buffer.from(await backend.get('config')).toString()) as Record<string, unknown>;
-    expect(original).toMatchObject({ version: 2, features: [] });
+    expect(original).toMatchObject({ version: 2, features: ['index-tables'] });
     expect(original.mac).toMatch(/^[0-9a-f]{64}$/);
     // The chunker turned into 64-byte FastCDC chunks (a backup would store a blob per 64 bytes).
     const edits: Array<Record<string, unknown>> = [
       { ...original, chunker: { kind: 'fastcdc', min: 64, avg: 64, max: 64 } },
       { ...original, packSize: 1 << 30 },
       { ...original, created: '2020-01-01T00:00:00.000Z' },
+      // Without the feature, a reader would not read the index tables (and miss what they list).
+      { ...original, features: [] },
     ];
     for (const edited of edits) {
       await kind.overwrite(url, 'config', Buffer.from(JSON.stringify(edited)));
@@ -173,8 +175,9 @@ describe.each(kinds)('on a $name store', (kind) => {
     }
     const v1 = await openRepository(url, V1_PASS, { location });
     expect(v1.config.version).toBe(1);
-    const [snap] = (await listSnapshots(v1)).snapshots;
-    expect(snap.id).toBe(V1_SNAPSHOT);
+    const [listed] = (await listSnapshots(v1)).snapshots;
+    expect(listed.id).toBe(V1_SNAPSHOT);
+    const snap = await loadSnapshot(v1, listed.id);
     const out = join(dir.path, `v1-${kind.name}.out`);
     await restoreImage(v1, snap, out);
     expect((await readFile(out)).equals(v1Image())).toBe(true);
