@@ -6,6 +6,12 @@ import { InterruptedError } from '../engine';
  * where a lapsed lock stops it: docs/FORMAT.md §9); it then cleans up what it created and releases
  * its lock, and main() exits 130 or 143 as shells expect (128 + the signal's number). A second signal
  * exits at once, without cleaning up.
+ *
+ * A reader of our output that goes away (`scw-backup snapshots --json | head -1`) is the same: Node
+ * ignores SIGPIPE, so the next write to stdout fails with EPIPE, an 'error' event that, unhandled,
+ * crashed the command with a stack trace in the middle of its work. It stops the command like a
+ * SIGPIPE would, cleanly, and main() exits 141 (128 + 13) as a shell expects of a command whose
+ * reader left.
  */
 let current: AbortController | undefined;
 
@@ -14,7 +20,7 @@ export function interruptSignal(): AbortSignal | undefined {
   return current?.signal;
 }
 
-const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGPIPE: 141 };
 
 export function exitCodeFor(signal: string): number {
   return EXIT_CODES[signal] ?? 1;
@@ -32,11 +38,17 @@ export function handleInterrupts(): () => void {
     process.stderr.write(`scw-backup: ${signal}: stopping at the next safe point and cleaning up (${signal} again exits at once)\n`);
     controller.abort(new InterruptedError(signal));
   };
+  const onOutputError = (err: NodeJS.ErrnoException): void => {
+    // Whatever is written after this is lost; the work stops at its next safe point.
+    if (!controller.signal.aborted) controller.abort(new InterruptedError(err.code === 'EPIPE' ? 'SIGPIPE' : `an error writing the output (${err.message})`));
+  };
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
+  process.stdout.on('error', onOutputError);
   return () => {
     process.off('SIGINT', on);
     process.off('SIGTERM', on);
+    process.stdout.off('error', onOutputError);
     if (current === controller) current = undefined;
   };
 }

@@ -48,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
   const restoreSignals = handleInterrupts();
   try {
     await program.parseAsync(argv);
-    return EXIT_OK;
+    // Done, but its output could not all be written (the reader left: SIGPIPE): the exit code says
+    // so. A failed write reports itself later, so wait until stdout has taken everything.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    const late = interruptSignal()?.reason;
+    return late instanceof InterruptedError ? exitCodeFor(late.signal) : EXIT_OK;
   } catch (err) {
     const stopped = interruptSignal()?.reason;
     if (err instanceof InterruptedError) {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, loadSnapshot, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
+import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
 import { isInstanceGroup } from '../engine/scaleway/instance-group';
 import { collectTag } from './args';
 import { skippedWarning, type Output } from './output';
@@ -44,6 +44,7 @@ export async function resolveSnapshot(
   if (ref !== 'latest') return findSnapshot(repo, ref, { onDamaged: skippedWarning(out) });
   const listing = await listSnapshots(repo, filter);
   listing.damaged.forEach(skippedWarning(out));
+  const warned = new Set(listing.damaged.map((d) => d.id));
   const usable = listing.snapshots.filter((s) => isInstanceGroup(s) === (options.kind === 'group'));
   const which = describeFilter(filter);
   const kind = options.kind === 'group' ? 'Instance backup' : 'disk snapshot';
@@ -58,5 +59,12 @@ export async function resolveSnapshot(
     }
     out.warning(`"latest" of ${named} is the newest of them all, of ${latest.source.location}; choose with --source LOCATION`);
   }
-  return loadSnapshot(repo, latest.id);
+  // Its manifest from its file; one that does not read is skipped, with a warning, for the newest that does.
+  return findSnapshot(repo, 'latest', {
+    ...filter,
+    accept: (s) => isInstanceGroup(s) === (options.kind === 'group'),
+    onDamaged: (d) => {
+      if (!warned.has(d.id)) skippedWarning(out)(d);
+    },
+  });
 }

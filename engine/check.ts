@@ -12,7 +12,7 @@ import { listDrills } from './store/drill-record';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import { readListedSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './store/snapshot-file';
-import { readCatalog } from './store/catalog';
+import { hasCatalog, readCatalog } from './store/catalog';
 import { summaryOf } from './store/snapshot';
 import { readDiskMap } from './store/snapshots';
 
@@ -102,14 +102,30 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
     });
   }
 
+  // The catalog (FORMAT.md §8.2) is read first: a backup writes its manifest before its catalog
+  // object, so what the catalog holds is listed below unless a forget removed it meanwhile. What is
+  // wrong with the catalog is a warning (listings fall back to the files, or miss a snapshot until
+  // a rewrite), which compact mends.
+  const catalog = hasCatalog(repo) ? await readCatalog(repo) : undefined;
+  for (const d of catalog?.damaged ?? []) result.warnings.push({ object: d.object, message: `${d.message}; listings read the manifests from their files ("compact" rewrites the catalog)` });
   // Snapshots are listed before the index is read: a backup writes its index files before its
   // snapshot, so every snapshot listed here has its index files in place by the time they are read,
   // even when backups finish while check runs.
   const snapshotPaths: string[] = [];
   for await (const obj of repo.backend.list('snapshots')) snapshotPaths.push(obj.path);
-  // The catalog (FORMAT.md §8.2) is derived data: what is wrong with it is a warning, which compact mends.
-  const catalog = await readCatalog(repo, new Set(snapshotPaths.map((p) => p.slice('snapshots/'.length))));
-  for (const d of catalog.damaged) result.warnings.push({ object: d.object, message: `${d.message}; listings read the manifests from their files ("compact" rewrites the catalog)` });
+  if (catalog && catalog.objects.length > 0 && catalog.damaged.length === 0) {
+    const listed = new Set(snapshotPaths.map((p) => p.slice('snapshots/'.length)));
+    for (const id of catalog.snapshots.keys()) {
+      if (!listed.has(id)) {
+        result.warnings.push({ object: `snapshots/${id}`, message: `the catalog lists snapshots/${id}, which does not exist (a forget that stopped half-way, or a file removed by hand): listings show it until "compact" rewrites the catalog` });
+      }
+    }
+    for (const id of listed) {
+      if (!catalog.snapshots.has(id)) {
+        result.warnings.push({ object: `snapshots/${id}`, message: `snapshots/${id} is in no catalog object (its backup or copy stopped before recording it, or one is finishing now): listings do not show it until "compact" rewrites the catalog` });
+      }
+    }
+  }
 
   for await (const obj of repo.backend.list('index')) {
     result.indexFiles++;
@@ -171,7 +187,7 @@ async function checkLocked(repo: Repository, options: CheckOptions): Promise<Che
       continue;
     }
     const snapshot = read.snapshot;
-    const summary = catalog.snapshots.get(snapshot.id);
+    const summary = catalog?.snapshots.get(snapshot.id);
     if (summary && JSON.stringify(summary) !== JSON.stringify(summaryOf(snapshot))) {
       result.warnings.push({ object: obj.path, message: `the catalog's summary of ${obj.path} differs from the manifest ("compact" rewrites the catalog from the files)` });
     }

@@ -14,7 +14,7 @@ import type { MapExtent } from './store/disk-map';
 import { withLock } from './store/lock-scope';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest, SnapshotSummary } from './store/snapshot';
-import type { DamagedSnapshot } from './store/snapshot-file';
+import { readListedSnapshotFile, type DamagedSnapshot } from './store/snapshot-file';
 import { DiskMapWriter, findSnapshot, listSnapshots, matchesFilter, readDiskMap, saveSnapshot, type SnapshotFilter } from './store/snapshots';
 
 export interface CopyOptions {
@@ -240,6 +240,12 @@ async function copyOne(from: Repository, to: Repository, s: SnapshotSummary, par
 
 type Pair = { a: SnapshotSummary; b: SnapshotSummary };
 
+/** An earlier copy with both manifests read from their files, or undefined if either does not read (no parent then). */
+async function readablePair(from: Repository, to: Repository, p: Pair): Promise<Pair | undefined> {
+  const [a, b] = await Promise.all([readListedSnapshotFile(from, p.a.id), readListedSnapshotFile(to, p.b.id)]);
+  return a?.ok && b?.ok ? { a: a.snapshot, b: b.snapshot } : undefined;
+}
+
 /** The source snapshots to copy, oldest first: the given refs, or every snapshot (with the tags). */
 async function selectSnapshots(from: Repository, all: SnapshotSummary[], options: CopyOptions): Promise<SnapshotSummary[]> {
   const filter: SnapshotFilter = { ...options.filter, tags: { ...options.filter?.tags, ...options.tags } };
@@ -288,9 +294,17 @@ async function copyAll(from: Repository, to: Repository, options: CopyOptions, r
       result.alreadyThere.push({ source: s.id, target: there.id });
       continue;
     }
+    // The manifest itself, from its file (listings give summaries): a damaged one is reported and skipped.
+    const read = await readListedSnapshotFile(from, s.id);
+    if (read === undefined) continue; // forgotten since it was listed
+    if (!read.ok) {
+      result.damaged.source.push(read.damaged);
+      continue;
+    }
     // The copy closest in time is the likeliest to share chunks at the same places.
-    const parent = (pairs.get(disk(s)) ?? []).reduce<Pair | undefined>((best, p) => (!best || distance(p, s) < distance(best, s) ? p : best), undefined);
-    const { stats, map } = await copyOne(from, to, s, parent, options, locks);
+    const closest = (pairs.get(disk(s)) ?? []).reduce<Pair | undefined>((best, p) => (!best || distance(p, s) < distance(best, s) ? p : best), undefined);
+    const parent = closest && await readablePair(from, to, closest);
+    const { stats, map } = await copyOne(from, to, read.snapshot, parent, options, locks);
     result.copied.push(stats);
     const b: Snapshot = { ...s, id: stats.target, map };
     inTarget.set(snapshotIdentity(s), b);

@@ -19,7 +19,7 @@ export { storeNow } from './store/backend';
 export { withLock, type LockScopeOptions } from './store/lock-scope';
 export { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, FORMAT_VERSION, UnsupportedConfigError, type ChunkerParams, type FormatVersion, type RepositoryConfig } from './store/config';
 export type { Snapshot, SnapshotManifest, SnapshotStats, SnapshotSummary } from './store/snapshot';
-export { listSnapshots, findSnapshot, loadSnapshot, readDiskMap, describeFilter, isEmptyFilter, matchesFilter, type SnapshotFilter, type SnapshotListing } from './store/snapshots';
+export { listSnapshots, readSnapshotFiles, findSnapshot, loadSnapshot, readDiskMap, describeFilter, isEmptyFilter, matchesFilter, type SnapshotFilter, type SnapshotListing } from './store/snapshots';
 export type { DamagedSnapshot } from './store/snapshot-file';
 export type { MapExtent } from './store/disk-map';
 export { listDrills, readDrillFile, saveDrillRecord, type DamagedDrill, type Drill, type DrillFilter, type DrillListing, type DrillRecord } from './store/drill-record';

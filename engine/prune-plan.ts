@@ -14,7 +14,7 @@ import { decodeMapPage } from './store/disk-map';
 import { TMP_DIR } from './store/backend';
 import { packPath } from './store/pack';
 import type { Repository } from './store/repository';
-import type { MapPageRef } from './store/snapshot';
+import { summaryOf, type MapPageRef, type SnapshotSummary } from './store/snapshot';
 import type { DamagedSnapshot } from './store/snapshot-file';
 import { readSnapshotFiles } from './store/snapshots';
 
@@ -47,6 +47,8 @@ export interface PrunePlan {
   /** Every pack in the store at the start, by id. */
   stored: Map<string, ObjectInfo>;
   snapshots: number;
+  /** The summary of every readable manifest, as read from its file: the catalog prune writes (FORMAT.md §8.2). */
+  summaries: SnapshotSummary[];
   /** Manifests that could not be read (FORMAT.md §12.2 says what prune does about them). */
   damaged: DamagedSnapshot[];
   /** Indexed packs kept as they are. */
@@ -77,18 +79,18 @@ export interface PrunePlan {
  * stored, so its `map` names what it references). A manifest whose map cannot be read leaves prune
  * blind to what it needs: prune refuses, unless told to ignore such manifests.
  */
-async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; snapshots: number; damaged: DamagedSnapshot[] }> {
+async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ maps: Array<{ name: string; map: MapPageRef[] }>; summaries: SnapshotSummary[]; damaged: DamagedSnapshot[] }> {
   // Every manifest from its own file: the catalog holds no maps, and prune trusts nothing derived.
   const gone = options.assumeRemoved ?? new Set<string>();
   const reads = (await readSnapshotFiles(repo)).filter((r) => !gone.has(r.ok ? r.snapshot.id : r.damaged.id));
   const maps: Array<{ name: string; map: MapPageRef[] }> = [];
   const damaged: DamagedSnapshot[] = [];
   const blind: DamagedSnapshot[] = [];
-  let snapshots = 0;
+  const summaries: SnapshotSummary[] = [];
   for (const r of reads) {
     if (r.ok) {
       maps.push({ name: `snapshot ${r.snapshot.id.slice(0, 12)}`, map: r.snapshot.map });
-      snapshots++;
+      summaries.push(summaryOf(r.snapshot));
       continue;
     }
     const d = r.damaged;
@@ -108,13 +110,13 @@ async function mapsToKeep(repo: Repository, options: PlanOptions): Promise<{ map
       `${blind.length > 1 ? 'they' : 'it'} referenced), or prune with --ignore-damaged-snapshots`);
   }
   for (const d of blind) options.warnings.push(`${d.message}; ignored as asked (--ignore-damaged-snapshots): data only it references is removed`);
-  return { maps, snapshots, damaged };
+  return { maps, summaries, damaged };
 }
 
 /** Mark the blobs every kept map needs. Refuses when one of them has no copy in a stored pack. */
-async function mark(repo: Repository, table: BlobTable, stored: Map<string, ObjectInfo>, options: PlanOptions): Promise<{ snapshots: number; damaged: DamagedSnapshot[] }> {
+async function mark(repo: Repository, table: BlobTable, stored: Map<string, ObjectInfo>, options: PlanOptions): Promise<{ summaries: SnapshotSummary[]; damaged: DamagedSnapshot[] }> {
   const usable = (pn: number): boolean => stored.has(table.packId(pn));
-  const { maps, snapshots, damaged } = await mapsToKeep(repo, options);
+  const { maps, summaries, damaged } = await mapsToKeep(repo, options);
   const missing: string[] = [];
   let done = 0;
   for (const { name, map } of maps) {
@@ -142,7 +144,7 @@ async function mark(repo: Repository, table: BlobTable, stored: Map<string, Obje
     throw new PruneRefusedError(repo.location, `the store is already missing data: ${missing[0]}` +
       (missing.length > 1 ? ` (and ${missing.length - 1} more)` : '') + '; run "scw-backup check" and repair before pruning');
   }
-  return { snapshots, damaged };
+  return { summaries, damaged };
 }
 
 /**
@@ -183,7 +185,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
   for await (const obj of repo.backend.list('packs')) stored.set(obj.path.slice(obj.path.lastIndexOf('/') + 1), obj);
   const table = new BlobTable();
   const index = await loadIndexObjects(repo, table);
-  const { snapshots, damaged } = await mark(repo, table, stored, options);
+  const { summaries, damaged } = await mark(repo, table, stored, options);
 
   const packCount = table.packCount;
   const entries = new Uint32Array(packCount);
@@ -206,7 +208,7 @@ export async function planPrune(repo: Repository, options: PlanOptions): Promise
 
   const young = (info: Pick<ObjectInfo, 'modified'> | undefined): boolean => info?.modified !== undefined && info.modified.getTime() > options.now - options.graceMs;
   const plan: PrunePlan = {
-    table, index, stored, snapshots, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
+    table, index, stored, snapshots: summaries.length, summaries, damaged, keep: [], repack: [], remove: [], dropMissing: [], unindexedRemove: [], unindexedKeep: [], leftovers: [],
     usedBlobs, usedBytes: usedTotal, totalBytes: 0, youngKept: 0,
   };
   const candidates: Array<{ pn: number; unused: number }> = [];

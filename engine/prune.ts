@@ -117,7 +117,8 @@ export async function pruneRepository(repo: Repository, options: PruneOptions = 
     if (!options.dryRun && lock) {
       await execute(repo, plan, lock, result, progress, drills.remove);
       await lock.confirm();
-      result.notDeleted.push(...await rewriteCatalog(repo));
+      // The catalog from the manifests prune just read (FORMAT.md §8.2): no one else writes meanwhile.
+      result.notDeleted.push(...await rewriteCatalog(repo, { summaries: plan.summaries }));
     }
     result.durationMs = Date.now() - started;
     return result;

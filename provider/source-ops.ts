@@ -11,7 +11,7 @@
  * functions Read and Delete call (`refreshSource`) keep their names and shapes.
  */
 import './plugin-process';
-import { BackupError, forgetSnapshots, listSnapshots, type DamagedSnapshot, type SnapshotSummary } from '../engine';
+import { BackupError, forgetSnapshots, listSnapshots, readSnapshotFiles, type DamagedSnapshot, type SnapshotSummary } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
 import { withScaleway, withStore, type ConnectionOverrides } from './connection';
 import { tellEngine } from './engine-log';
@@ -54,9 +54,23 @@ interface StoreView {
 }
 
 async function storeView(i: BackupSourceInputs): Promise<StoreView> {
-  const { snapshots: all, damaged } = await withStore(i.store, (repo) => listSnapshots(repo));
   const location = sourceLocation(i);
-  const own = all.filter((s) => s.source.location === location);
+  const { all, own, damaged } = await withStore(i.store, async (repo) => {
+    const listing = await listSnapshots(repo);
+    const listed = listing.snapshots.filter((s) => s.source.location === location);
+    // The catalog vouches for summaries, not for the manifests behind them (docs/FORMAT.md §8.2):
+    // read this source's own, so a damaged or vanished one is drift. Its retention bounds the reads,
+    // not the store's size.
+    const reads = await readSnapshotFiles(repo, listed.map((s) => s.id));
+    const fine = new Set(reads.flatMap((r) => (r.ok ? [r.snapshot.id] : [])));
+    const bad = reads.flatMap((r) => (r.ok ? [] : [r.damaged]));
+    const mine = (s: SnapshotSummary): boolean => s.source.location === location;
+    return {
+      all: listing.snapshots.filter((s) => !mine(s) || fine.has(s.id)),
+      own: listed.filter((s) => fine.has(s.id)),
+      damaged: [...listing.damaged, ...bad],
+    };
+  });
   const last = own[own.length - 1];
   const view: BackupSourceOutputs = {
     ...i, location, snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet', retained: retainedOf(own),

@@ -94,8 +94,12 @@ export async function readStore(i: BackupStoreOutputs): Promise<BackupStoreOutpu
   return withStore(i.store, async (repo) => ({ ...i, ...(await counts(repo)) }));
 }
 
+/**
+ * Counted from the manifests, not the catalog: the store's read is its health check, and only a
+ * manifest read tells a damaged one (one GET per snapshot, 16 at a time, as `check` does).
+ */
 async function counts(repo: Repository): Promise<Pick<BackupStoreOutputs, 'snapshotCount' | 'damagedSnapshots'>> {
-  const { snapshots, damaged } = await listSnapshots(repo);
+  const { snapshots, damaged } = await listSnapshots(repo, {}, { fromFiles: true });
   return { snapshotCount: snapshots.length, damagedSnapshots: damaged.map((d) => d.id) };
 }
 

@@ -48,7 +48,8 @@ export async function collectReport(repo: Repository, options: ReportOptions = {
   return withLock(repo, { operation: 'report', reader: true, noLock: options.noLock, signal: options.signal, warn: options.onWarning }, async () => {
     const now = options.now ?? await storeNow(repo.backend);
     // Snapshots before the index: a backup finishing meanwhile has its index files in place (check.ts).
-    const snapshots = await listSnapshots(repo);
+    // Every manifest read from its file: the report names each damaged one (a catalog listing would not).
+    const snapshots = await listSnapshots(repo, {}, { fromFiles: true });
     const drills = await listDrills(repo);
     options.signal?.throwIfAborted();
     // Every entry, large index tables included (FORMAT.md §7.1): the distinct data is summed over all.

@@ -8,26 +8,30 @@ import type { BlobWriter } from './blob-writer';
 import { MapPageEncoder, decodeMapPage, type MapExtent } from './disk-map';
 import type { Repository } from './repository';
 import { parseSnapshot, summaryOf, type Snapshot, type SnapshotManifest, type SnapshotSummary } from './snapshot';
-import { CATALOG_DIR, hasCatalog, readCatalog, writeCatalog } from './catalog';
+import { hasCatalog, readCatalog, writeCatalog, writeCatalogObject, type CatalogRead } from './catalog';
 import { readListedSnapshotFile, readSnapshotFile, type DamagedSnapshot, type SnapshotRead } from './snapshot-file';
 
 /** Manifest files read at once when the catalog does not hold them. */
 const MANIFEST_READS = 16;
 
 /**
- * Store a manifest (FORMAT.md §8); returns its id. The JSON is first checked as every reader will
- * check it (parseSnapshot): a manifest readers would refuse is never written.
+ * Store a manifest (FORMAT.md §8), then, in a version 2 store, a catalog object with its summary
+ * (§8.2), which is what makes it appear in listings; returns its id. The JSON is first checked as
+ * every reader will check it (parseSnapshot): a manifest readers would refuse is never written.
  */
 export async function saveSnapshot(repo: Repository, manifest: SnapshotManifest): Promise<string> {
   const payload = Buffer.from(JSON.stringify(manifest), 'utf8');
   const what = `snapshot of ${manifest.source?.location ?? 'an unknown source'}`;
+  let parsed: SnapshotManifest;
   try {
-    parseSnapshot(payload, what);
+    parsed = parseSnapshot(payload, what);
   } catch (err) {
     if (!(err instanceof DamagedObjectError)) throw err;
     throw new InvalidInputError(what, `not saved: ${err.detail}, which readers would refuse; the data it needs stays unreferenced until prune`);
   }
-  return repo.saveObject('snapshots', AAD.snapshot, payload);
+  const id = await repo.saveObject('snapshots', AAD.snapshot, payload);
+  if (hasCatalog(repo)) await writeCatalogObject(repo, [summaryOf({ id, ...parsed })], []);
+  return id;
 }
 
 /** A snapshot by full id; a damaged manifest throws its DamagedObjectError. */
@@ -76,27 +80,42 @@ export interface SnapshotListing {
 
 /**
  * Every snapshot, oldest first, and the manifests that are damaged: those are reported, not thrown,
- * so that one bad file leaves the others listable. A file that disappears between the listing and
- * the read (a concurrent forget) is left out.
+ * so that one bad file leaves the others listable. In a version 2 store the catalog answers
+ * (FORMAT.md §8.2) and no manifest is read; where it cannot (no catalog object yet, or a damaged
+ * one), `snapshots/` is listed and every manifest the catalog does not hold is read. `fromFiles`
+ * lists and reads every manifest whatever the catalog says (the report: every damaged one named). A
+ * file that disappears between the listing and the read (a concurrent forget) is left out.
  */
-export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}): Promise<SnapshotListing> {
-  return collectSnapshots(repo, filter);
+export async function listSnapshots(repo: Repository, filter: SnapshotFilter = {}, options: { fromFiles?: boolean } = {}): Promise<SnapshotListing> {
+  return collectSnapshots(repo, filter, !options.fromFiles);
 }
 
-async function collectSnapshots(repo: Repository, filter: SnapshotFilter, useCatalog = true): Promise<SnapshotListing> {
+/** Whether the catalog alone can answer: it has objects and none of them is damaged. */
+function catalogAnswers(catalog: CatalogRead): boolean {
+  return catalog.objects.length > 0 && catalog.damaged.length === 0;
+}
+
+async function collectSnapshots(repo: Repository, filter: SnapshotFilter, useCatalog: boolean, known?: CatalogRead): Promise<SnapshotListing> {
   const out: SnapshotListing = { snapshots: [], damaged: [] };
-  const ids: string[] = [];
-  for await (const obj of repo.backend.list('snapshots')) ids.push(obj.path.slice('snapshots/'.length));
-  // The catalog answers for most (FORMAT.md §8.2); the others are read from their files, a few at once.
-  const catalog = useCatalog ? await readCatalog(repo, new Set(ids)) : { snapshots: new Map<string, SnapshotSummary>() };
-  const rest = ids.filter((id) => !catalog.snapshots.has(id));
-  for (const s of catalog.snapshots.values()) if (matchesFilter(s, filter)) out.snapshots.push(s);
-  for (const r of await readSnapshotFiles(repo, rest)) {
-    if (!r.ok) out.damaged.push(r.damaged);
-    else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(summaryOf(r.snapshot));
+  const catalog = useCatalog ? known ?? await readCatalog(repo) : undefined;
+  if (catalog && catalogAnswers(catalog)) {
+    for (const s of catalog.snapshots.values()) if (matchesFilter(s, filter)) out.snapshots.push(s);
+  } else {
+    // From the files: what the readable catalog objects hold counts for the files listed now.
+    const ids: string[] = [];
+    for await (const obj of repo.backend.list('snapshots')) ids.push(obj.path.slice('snapshots/'.length));
+    const held = catalog?.snapshots ?? new Map<string, SnapshotSummary>();
+    for (const id of ids) {
+      const s = held.get(id);
+      if (s && matchesFilter(s, filter)) out.snapshots.push(s);
+    }
+    for (const r of await readSnapshotFiles(repo, ids.filter((id) => !held.has(id)))) {
+      if (!r.ok) out.damaged.push(r.damaged);
+      else if (matchesFilter(r.snapshot, filter)) out.snapshots.push(summaryOf(r.snapshot));
+    }
   }
-  out.snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
-  out.damaged.sort((a, b) => a.id.localeCompare(b.id));
+  out.snapshots.sort((x, y) => x.time.localeCompare(y.time) || x.id.localeCompare(y.id));
+  out.damaged.sort((x, y) => x.id.localeCompare(y.id));
   return out;
 }
 
@@ -127,21 +146,25 @@ export async function readSnapshotFiles(repo: Repository, ids?: readonly string[
  * snapshot: damaged manifests are skipped and told to `onDamaged` (one of them may be newer). A
  * damaged manifest asked for by id throws its DamagedObjectError.
  */
-export async function findSnapshot(repo: Repository, ref: string, options: SnapshotFilter & { onDamaged?: (d: DamagedSnapshot) => void } = {}): Promise<Snapshot> {
+export async function findSnapshot(
+  repo: Repository, ref: string, options: SnapshotFilter & { onDamaged?: (d: DamagedSnapshot) => void; accept?: (s: SnapshotSummary) => boolean } = {},
+): Promise<Snapshot> {
   if (ref !== 'latest') return loadSnapshot(repo, await resolveSnapshotId(repo, ref));
   const which = describeFilter(options);
   for (const useCatalog of [true, false]) {
-    const { snapshots, damaged } = await collectSnapshots(repo, options, useCatalog);
+    const listing = await collectSnapshots(repo, options, useCatalog);
+    const snapshots = options.accept ? listing.snapshots.filter(options.accept) : listing.snapshots;
     if (snapshots.length === 0) {
-      for (const d of damaged) options.onDamaged?.(d);
+      for (const d of listing.damaged) options.onDamaged?.(d);
       throw new NotFoundError(`no snapshot in ${repo.location}${which ? ` ${which}` : ''}`);
     }
-    // The newest summary's manifest, read from its file: the catalog is derived data, and a file
-    // that says something else than its summary (a catalog written wrong) sends us to the files.
+    // The newest summary's manifest, read from its file: a file gone (a forget that stopped after
+    // rewriting the catalog), damaged, or saying something else than its summary (a catalog written
+    // wrong) sends us to the files.
     const newest = snapshots[snapshots.length - 1];
     const r = await readListedSnapshotFile(repo, newest.id);
     if (r?.ok && sameSummary(summaryOf(r.snapshot), newest)) {
-      for (const d of damaged) options.onDamaged?.(d);
+      for (const d of listing.damaged) options.onDamaged?.(d);
       return r.snapshot;
     }
   }
@@ -152,9 +175,17 @@ function sameSummary(a: SnapshotSummary, b: SnapshotSummary): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** The full id of a snapshot given by a full id or a unique prefix, from file names alone (damaged ones included). */
+/**
+ * The full id of a snapshot given by a full id (taken as it is: reading it tells whether it exists)
+ * or a unique prefix, from the file names (damaged manifests included).
+ */
 export async function resolveSnapshotId(repo: Repository, ref: string): Promise<string> {
   if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new UsageError('snapshot', `${JSON.stringify(ref)} is not "latest" or a snapshot id (at least 4 hex digits)`);
+  // A full id needs no listing (a store of 20,000 snapshots lists in 20 requests): one stat.
+  if (ref.length === 64) {
+    if (await repo.backend.stat(`snapshots/${ref}`)) return ref;
+    throw new NotFoundError(`no snapshot ${ref} in ${repo.location}`);
+  }
   const ids: string[] = [];
   for await (const obj of repo.backend.list('snapshots')) {
     const id = obj.path.slice('snapshots/'.length);
@@ -236,17 +267,33 @@ export async function* readDiskMap(repo: Repository, snapshot: SnapshotSummary |
   }
 }
 
+/** What a catalog rewrite starts from, and what it changes. */
+export interface CatalogRewrite {
+  /** Every manifest read from its file (compact; a catalog written wrong is replaced). */
+  fromFiles?: boolean;
+  /** The summaries of every readable manifest, already read from the files (prune). */
+  summaries?: readonly SnapshotSummary[];
+  /** Snapshots to leave out (forget, before it deletes their files). */
+  without?: ReadonlySet<string>;
+  /** Summaries to put back (forget: files the store refused to delete). */
+  add?: readonly SnapshotSummary[];
+}
+
 /**
- * Rewrite the catalog to hold every readable snapshot (FORMAT.md §8.2), and delete the catalog
- * objects it replaces. Run by forget and prune (which carry the catalog's summaries over and read
- * only the manifests it lacks) and by compact (`fromFiles`: every manifest read from its file, so a
- * catalog written wrong is replaced), each under a lock. Returns what the store refused to delete
- * (Object Lock): those objects only repeat entries.
+ * Merge the catalog into one object holding every readable snapshot (FORMAT.md §8.2), and delete
+ * the objects it replaces. Forget carries the catalog's summaries over (read from the files only
+ * when the catalog cannot answer); prune passes what it read from the files, compact reads them.
+ * Under a lock. Returns what the store refused to delete (Object Lock): readers skip those objects.
  */
-export async function rewriteCatalog(repo: Repository, options: { fromFiles?: boolean } = {}): Promise<Array<{ object: string; message: string }>> {
+export async function rewriteCatalog(repo: Repository, options: CatalogRewrite = {}): Promise<Array<{ object: string; message: string }>> {
   if (!hasCatalog(repo)) return [];
-  const listing = await collectSnapshots(repo, {}, !options.fromFiles);
-  const catalogObjects: string[] = [];
-  for await (const obj of repo.backend.list(CATALOG_DIR)) catalogObjects.push(obj.path);
-  return (await writeCatalog(repo, listing.snapshots, catalogObjects)).notDeleted;
+  // The objects to replace are listed before the manifests are: a backup that finishes meanwhile
+  // keeps its own catalog object, which this one does not replace.
+  const catalog = await readCatalog(repo);
+  const summaries = options.summaries ?? (await collectSnapshots(repo, {}, !options.fromFiles, catalog)).snapshots;
+  const byId = new Map<string, SnapshotSummary>();
+  for (const s of [...summaries, ...options.add ?? []]) if (!options.without?.has(s.id)) byId.set(s.id, s);
+  if (byId.size === 0 && catalog.objects.length === 0) return [];
+  const merged = [...byId.values()].sort((x, y) => x.time.localeCompare(y.time) || x.id.localeCompare(y.id));
+  return (await writeCatalog(repo, merged, catalog.objects)).notDeleted;
 }

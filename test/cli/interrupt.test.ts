@@ -1,7 +1,8 @@
 /**
  * Ctrl-C (SIGINT) and SIGTERM in the middle of a backup and of a restore, with real processes on a
  * folder store: the command stops at its next safe point, says so, cleans up what it created (no lock,
- * no temporary file, no unindexed pack, no partial target) and exits 130 or 143.
+ * no temporary file, no unindexed pack, no partial target) and exits 130 or 143; a reader of its output
+ * that goes away stops it the same way (SIGPIPE, 141).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -70,4 +71,29 @@ it('a restore stopped by SIGINT removes its partial file and exits 130', async (
   expect(r.stderr).toMatch(/interrupted by SIGINT: restore stopped and released its lock; the partial target file was removed/);
   expect((await readdir(dir.path)).filter((f) => f.startsWith('restored.img'))).toEqual([]);
   expect(await files(join(repo, 'locks'))).toEqual([]);
+});
+
+it('a reader that goes away (SIGPIPE) stops a backup cleanly, exit 141; a listing whose reader left exits 141 quietly', async () => {
+  const repo = join(dir.path, 'store-pipe');
+  expect((await runCli(['init', '--repo', repo, ...WEAK_KDF, '--pack-size', '1MiB'], env)).code).toBe(0);
+  const image = await writeImage(dir.path, 'big-pipe.img', randomBytes(160 << 20));
+  const backup = startCli(['backup', '--repo', repo, '--json', image], env);
+  // The reader of its JSON lines leaves once packs are being stored: the next progress line fails with EPIPE.
+  await signalWhen(backup, async () => (await files(join(repo, 'packs'))).length >= 3, 'SIGCONT');
+  backup.child.stdout?.destroy();
+  const r = await backup.done;
+  expect(r.code).toBe(141);
+  expect(r.stderr).not.toMatch(/Unhandled 'error' event|EPIPE|at /);
+  expect(r.stderr).toMatch(/scw-backup: interrupted by SIGPIPE: backup stopped and released its lock; no snapshot was saved/);
+  expect(await files(join(repo, 'locks'))).toEqual([]);
+  expect(await files(join(repo, 'snapshots'))).toEqual([]);
+  const check = await runCli(['check', '--repo', repo, '--json'], env);
+  expect(summaryOf(check.stdout)).toMatchObject({ ok: true, errors: [], warnings: [] });
+
+  // A listing whose reader left before it wrote: 141, and nothing on stderr (as `| head` expects).
+  const listing = startCli(['snapshots', '--repo', repo, '--json'], env);
+  listing.child.stdout?.destroy();
+  const l = await listing.done;
+  expect(l.code).toBe(141);
+  expect(l.stderr).toBe('');
 });

@@ -3,6 +3,9 @@
  * verify (its bytes are not what its name says), does not open, or does not validate is reported by
  * name and skipped; every other snapshot stays listable, restorable, forgettable and prunable; check
  * reports it; prune never removes what it may reference without being told to; forget ID removes it.
+ * Listings answered by the catalog (§8.2) read no manifest: they list a damaged one by the summary
+ * its backup recorded (and never list a file no backup recorded), and the damage shows where the
+ * file is read; without a catalog, listings read the files and name each damaged one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -60,6 +63,17 @@ it('lists, finds and restores around damaged manifests, naming each; a swapped f
   const invalid = await invalidManifest(repo, { ...withoutId(b), size: 2 ** 53 });
 
   const fresh = await reopen(repoPath);
+  // The catalog answers: c is listed by its summary; the files no backup recorded are not listed.
+  // `latest` reads c's file, finds it damaged, and goes to the files, which name all three.
+  const listed = await listSnapshots(fresh);
+  expect(listed.snapshots.map((s) => s.id)).toEqual([a.id, b.id, c.id]);
+  expect(listed.damaged).toEqual([]);
+  const toldFirst: DamagedSnapshot[] = [];
+  expect((await findSnapshot(fresh, 'latest', { onDamaged: (d) => toldFirst.push(d) })).id).toBe(b.id);
+  expect(toldFirst.map((d) => d.id).sort()).toEqual([c.id, foreign, invalid].sort());
+
+  // Without a catalog (removed by hand), listings read the files and name every damaged manifest.
+  for (const p of await listPaths(repo.backend, 'catalog')) await repo.backend.delete(p);
   const { snapshots, damaged } = await listSnapshots(fresh);
   expect(snapshots.map((s) => s.id)).toEqual([a.id, b.id]);
   const byId = new Map(damaged.map((d) => [d.id, d]));
@@ -89,16 +103,25 @@ it('lists, finds and restores around damaged manifests, naming each; a swapped f
 it('forget: a policy leaves damaged manifests alone and says so; forget ID removes them', async () => {
   const repo = await makeStore(join(dir.path, 'repo'));
   const a = await backupBytes(repo, dir.path, 'disk.img', prng(1)(4 * CHUNK));
-  await backupBytes(repo, dir.path, 'disk.img', prng(2)(4 * CHUNK));
-  await backupBytes(repo, dir.path, 'disk.img', prng(3)(4 * CHUNK));
+  const x = await backupBytes(repo, dir.path, 'disk.img', prng(2)(4 * CHUNK));
+  const z = await backupBytes(repo, dir.path, 'disk.img', prng(3)(4 * CHUNK));
+  // x's file now holds a's bytes; the catalog still lists x by the summary its backup recorded. The
+  // group loses snapshots, so its manifests are read: x cannot be placed and stays, named.
+  await swapInto(repo, a.id, x.id);
+  const first = await forgetSnapshots(repo, { policy: { last: 1 } });
+  expect(first.removed).toEqual([a.id]);
+  expect(first.damaged.map((d) => d.id)).toEqual([x.id]);
+  expect(first.warnings.filter((w) => /the policy cannot place it, so it stays/.test(w))).toHaveLength(1);
+
+  // Files no backup recorded, seen once the catalog is gone and the files answer.
   const foreign = await foreignFile(repo);
   const invalid = await invalidManifest(repo, { ...withoutId(a), hostname: 7 });
-
+  for (const p of await listPaths(repo.backend, 'catalog')) await repo.backend.delete(p);
   const policy = await forgetSnapshots(repo, { policy: { last: 1 } });
-  expect(policy.removed).toHaveLength(2);
-  expect(policy.damaged.map((d) => d.id).sort()).toEqual([foreign, invalid].sort());
-  expect(policy.warnings.filter((w) => /the policy cannot place it, so it stays/.test(w))).toHaveLength(2);
-  expect((await listSnapshots(repo)).damaged).toHaveLength(2);
+  expect(policy.removed).toEqual([]);
+  expect(policy.damaged.map((d) => d.id).sort()).toEqual([x.id, foreign, invalid].sort());
+  expect(policy.warnings.filter((w) => /the policy cannot place it, so it stays/.test(w))).toHaveLength(3);
+  expect((await listSnapshots(repo)).damaged).toHaveLength(3);
 
   const dry = await removeSnapshots(repo, [foreign.slice(0, 8), invalid], { dryRun: true });
   expect(dry.removed).toEqual([foreign, invalid]);
@@ -106,7 +129,9 @@ it('forget: a policy leaves damaged manifests alone and says so; forget ID remov
   expect(dry.damaged.map((d) => d.id)).toEqual([foreign, invalid]);
   const removed = await removeSnapshots(repo, [foreign.slice(0, 8), invalid]);
   expect(removed.removed).toEqual([foreign, invalid]);
-  expect((await listSnapshots(repo)).damaged).toEqual([]);
+  // The catalog it rewrote from the files holds the one readable snapshot.
+  expect((await listSnapshots(repo)).snapshots.map((s) => s.id)).toEqual([z.id]);
+  expect((await checkRepository(repo)).damaged.map((d) => d.id)).toEqual([x.id]);
 });
 
 it('prune keeps what an invalid manifest still lists, refuses when a manifest cannot be read, and goes on once it is forgotten', async () => {
@@ -152,7 +177,7 @@ it('prune keeps what an invalid manifest still lists, refuses when a manifest ca
   await expectRestores(await reopen(repoPath), 'latest', kept, dir.path);
 });
 
-it('a manifest an earlier version saved for a 2^53-byte disk is listed as damaged, its map page kept by prune, and forget removes it', async () => {
+it('a manifest an earlier version saved for a 2^53-byte disk is found damaged by check, its map page kept by prune, and forget removes it', async () => {
   const repoPath = join(dir.path, 'repo');
   const repo = await makeStore(repoPath);
   const good = await backupBytes(repo, dir.path, 'disk.img', prng(1)(4 * CHUNK));
@@ -164,8 +189,9 @@ it('a manifest an earlier version saved for a 2^53-byte disk is listed as damage
   await writer.flush();
   const old = await invalidManifest(repo, { ...withoutId(good), size: 2 ** 53, map: pages, source: { format: 'qcow2', location: '/p.qcow2' } });
 
-  const { snapshots, damaged } = await listSnapshots(await reopen(repoPath));
-  expect(snapshots.map((x) => x.id)).toEqual([good.id]);
+  // No backup recorded it in the catalog: listings do not show it; check names it.
+  expect((await listSnapshots(await reopen(repoPath))).snapshots.map((x) => x.id)).toEqual([good.id]);
+  const { damaged } = await checkRepository(await reopen(repoPath));
   expect(damaged).toEqual([{ id: old, kind: 'invalid', message: expect.stringMatching(new RegExp(`^snapshots/${old} is damaged: snapshot is invalid: size: Too big`)) }]);
   const pruned = await pruneRepository(await reopen(repoPath), { graceMs: 0 });
   expect(pruned.warnings).toEqual([expect.stringMatching(/prune keeps the 1 map page\(s\) it lists/)]);

@@ -71,10 +71,10 @@ it('copy while a backup into the source finishes: the new snapshot is copied who
   const hooked = new HookedBackend(await FsBackend.open(repoPath));
   const bImg = prng(66)(8 * CHUNK);
   let late: string | undefined;
-  // A backup finishes just as copy lists the source's snapshots: its snapshot is listed, and its
-  // index files must be loaded too.
+  // A backup finishes just as copy lists the source's snapshots (the catalog): its snapshot is
+  // listed, and its index files must be loaded too.
   hooked.beforeList = async (d) => {
-    if (d === 'snapshots' && !late) late = (await backupBytes(await reopen(repoPath), dir.path, 'b.img', bImg)).id;
+    if (d === 'catalog' && !late) late = (await backupBytes(await reopen(repoPath), dir.path, 'b.img', bImg)).id;
   };
   const r = await copySnapshots(await reopen(hooked), await openRepository(targetPath, PASS));
   expect(r.copied).toHaveLength(2);

@@ -137,36 +137,46 @@ describe.each(kinds)('in a $name store', ({ make }) => {
     expect(check.warnings).toEqual([]);
   });
 
-  it('the catalog answers listings; a snapshot it does not hold is read from its file, one gone is not listed, a damaged catalog is ignored', async () => {
+  it('the catalog answers listings without a manifest or a listing of snapshots/; forget, prune and compact merge it; a damaged or missing catalog falls back to the files', async () => {
     const url = make();
     await initRepository(url, PASS, { ...TEST_INIT, location });
     for (let i = 0; i < 12; i++) await backup(await openRepository(url, PASS, { location }), `c${i}.img`, prng(200 + i)(128 * 1024));
+    const backend = await openBackend(url, location);
+    // Every backup recorded its summary in a catalog object of its own.
+    expect(await paths(backend, 'catalog')).toHaveLength(12);
     await compactIndex(await openRepository(url, PASS, { location }));
+    expect(await paths(backend, 'catalog')).toHaveLength(1);
     const after = await backup(await openRepository(url, PASS, { location }), 'after.img', prng(300)(128 * 1024));
     const hooked = new HookedBackend(await openBackend(url, location));
-    const manifestsRead: string[] = [];
+    const touched: string[] = [];
     hooked.beforeGet = (p) => {
-      if (p.startsWith('snapshots/')) manifestsRead.push(p);
+      if (p.startsWith('snapshots/')) touched.push(p);
+    };
+    hooked.beforeList = (p) => {
+      if (p.startsWith('snapshots')) touched.push(`list ${p}`);
     };
     const listing = await listSnapshots(await openRepository(hooked, PASS));
     expect(listing.snapshots).toHaveLength(13);
-    expect(manifestsRead).toEqual([`snapshots/${after.id}`]);
-    // Summaries: no disk maps in a listing (they grow with the disk); the snapshot found has its map.
+    expect(listing.snapshots[12].id).toBe(after.id);
+    expect(touched).toEqual([]);
+    // Summaries: no disk maps in a listing (they grow with the disk); the snapshot found has its map,
+    // read from its own file.
     expect(listing.snapshots.every((x) => !('map' in x))).toBe(true);
-    manifestsRead.length = 0;
     const found = await findSnapshot(await openRepository(hooked, PASS), 'latest', { sources: [listing.snapshots[3].source.location] });
     expect(found.id).toBe(listing.snapshots[3].id);
     expect(found.map.length).toBeGreaterThan(0);
-    expect(manifestsRead.sort()).toEqual([`snapshots/${after.id}`, `snapshots/${found.id}`].sort());
+    expect(touched).toEqual([`snapshots/${found.id}`]);
+    touched.length = 0;
+    expect((await findSnapshot(await openRepository(hooked, PASS), after.id)).id).toBe(after.id);
+    expect(touched).toEqual([`snapshots/${after.id}`]);
 
     // A catalog that says something else than a manifest's file (written wrong) is found out by
     // the file `latest` reads, and the files decide.
     const liar = await openRepository(url, PASS, { location });
-    const [real] = await paths(liar.backend, 'catalog');
     const wrong = listing.snapshots.map((x) => (x.id === listing.snapshots[0].id ? { ...x, time: '2099-01-01T00:00:00.000Z' } : x));
-    await writeCatalog(liar, wrong, [real]);
+    await writeCatalog(liar, wrong, await paths(backend, 'catalog'));
     expect((await findSnapshot(await openRepository(url, PASS, { location }), 'latest')).id).toBe(after.id);
-    // forget and prune carry the catalog over; compact rebuilds it from the files.
+    // forget carries the catalog over; check tells; compact rebuilds it from the files.
     await rewriteCatalog(liar);
     expect((await listSnapshots(liar)).snapshots.map((x) => x.time)).toContain('2099-01-01T00:00:00.000Z');
     const checked = await checkRepository(liar);
@@ -174,19 +184,39 @@ describe.each(kinds)('in a $name store', ({ make }) => {
     expect(checked.warnings.map((w) => w.message).join('\n')).toContain(`the catalog's summary of snapshots/${listing.snapshots[0].id} differs from the manifest`);
     await compactIndex(liar);
     expect((await listSnapshots(liar)).snapshots).toEqual(listing.snapshots);
-    expect(await paths(liar.backend, 'catalog')).toHaveLength(1);
-    // A file removed behind the catalog's back (a forget of an older release) is not listed.
-    const backend = await openBackend(url, location);
-    await backend.delete(`snapshots/${listing.snapshots[0].id}`);
-    expect((await listSnapshots(await openRepository(url, PASS, { location }))).snapshots).toHaveLength(12);
-    // A damaged catalog is derived data: ignored, and every manifest is read from its file.
+    expect(await paths(backend, 'catalog')).toHaveLength(1);
+
+    // forget takes snapshots out of the catalog, then deletes their files.
+    const forgot = await forgetSnapshots(liar, { policy: { last: 10 }, groupBy: [] });
+    expect(forgot.removed).toHaveLength(3);
+    expect(await paths(backend, 'catalog')).toHaveLength(1);
+    const kept = (await listSnapshots(liar)).snapshots;
+    expect(kept.map((x) => x.id)).toEqual(listing.snapshots.slice(3).map((x) => x.id));
+    expect((await paths(backend, 'snapshots')).length).toBe(10);
+
+    // A file removed behind the catalog's back: listings still show it (the catalog answers), the
+    // snapshot cannot be used, check tells, compact mends.
+    await backend.delete(`snapshots/${kept[0].id}`);
+    expect((await listSnapshots(liar)).snapshots).toHaveLength(10);
+    await expect(findSnapshot(liar, kept[0].id)).rejects.toThrow();
+    expect((await checkRepository(liar)).warnings.map((w) => w.message).join('\n')).toContain(`the catalog lists snapshots/${kept[0].id}, which does not exist`);
+    await compactIndex(liar);
+    expect((await listSnapshots(liar)).snapshots.map((x) => x.id)).toEqual(kept.slice(1).map((x) => x.id));
+
+    // A damaged catalog object: what it held is unknown, so the files answer (and check tells).
     const [catalog] = await paths(backend, 'catalog');
     await backend.delete(catalog);
     await backend.put(catalog.replace(/[0-9a-f]{64}$/, 'ab'.repeat(32)), Buffer.from('not a catalog'));
     const rebuilt = await listSnapshots(await openRepository(url, PASS, { location }));
-    expect(rebuilt.snapshots.map((s) => s.id)).toEqual(listing.snapshots.slice(1).map((s) => s.id));
+    expect(rebuilt.snapshots.map((x) => x.id)).toEqual(kept.slice(1).map((x) => x.id));
     expect(rebuilt.damaged).toEqual([]);
     expect((await checkRepository(await openRepository(url, PASS, { location }))).warnings.map((w) => w.message).join('\n'))
       .toContain('catalog/abababab');
+    // No catalog at all (removed by hand): the files answer; compact writes one again.
+    await backend.delete(catalog.replace(/[0-9a-f]{64}$/, 'ab'.repeat(32)));
+    expect((await listSnapshots(liar)).snapshots.map((x) => x.id)).toEqual(kept.slice(1).map((x) => x.id));
+    await compactIndex(liar);
+    expect(await paths(backend, 'catalog')).toHaveLength(1);
+    expect((await listSnapshots(liar)).snapshots.map((x) => x.id)).toEqual(kept.slice(1).map((x) => x.id));
   });
 });
