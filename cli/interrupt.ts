@@ -61,6 +61,7 @@ const AFTERMATH: Record<string, string> = {
   forget: 'the snapshots reported as removed are gone, the others stay',
   prune: 'the store is valid; the next prune finishes the job',
   check: 'nothing was changed',
+  run: 'the sources reported as backed up are in the store; each source it stopped removed what it had created (see its line)',
   ls: 'nothing was changed',
   serve: 'its clients were disconnected',
   dump: 'what was written so far stays in the target (a file being written was removed)',
@@ -68,7 +69,15 @@ const AFTERMATH: Record<string, string> = {
   report: 'no report was written',
 };
 
+/**
+ * "interrupted by SIGTERM: backup stopped and released its lock; ...". A command that had created
+ * things outside the store (Scaleway snapshots, volumes, staging objects) says what it removed, and
+ * what it could not, instead of the local aftermath.
+ */
 export function interruptedMessage(command: string | undefined, err: InterruptedError): string {
+  const head = `${err.message}: ${command ?? 'the command'} stopped and released its lock`;
+  const cleanup = err.describeCleanup();
+  if (cleanup) return `${head}${command === 'backup' ? '; no snapshot was saved' : ''}; ${cleanup}`;
   const after = command ? AFTERMATH[command] : undefined;
-  return `${err.message}: ${command ?? 'the command'} stopped and released its lock${after ? `; ${after}` : ''}`;
+  return `${head}${after ? `; ${after}` : ''}`;
 }

@@ -6,7 +6,7 @@ import { MAX_DISK_BYTES, type DiskSource } from './source/disk-source';
 import { BackupPipeline } from './pipeline/backup-pipeline';
 import { WorkerPool } from './pipeline/worker-pool';
 import { BlobWriter } from './store/blob-writer';
-import { Lock } from './store/locks';
+import { Lock, leftBehindWarning } from './store/locks';
 import type { Repository } from './store/repository';
 import type { Snapshot, SnapshotManifest } from './store/snapshot';
 import { DiskMapWriter, currentHost, saveSnapshot } from './store/snapshots';
@@ -28,6 +28,8 @@ export interface BackupOptions {
   clock?: Clock;
   /** Stop at the next safe point (Ctrl-C): no snapshot, what was stored indexed, the lock released. */
   signal?: AbortSignal;
+  /** What did not stop the backup: lock files a key without delete rights could not remove. */
+  onWarning?: (message: string) => void;
 }
 
 export function validateTags(tags: Record<string, string>): void {
@@ -129,5 +131,7 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     // A backup that failed early (a source that cannot be read) may still be taking the lock.
     await indexed.catch(() => undefined);
     await lock?.release();
+    const left = leftBehindWarning(lock);
+    if (left) options.onWarning?.(left);
   }
 }

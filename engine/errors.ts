@@ -67,9 +67,23 @@ export class ObjectExistsError extends BackupError {
  */
 export class InterruptedError extends BackupError {
   readonly signal: string;
-  constructor(signal: string) {
+  /**
+   * What the interrupted work removed of what it had created outside the store (Scaleway snapshots,
+   * volumes, staging objects), and what it could not: set by the flows that create such things.
+   */
+  readonly cleanup?: { removed: string[]; failed: Array<{ what: string; error: string }> };
+  constructor(signal: string, cleanup?: InterruptedError['cleanup']) {
     super('INTERRUPTED', `interrupted by ${signal}`);
     this.signal = signal;
+    if (cleanup) this.cleanup = cleanup;
+  }
+
+  /** "removed what it had created: snapshot X, s3://b/k; could not remove: ...", when the work said. */
+  describeCleanup(): string | undefined {
+    if (!this.cleanup) return undefined;
+    const { removed, failed } = this.cleanup;
+    const said = removed.length ? `removed what it had created: ${removed.join(', ')}` : 'it had created nothing outside the store';
+    return failed.length ? `${said}; could not remove: ${failed.map((f) => `${f.what} (${f.error})`).join(', ')}` : said;
   }
 }
 

@@ -99,14 +99,10 @@ export async function deleteRestored(o: RestoreOutputs, overrides: ConnectionOve
   if (!o.deleteOnDestroy) return [];
   const src = o.source;
   return withScaleway(src.scaleway, src.zone, src.bucket, overrides, async (clients) => {
-    const { callScaleway, isScalewayNotFound } = await import('../engine/scaleway');
+    const { callScaleway, deleteServerAndLocalVolumes, isScalewayNotFound } = await import('../engine/scaleway');
     const removed: string[] = [];
-    if (o.serverId) {
-      const serverId = o.serverId;
-      // Terminating a server deletes its local volumes; its SBS volumes are detached and deleted below.
-      await callScaleway(`delete server ${serverId}`, () => clients.instance.deleteServer({ zone: src.zone, serverId }));
-      removed.push(`server ${serverId}`);
-    }
+    // Powered off, deleted, its local volumes deleted after it; its SBS volumes are detached and deleted below.
+    if (o.serverId) removed.push(...await deleteServerAndLocalVolumes(clients, src.zone, o.serverId));
     for (const volumeId of o.volumeIds) {
       // A local volume (gone with its server) or a volume already deleted: nothing to do.
       const v = await callScaleway(`read volume ${volumeId}`, () => clients.block.getVolume({ zone: src.zone, volumeId })).catch((err: unknown) => {

@@ -2,8 +2,10 @@
  * Execute a plan (plan.ts): for each source of this shard, read the store's view, and if a backup is
  * due by its schedule take it and apply its retention (source-ops.ts), at most `concurrency` sources
  * at once. One source failing does not stop the others; the result says what happened to each.
+ * SIGTERM (a Serverless Job's timeout) stops it: no source starts any more, those running stop at
+ * their next safe point and remove what they had created, and the result says which.
  */
-import { InvalidInputError } from '../engine';
+import { InterruptedError, InvalidInputError } from '../engine';
 import type { ConnectionOverrides, ScalewayConnection, StoreConnection } from './connection-types';
 import type { Plan, PlanSource } from './plan';
 import { planCadence, shardOf } from './plan';
@@ -23,12 +25,15 @@ export interface RunPlanOptions {
   overrides?: ConnectionOverrides;
   /** Told when a source starts and ends (for progress lines). */
   onSource?: (event: SourceRun | { name: string; result: 'started' }) => void;
+  /** Stops the run (SIGINT, SIGTERM): see above. */
+  signal?: AbortSignal;
 }
 
 export interface SourceRun {
   name: string;
   location: string;
-  result: 'backed-up' | 'not-due' | 'failed';
+  /** `interrupted`: stopped by the run's signal (its error says what it removed); `not-started`: never begun. */
+  result: 'backed-up' | 'not-due' | 'failed' | 'interrupted' | 'not-started';
   snapshotId?: string;
   /** For not-due: when it is due. */
   dueAt?: string;
@@ -43,6 +48,7 @@ export interface PlanRunResult {
   backedUp: number;
   notDue: number;
   failed: number;
+  interrupted: number;
 }
 
 /** The runner's connections: the plan's addresses and the environment's secrets. */
@@ -89,9 +95,13 @@ export async function runPlan(plan: Plan, secrets: RunSecrets, o: RunPlanOptions
       if (!isDue(schedule, last, now, cadence)) {
         return { name: s.name, location, result: 'not-due', snapshotId: view.lastSnapshotId, dueAt: dueAt(schedule, last)?.toISOString(), durationMs: Date.now() - started };
       }
-      const after = await backupSource(inputs, o.overrides);
+      const after = await backupSource(inputs, o.overrides, o.signal);
       return { name: s.name, location, result: 'backed-up', snapshotId: after.lastSnapshotId, bytesNew: after.bytesNew, durationMs: Date.now() - started };
     } catch (err) {
+      if (err instanceof InterruptedError) {
+        const cleanup = err.describeCleanup();
+        return { name: s.name, location, result: 'interrupted', error: { code: err.code, message: cleanup ? `${err.message}; ${cleanup}` : err.message }, durationMs: Date.now() - started };
+      }
       const e = err as { code?: string; message?: string };
       return { name: s.name, location, result: 'failed', error: { code: e.code, message: e.message ?? String(err) }, durationMs: Date.now() - started };
     }
@@ -99,7 +109,9 @@ export async function runPlan(plan: Plan, secrets: RunSecrets, o: RunPlanOptions
 
   const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
     for (let s = queue.shift(); s; s = queue.shift()) {
-      const r = await runOne(s);
+      const r: SourceRun = o.signal?.aborted
+        ? { name: s.name, location: sourceLocation(sourceInputs(s, connections)), result: 'not-started', durationMs: 0 }
+        : await runOne(s);
       runs.push(r);
       o.onSource?.(r);
     }
@@ -111,5 +123,6 @@ export async function runPlan(plan: Plan, secrets: RunSecrets, o: RunPlanOptions
     backedUp: runs.filter((r) => r.result === 'backed-up').length,
     notDue: runs.filter((r) => r.result === 'not-due').length,
     failed: runs.filter((r) => r.result === 'failed').length,
+    interrupted: runs.filter((r) => r.result === 'interrupted' || r.result === 'not-started').length,
   };
 }

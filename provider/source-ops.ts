@@ -99,13 +99,13 @@ export async function checkSourceExists(i: BackupSourceInputs, overrides: Connec
   });
 }
 
-/** Take a backup now, then apply the retention to this source's snapshots. */
-export async function backupSource(i: BackupSourceInputs, overrides: ConnectionOverrides = {}): Promise<BackupSourceOutputs> {
+/** Take a backup now, then apply the retention to this source's snapshots. `signal`: SIGTERM of a run (run-plan.ts). */
+export async function backupSource(i: BackupSourceInputs, overrides: ConnectionOverrides = {}, signal?: AbortSignal): Promise<BackupSourceOutputs> {
   validateSource(i);
   await withStore(i.store, async (repo) => {
     const locations = await withScaleway(i.scaleway, i.zone, i.bucket, overrides, async (clients, staging) => {
       const { backupBlockVolume, backupInstance } = await import('../engine/scaleway');
-      const common = { zone: i.zone, bucket: i.bucket, prefix: i.stagingPrefix, tags: snapshotTags(i), hostname: 'scw-backup-pulumi' };
+      const common = { zone: i.zone, bucket: i.bucket, prefix: i.stagingPrefix, tags: snapshotTags(i), hostname: 'scw-backup-pulumi', signal };
       if (i.kind === 'volume') {
         await backupBlockVolume(repo, clients, staging, { ...common, volumeId: i.resourceId });
         return [sourceLocation(i)];
@@ -114,7 +114,7 @@ export async function backupSource(i: BackupSourceInputs, overrides: ConnectionO
       return [sourceLocation(i), ...r.volumes.map((v) => v.snapshot.source.location)];
     });
     if (hasRetention(i.retention)) {
-      await forgetSnapshots(repo, { policy: retentionPolicy(i.retention), groupBy: ['location'], locations, timeZone: i.timeZone });
+      await forgetSnapshots(repo, { policy: retentionPolicy(i.retention), groupBy: ['location'], locations, timeZone: i.timeZone, signal });
     }
   });
   return readSource(i);

@@ -12,6 +12,7 @@ interface BackupFlags extends RepoFlags, ScalewayFlags {
   host?: string;
   keepNativeSnapshot?: boolean;
   format?: string;
+  via?: string;
 }
 
 /** Why the disk was read as it was, in the CLI's terms (docs/QCOW2.md "Which format a backup reads"). */
@@ -34,6 +35,7 @@ export function registerBackup(program: Command): void {
     .option('--bucket <name>', 'Scaleway volumes: staging bucket for the export (else SCW_BACKUP_BUCKET)')
     .option('--staging-prefix <prefix>', 'Scaleway volumes: key prefix in the staging bucket', 'scw-backup')
     .option('--keep-native-snapshot', 'Scaleway volumes: keep the Scaleway snapshot after the backup')
+    .option('--via <path>', 'Scaleway Block volumes: export (through the staging bucket, up to 1 TB), attach (attached to this Instance and read directly, any size), or auto (the default: export unless the volume is over 1 TB and this is an Instance of its zone)')
     .action(async (file: string, flags: BackupFlags, cmd: Command) => {
       const format = flags.format === undefined ? undefined : parseImageFormat('--format', flags.format);
       if (isScalewayBlockUrl(file) || isScalewayInstanceUrl(file)) {
@@ -44,7 +46,7 @@ export function registerBackup(program: Command): void {
       const repo = await openRepo(flags);
       const source = await openDiskImage(file, { format, onWarning: (m) => out.warning(m) });
       try {
-        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress(), signal: interruptSignal() });
+        const snap = await backupImage(repo, source, { tags: flags.tag, hostname: flags.host, onProgress: out.progress(), signal: interruptSignal(), onWarning: (m) => out.warning(m) });
         out.endProgress();
         const s = snap.stats;
         const { format: read, formatReason } = snap.source;

@@ -15,6 +15,7 @@ interface RestoreFlags extends RepoFlags, ScalewayFlags, FilterFlags {
   attach?: string;
   replace?: string;
   size?: string;
+  via?: string;
   perfIops?: string;
   overwrite?: boolean;
   format: string;
@@ -39,7 +40,8 @@ export function registerRestore(program: Command): void {
     .option('--name <name>', 'with --to: name of the new volume')
     .option('--attach <server-id>', 'with --to: attach the new volume to this Instance')
     .option('--replace <volume-id>', 'with --attach: in-place swap: detach this volume from the Instance (kept) and attach the restored one')
-    .option('--size <size>', 'with --to: size of the new volume (default the original\'s), e.g. 20G')
+    .option('--via <path>', 'with --to scaleway-block://: export (import through the staging bucket, up to 1 TB), attach (written onto a new volume attached to this Instance, any size), or auto (the default)')
+    .option('--size <size>', 'with --to: size of the new volume (default the original\'s): 20G = 20000000000 bytes as Scaleway counts, 20GiB = 20·2^30')
     .option('--perf-iops <iops>', 'with --to: IOPS class, 5000 or 15000 (default the original\'s)')
     .option('--new-server <name>', 'with --to scaleway-instance://ZONE: create a server of this name with the restored volumes')
     .option('--stop-server', 'with --to scaleway-instance://ZONE/SERVER_ID: stop the server to swap its volumes (and start it again)')

@@ -9,6 +9,7 @@ import { InvalidInputError } from '../../engine';
 import { parseInteger } from '../args';
 import { EXIT_ERROR, ExitCode } from '../common';
 import { Output, formatBytes } from '../output';
+import { interruptSignal } from '../interrupt';
 import { getPassphrase } from '../password';
 import { loadPlan } from '../plan-file';
 
@@ -38,17 +39,22 @@ export function registerRun(program: Command): void {
       const plan = await loadPlan(flags.plan, { fromEnv: true });
       const passphrase = await getPassphrase({ passwordFile: flags.passwordFile });
       const r = await runPlan(plan, { passphrase, accessKey: process.env.SCW_ACCESS_KEY ?? '', secretKey: process.env.SCW_SECRET_KEY ?? '' }, {
-        shard, concurrency,
+        shard, concurrency, signal: interruptSignal(),
         onSource: (e) => {
           if (e.result === 'started') return;
           if (out.json) process.stdout.write(`${JSON.stringify({ type: 'source', ...e })}\n`);
           else if (e.result === 'backed-up') out.text(`${e.name}: backed up, snapshot ${e.snapshotId?.slice(0, 12)}, ${formatBytes(e.bytesNew ?? 0)} new`);
           else if (e.result === 'not-due') out.text(`${e.name}: not due (next by ${e.dueAt})`);
+          else if (e.result === 'interrupted') out.text(`${e.name}: stopped: ${e.error?.message}`);
+          else if (e.result === 'not-started') out.text(`${e.name}: not started (the run was stopped)`);
           else out.text(`${e.name}: FAILED: ${e.error?.message}`);
         },
       });
-      out.text(`shard ${shard.index}/${shard.count}: ${r.sources.length} source(s), ${r.backedUp} backed up, ${r.notDue} not due, ${r.failed} failed`);
+      out.text(`shard ${shard.index}/${shard.count}: ${r.sources.length} source(s), ${r.backedUp} backed up, ${r.notDue} not due, ${r.failed} failed` +
+        (r.interrupted ? `, ${r.interrupted} stopped or not started` : ''));
       out.summary('run', { ...r });
+      // Stopped: main() says so and exits 130/143, after the summary of what did happen.
+      interruptSignal()?.throwIfAborted();
       if (r.failed > 0) throw new ExitCode(EXIT_ERROR);
     });
 }

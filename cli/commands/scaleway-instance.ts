@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../engine';
 import { parseScalewayInstanceUrl } from '../../engine/scaleway/url';
+import { interruptSignal } from '../interrupt';
 import { formatBytes } from '../output';
 import { filterFrom, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 import { usageOnBadUrl, withScalewaySession, type ScalewayFlags } from './scaleway';
@@ -23,7 +24,7 @@ export async function backupScalewayInstance(cmd: Command, url: string, flags: S
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
     const r = await sw.backupInstance(repo, clients, staging, {
       zone: target.zone, serverId: target.serverId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
-      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(),
       onVolume: (i, id, type) => {
         out.endProgress();
         out.text(`volume ${i}: ${id} (${type})`);
@@ -53,6 +54,7 @@ export async function restoreScalewayInstance(
     const r = await sw.restoreInstance(repo, clients, staging, {
       group, zone: target.zone, bucket, prefix: flags.stagingPrefix, newServerName: flags.newServer, serverId: target.serverId,
       allowStop: flags.stopServer, commercialType: flags.commercialType, onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      signal: interruptSignal(),
     });
     out.endProgress();
     out.text(`restored group ${group.id.slice(0, 12)} to ${r.serverCreated ? 'new ' : ''}server ${r.serverId} in ${target.zone}: ` +

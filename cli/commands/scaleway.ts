@@ -7,11 +7,12 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../engine';
 import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
-import { parseInteger, parseSize } from '../args';
+import { parseInteger, parseVolumeSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
 import type { Repository } from '../../engine';
 import type { ScalewayClients } from '../../engine/scaleway';
 import type { S3Backend } from '../../engine/store/backends/s3';
+import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';
 import { filterFrom, resolveSnapshot, type FilterFlags } from '../snapshot-filter';
 
@@ -79,28 +80,35 @@ export async function withScalewaySession(flags: ScalewayFlags, zone: string, fn
   }
 }
 
-export async function backupScalewayBlock(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean }): Promise<void> {
+/** `--via export|attach|auto`; a bad value is a usage error naming it. */
+function parseVia(value: string | undefined): 'export' | 'attach' | 'auto' | undefined {
+  if (value === undefined || value === 'export' || value === 'attach' || value === 'auto') return value;
+  throw new InvalidInputError('--via', `"${value}" is not a data path: export, attach or auto`);
+}
+
+export async function backupScalewayBlock(cmd: Command, url: string, flags: ScalewayFlags & { tag?: Record<string, string>; host?: string; keepNativeSnapshot?: boolean; via?: string }): Promise<void> {
   const target = parseUrl(cmd, url, true);
+  const via = parseVia(flags.via);
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
     const r = await sw.backupBlockVolume(repo, clients, staging, {
       zone: target.zone, volumeId: target.volumeId as string, bucket, prefix: flags.stagingPrefix, tags: flags.tag, hostname: flags.host,
-      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      keepNativeSnapshot: flags.keepNativeSnapshot, onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(), via,
     });
     out.endProgress();
     const s = r.snapshot.stats;
-    out.text(`snapshot ${r.snapshot.id.slice(0, 12)} saved: volume ${r.volume.name} (${r.volume.id}, ${formatBytes(r.volume.size)}), ` +
+    out.text(`snapshot ${r.snapshot.id.slice(0, 12)} saved: volume ${r.volume.name} (${r.volume.id}, ${formatBytes(r.volume.size)}, read ${r.via === 'attach' ? 'attached to this Instance' : 'from its export'}), ` +
       `${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesNew)} new, ${formatBytes(s.bytesStored)} stored, ${(s.durationMs / 1000).toFixed(1)} s` +
       (r.nativeSnapshotKept ? `; Scaleway snapshot ${r.nativeSnapshotId} kept` : ''));
     out.summary('backup', {
       snapshotId: r.snapshot.id, size: r.snapshot.size, format: r.snapshot.source.format, formatReason: r.snapshot.source.formatReason, tags: r.snapshot.tags, source: r.snapshot.source, ...s,
-      nativeSnapshotId: r.nativeSnapshotId, nativeSnapshotKept: r.nativeSnapshotKept, cleanup: r.cleanup, leftovers: r.leftovers,
+      nativeSnapshotId: r.nativeSnapshotId, nativeSnapshotKept: r.nativeSnapshotKept, via: r.via, cleanup: r.cleanup, leftovers: r.leftovers,
     });
   });
 }
 
 export async function restoreScalewayBlock(
   cmd: Command, ref: string, to: string,
-  flags: ScalewayFlags & FilterFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string },
+  flags: ScalewayFlags & FilterFlags & { name?: string; attach?: string; replace?: string; size?: string; perfIops?: string; via?: string },
 ): Promise<void> {
   const target = parseUrl(cmd, to, false);
   await withScalewaySession(flags, target.zone, async ({ sw, repo, clients, staging, bucket, out }) => {
@@ -108,9 +116,9 @@ export async function restoreScalewayBlock(
     const snapshot = await resolveSnapshot(repo, ref, filterFrom(flags), out, { kind: 'disk', strict: true });
     const r = await sw.restoreBlockVolume(repo, clients, staging, {
       snapshot, zone: target.zone, bucket, prefix: flags.stagingPrefix, name: flags.name, attachToServerId: flags.attach, replaceVolumeId: flags.replace,
-      size: flags.size === undefined ? undefined : parseSize(flags.size, '--size'),
+      size: flags.size === undefined ? undefined : parseVolumeSize(flags.size, '--size'),
       perfIops: flags.perfIops === undefined ? undefined : parseInteger(flags.perfIops, '--perf-iops'),
-      onProgress: out.progress(), onWarning: (m) => out.warning(m),
+      onProgress: out.progress(), onWarning: (m) => out.warning(m), signal: interruptSignal(), via: parseVia(flags.via),
     });
     out.endProgress();
     out.text(`restored snapshot ${snapshot.id.slice(0, 12)} to volume ${r.volumeName} (${r.volumeId}) in ${r.zone}, ${formatBytes(r.size)}` +

@@ -1,8 +1,9 @@
 import { InvalidInputError } from '../errors';
 import type { DiskSource } from '../source/disk-source';
 import { ClusterBitmap } from './bitmap';
-import { L1_ENTRY_SIZE, L2_ENTRY_SIZE } from './constants';
-import { checkClusterSize, checkL1Size, computeLayout, encodeHeader, setU64, type Layout } from './layout';
+import { checkClusterSize, checkL1Size, computeLayout, type Layout } from './layout';
+import { qcow2Range } from './range';
+export { qcow2Metadata } from './metadata';
 
 export interface Qcow2WriteOptions {
   /** Cluster size of the image written (default 64 KiB, qemu's default). */
@@ -34,7 +35,7 @@ export interface Qcow2Plan {
 const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 /** qemu counts the virtual size in 512-byte sectors and drops a partial one (block layer). */
 const SECTOR = 512;
-/** Data goes out in pieces of at most this much (one source.read() each). */
+/** Planning reads the source in pieces of at most this much. */
 const MAX_DATA_PIECE = 4 * 1024 * 1024;
 
 /**
@@ -92,72 +93,7 @@ export async function* qcow2Stream(
   options: Qcow2WriteOptions & { plan?: Qcow2Plan } = {},
 ): AsyncGenerator<Uint8Array> {
   const plan = options.plan ?? (await planQcow2(source, options));
-  if (plan.sourceSize !== source.size) {
-    throw new InvalidInputError('plan', `was made for a ${plan.sourceSize}-byte disk, not ${source.size} bytes`);
-  }
-  yield* qcow2Metadata(plan);
-  yield* dataClusters(source, plan.data, plan.layout);
-}
-
-/**
- * Everything of the image before its data clusters (plan.layout.dataOffset bytes): header, L1,
- * refcount table and blocks, L2 tables. With qcow2DataPlacement, a writer that puts the data
- * clusters in place itself (out of order) needs nothing else.
- */
-export function* qcow2Metadata(plan: Qcow2Plan): Generator<Uint8Array> {
-  const l = plan.layout;
-  const data = plan.data;
-  const cs = l.clusterSize;
-
-  yield encodeHeader(l);
-
-  // L1 (spec "Cluster mapping", L1 table entry): L2 tables follow each other in L1 order.
-  let l2Rank = 0;
-  for (let c = 0; c < l.l1Clusters; c++) {
-    const out = new Uint8Array(cs);
-    const dv = new DataView(out.buffer);
-    const first = (c * cs) / L1_ENTRY_SIZE;
-    for (let i = first; i < Math.min(first + cs / L1_ENTRY_SIZE, l.l1Size); i++) {
-      if (!hasData(data, l, i)) continue;
-      // Bit 63: refcount exactly one, which qemu-img check insists on.
-      setU64(dv, (i - first) * L1_ENTRY_SIZE, l.l2Offset + l2Rank++ * cs, true);
-    }
-    yield out;
-  }
-
-  // Refcount table (spec "Host cluster management"): block k covers clusters from k * perBlock.
-  for (let c = 0; c < l.refcountTableClusters; c++) {
-    const out = new Uint8Array(cs);
-    const dv = new DataView(out.buffer);
-    const first = (c * cs) / 8;
-    for (let k = first; k < Math.min(first + cs / 8, l.refcountBlocks); k++) {
-      setU64(dv, (k - first) * 8, l.refcountBlocksOffset + k * cs);
-    }
-    yield out;
-  }
-
-  // Refcount blocks: 16-bit big-endian counts, 1 for every cluster of the file, 0 past its end.
-  const perBlock = cs / 2;
-  for (let k = 0; k < l.refcountBlocks; k++) {
-    const out = new Uint8Array(cs);
-    const used = Math.min(perBlock, l.totalClusters - k * perBlock);
-    for (let j = 0; j < used; j++) out[j * 2 + 1] = 1;
-    yield out;
-  }
-
-  // L2 tables, then data clusters in guest order: the n-th data cluster is at dataOffset + n * cs.
-  let dataRank = 0;
-  for (let i = 0; i < l.l1Size; i++) {
-    if (!hasData(data, l, i)) continue;
-    const out = new Uint8Array(cs);
-    const dv = new DataView(out.buffer);
-    const first = i * l.l2Entries;
-    const end = Math.min(first + l.l2Entries, l.guestClusters);
-    for (let c = data.nextSet(first, end); c >= 0; c = data.nextSet(c + 1, end)) {
-      setU64(dv, (c - first) * L2_ENTRY_SIZE, l.dataOffset + dataRank++ * cs, true);
-    }
-    yield out;
-  }
+  yield* qcow2Range(source, plan, 0, plan.length);
 }
 
 /**
@@ -175,26 +111,6 @@ export function qcow2DataPlacement(plan: Qcow2Plan): (offset: number) => number 
   };
 }
 
-function hasData(data: ClusterBitmap, l: Layout, l1Index: number): boolean {
-  const first = l1Index * l.l2Entries;
-  return data.nextSet(first, Math.min(first + l.l2Entries, l.guestClusters)) >= 0;
-}
-
-/** Runs of consecutive data clusters, read from the source in pieces of up to MAX_DATA_PIECE. */
-async function* dataClusters(source: DiskSource, data: ClusterBitmap, l: Layout): AsyncGenerator<Uint8Array> {
-  const cs = l.clusterSize;
-  const maxClusters = Math.max(1, Math.floor(MAX_DATA_PIECE / cs));
-  for (let c = data.nextSet(0); c >= 0; c = data.nextSet(c)) {
-    const end = data.runEnd(c, Math.min(c + maxClusters, l.guestClusters));
-    const out = new Uint8Array((end - c) * cs);
-    const from = c * cs;
-    const to = Math.min(end * cs, source.size);
-    // The tail past the source size (last cluster, sector rounding) stays zero.
-    if (to > from) await source.read(from, out.subarray(0, to - from));
-    yield out;
-    c = end;
-  }
-}
 
 /** Drop clusters whose guest bytes are all zero, reading the marked runs in big pieces. */
 async function clearZeroClusters(source: DiskSource, data: ClusterBitmap, cs: number): Promise<void> {

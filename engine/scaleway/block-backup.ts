@@ -1,6 +1,7 @@
 /**
  * Back up a Scaleway Block Storage volume (DESIGN.md "Backup of a Scaleway Block Storage volume")
- * through the staging bucket: export-backup.ts does the flow, with Block Storage snapshots.
+ * through the staging bucket (export-backup.ts, with Block Storage snapshots), or by attaching it to
+ * this Instance (attach-backup.ts): via.ts chooses.
  */
 import type { ProgressCallback } from '../progress';
 import type { Repository } from '../store/repository';
@@ -8,7 +9,10 @@ import type { Snapshot } from '../store/snapshot';
 import { DEFAULT_STAGING_PREFIX, DEFAULT_STALE_AFTER_MS, callOrNotFound, checkId, checkPrefix, type CleanupReport } from './common';
 import { checkZone, type ScalewayClients } from './config';
 import { WrongProjectError } from './errors';
+import { backupThroughAttach } from './attach-backup';
+import type { AttachOptions } from './attach';
 import { backupThroughExport, type BackupStaging } from './export-backup';
+import { choosePath, type Via } from './via';
 import { blockSnapshots } from './native-snapshots';
 import type { FlowTimeouts } from './wait';
 
@@ -40,6 +44,17 @@ export interface BlockBackupOptions {
   extraDetails?: Record<string, string | number | boolean>;
   /** The manifest's time (default: when the backup ends). */
   time?: Date;
+  /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
+  /**
+   * SIGINT/SIGTERM: stop at the next safe point, remove what this backup created (snapshot, staging
+   * object) and throw an InterruptedError saying what was removed.
+   */
+  signal?: AbortSignal;
+  /** The data path (via.ts): `export`, `attach`, or `auto` (default: export unless the volume is over 1 TB and this is an Instance of its zone). */
+  via?: Via;
+  /** For the attach path: metadata service, device folder (attach.ts). */
+  attach?: AttachOptions;
 }
 
 export interface BlockBackupResult {
@@ -47,8 +62,13 @@ export interface BlockBackupResult {
   volume: { id: string; name: string; size: number; zone: string; projectId: string };
   nativeSnapshotId: string;
   nativeSnapshotKept: boolean;
-  stagingKey: string;
-  /** Removal of this run's staging object and snapshot. */
+  /** Which data path it took. */
+  via: 'export' | 'attach';
+  /** The export's key in the staging bucket (export path). */
+  stagingKey?: string;
+  /** The temporary volume attached to this Instance, and removed (attach path). */
+  attachedVolumeId?: string;
+  /** Removal of this run's staging object and snapshot (and temporary volume). */
   cleanup: CleanupReport;
   /** Removal of earlier runs' leftovers. */
   leftovers: CleanupReport;
@@ -60,8 +80,11 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
   const prefix = checkPrefix(options.prefix ?? DEFAULT_STAGING_PREFIX);
   const volume = await callOrNotFound('volume', volumeId, zone, `read volume ${volumeId} in ${zone}`, () => clients.block.getVolume({ zone, volumeId }));
   if (volume.projectId !== clients.profile.projectId) throw new WrongProjectError('volume', volumeId, volume.projectId, clients.profile.projectId);
-  const r = await backupThroughExport(repo, blockSnapshots(clients, zone), staging, {
-    zone, volumeId, volumeSize: volume.size, bucket: options.bucket, prefix, location: `scaleway-block://${zone}/${volumeId}`,
+  const path = await choosePath(options.via, {
+    size: volume.size, zone, what: `volume ${volumeId} in ${zone}`, action: 'back up', limit: options.transferLimit, metadata: options.attach,
+  });
+  const common = {
+    zone, volumeId, volumeSize: volume.size, location: `scaleway-block://${zone}/${volumeId}`,
     sourceDetails: {
       kind: 'scaleway-block', zone, projectId: volume.projectId, volumeId, volumeName: volume.name, volumeSize: volume.size,
       volumeType: volume.type, ...(volume.specs?.perfIops !== undefined ? { perfIops: volume.specs.perfIops } : {}),
@@ -71,7 +94,15 @@ export async function backupBlockVolume(repo: Repository, clients: ScalewayClien
     },
     tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot, onProgress: options.onProgress, onWarning: options.onWarning,
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
-    hostname: options.hostname, workers: options.workers, time: options.time,
+    hostname: options.hostname, workers: options.workers, time: options.time, signal: options.signal,
+  };
+  const about = { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.projectId };
+  if (path === 'attach') {
+    const r = await backupThroughAttach(repo, clients, { ...common, attach: options.attach });
+    return { ...r, via: 'attach', volume: about };
+  }
+  const r = await backupThroughExport(repo, blockSnapshots(clients, zone, options.signal), staging, {
+    ...common, bucket: options.bucket, prefix, transferLimit: options.transferLimit,
   });
-  return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.projectId } };
+  return { ...r, via: 'export', volume: about };
 }

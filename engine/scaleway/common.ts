@@ -1,5 +1,5 @@
 /** Pieces shared by the Block backup and restore flows: staging keys, cleanup reports, progress, tags. */
-import { InvalidInputError } from '../errors';
+import { InterruptedError, InvalidInputError } from '../errors';
 import { ProgressReporter, type ProgressCallback } from '../progress';
 import { ScalewayApiError, ScalewayResourceNotFoundError } from './errors';
 import { callScaleway } from './wait';
@@ -35,6 +35,27 @@ export async function cleanupStep(report: CleanupReport, what: string, fn: () =>
     onWarning?.(`could not remove ${what}: ${error}`);
     return false;
   }
+}
+
+/** Add `more` to a report (a flow's own cleanup after that of a sub-flow it ran). */
+export function mergeCleanup(into: CleanupReport, more: CleanupReport | undefined): CleanupReport {
+  if (more) {
+    into.removed.push(...more.removed);
+    into.failed.push(...more.failed);
+  }
+  return into;
+}
+
+/**
+ * What a flow stopped by its signal throws once it has cleaned up: an InterruptedError saying what
+ * was removed and what was left (with what a sub-flow already reported), or the signal's reason as
+ * it is when that is not an interruption.
+ */
+export function interruptedWith(signal: AbortSignal, err: unknown, cleanup: CleanupReport): unknown {
+  const reason: unknown = signal.reason;
+  if (!(reason instanceof InterruptedError)) return reason ?? err;
+  const earlier = err instanceof InterruptedError ? err.cleanup : undefined;
+  return new InterruptedError(reason.signal, mergeCleanup(mergeCleanup(newCleanupReport(), earlier), cleanup));
 }
 
 export function checkPrefix(prefix: string): string {

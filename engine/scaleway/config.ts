@@ -8,7 +8,7 @@ import { Blockv1 } from '@scaleway/sdk-block';
 import { createAdvancedClient, withHTTPClient, withProfile, withUserAgentSuffix, type Client } from '@scaleway/sdk-client';
 import { Instancev1 } from '@scaleway/sdk-instance';
 import { InvalidInputError } from '../errors';
-import { S3Backend, makeS3Client, type S3BackendOptions } from '../store/backends/s3';
+import { S3Backend, makeS3Client, type MultipartLimits, type S3BackendOptions } from '../store/backends/s3';
 import type { RetryOptions } from '../store/backends/retry';
 
 export interface ScalewayProfile {
@@ -123,6 +123,8 @@ export interface StagingOptions {
   env?: NodeJS.ProcessEnv;
   retry?: Omit<RetryOptions, 'isRetryable'>;
   partSize?: number;
+  /** What the bucket accepts in a multipart upload (default Scaleway's, store/backends/s3-limits.ts). */
+  limits?: MultipartLimits;
   concurrency?: number;
 }
 
@@ -139,7 +141,7 @@ export function stagingBackend(profile: ScalewayProfile, bucket: string, options
   }
   const config = { bucket, prefix: '', endpoint, region, accessKeyId: profile.accessKey, secretAccessKey: profile.secretKey, credentialSource: 'SCW_*' };
   const backendOptions: S3BackendOptions = {
-    bucket, prefix: '', endpoint, region, ownsClient: true, retry: options.retry, partSize: options.partSize, concurrency: options.concurrency,
+    bucket, prefix: '', endpoint, region, ownsClient: true, retry: options.retry, partSize: options.partSize, limits: options.limits, concurrency: options.concurrency,
     client: makeS3Client(config, { concurrency: options.concurrency }),
   };
   return new S3Backend(backendOptions);

@@ -126,3 +126,22 @@ export function translateScalewayError(err: unknown, operation: string): Error {
   if (f.type === 'quotas_exceeded' || f.name === 'QuotasExceededError') return new QuotaExceededError(operation, f.message, f.status, { cause: err });
   return new ScalewayApiError(operation, f.message, f.status, f.type, { cause: err });
 }
+
+/**
+ * A volume too large for Scaleway's snapshot export or import (1 TB, limits.ts): refused before
+ * anything is created, with the way around it.
+ */
+export class TransferLimitError extends BackupError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(what: string, zone: string, size: number, limit: number, action: 'back up' | 'restore' | 'verify') {
+    const way = action === 'restore'
+      ? `restore it from an Instance in ${zone} with --via attach (the volume is attached there and written directly)`
+      : action === 'back up'
+        ? `back it up from an Instance in ${zone} with --via attach (the volume is attached there and read directly)`
+        : 'verify it by restoring it with --via attach and comparing on the Instance';
+    super('SCW_TRANSFER_LIMIT', `${what} is ${size} bytes: Scaleway exports and imports snapshots of volumes of at most ${limit} bytes (1 TB); ${way}`);
+    this.size = size;
+    this.limit = limit;
+  }
+}

@@ -2,8 +2,9 @@
  * The backup of one Scaleway volume through the staging bucket, whichever API holds its snapshots
  * (native-snapshots.ts): snapshot it, export the snapshot as QCOW2 to the bucket, read the export
  * straight from the bucket with ranged GETs into the store, then remove the staging object and
- * (unless kept) the snapshot, also when something failed. Leftovers of earlier runs that died are
- * removed first.
+ * (unless kept) the snapshot, also when something failed or the run was asked to stop (its
+ * AbortSignal: the InterruptedError thrown then says what was removed). Leftovers of earlier runs
+ * that died are removed first.
  */
 import { backupImage } from '../backup';
 import type { ProgressCallback } from '../progress';
@@ -11,8 +12,9 @@ import { openQcow2 } from '../qcow2';
 import type { Backend } from '../store/backend';
 import type { Repository } from '../store/repository';
 import type { Snapshot } from '../store/snapshot';
-import { FlowProgress, STAGING_TAG, TAG, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
-import { KEPT_TAGS, type NativeSnapshots } from './native-snapshots';
+import { FlowProgress, STAGING_TAG, TAG, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
+import { checkTransferable } from './limits';
+import { keepOrDelete, type NativeSnapshots } from './native-snapshots';
 import { S3ObjectReader } from './s3-object-reader';
 import type { FlowTimeouts } from './wait';
 
@@ -40,6 +42,10 @@ export interface ExportBackupOptions {
   workers?: number;
   /** The manifest's time (a server's volumes share their group's). */
   time?: Date;
+  /** Largest volume Scaleway exports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
+  /** Stop at the next safe point (SIGINT, SIGTERM), clean up, throw an InterruptedError. Give the same one to the NativeSnapshots. */
+  signal?: AbortSignal;
 }
 
 export interface ExportBackupResult {
@@ -52,6 +58,9 @@ export interface ExportBackupResult {
 }
 
 export async function backupThroughExport(repo: Repository, snapshots: NativeSnapshots, staging: BackupStaging, o: ExportBackupOptions): Promise<ExportBackupResult> {
+  // Before anything is created or removed: a volume Scaleway would not export is refused now.
+  checkTransferable(`volume ${o.volumeId} in ${o.zone}`, o.zone, o.volumeSize, 'back up', o.transferLimit);
+  o.signal?.throwIfAborted();
   const progress = new FlowProgress(o.onProgress);
   const warn = o.onWarning;
   // Listing the staging folder first also proves the bucket exists before anything is created.
@@ -75,7 +84,7 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
     await snapshots.exportTo(snapshotId, o.bucket, key, o.timeouts);
 
     progress.phase('reading', o.volumeSize);
-    const reader = await S3ObjectReader.open(staging, key, { location: o.location });
+    const reader = await S3ObjectReader.open(staging, key, { location: o.location, signal: o.signal });
     // QCOW2 by construction: Scaleway exports nothing else (docs/QCOW2.md "Which format a backup reads").
     const image = await openQcow2(reader, { onWarning: warn, formatReason: 'scaleway-export' });
     try {
@@ -84,6 +93,8 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
         hostname: o.hostname,
         workers: o.workers,
         time: o.time,
+        signal: o.signal,
+        onWarning: warn,
         sourceDetails: { ...o.sourceDetails, ...(o.keepNativeSnapshot ? { nativeSnapshotId: snapshotId } : {}) },
         onProgress: (p) => progress.bytes('reading', p.bytesDone, p.bytesTotal, p.bytesNew, p.bytesStored),
       });
@@ -94,27 +105,20 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
     failure = { error: err };
   }
 
-  // Cleanup runs whatever happened above; its failures are reported, never hidden.
+  // Cleanup runs whatever happened above; its failures are reported, never hidden. A snapshot
+  // still exporting (the run was stopped meanwhile) cannot be deleted, and would write the object
+  // again after we removed it: wait for the export to end first.
+  if (nativeId && failure) {
+    const id = nativeId;
+    await snapshots.settle(id, o.timeouts).catch(() => undefined); // a failure shows in the delete below
+  }
   if (key) {
     const k = key;
     await cleanupStep(cleanup, `s3://${o.bucket}/${k}`, () => staging.delete(k), warn);
   }
-  let kept = false;
-  if (nativeId) {
-    const id = nativeId;
-    if (o.keepNativeSnapshot && !failure) {
-      // Without the staging tag, no later run takes it for a leftover.
-      kept = true;
-      await snapshots.setTags(id, KEPT_TAGS).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        cleanup.failed.push({ what: `tags of ${snapshots.label} ${id}`, error: msg });
-        warn?.(`kept ${snapshots.label} ${id} still carries the tag ${STAGING_TAG} and a later run may remove it: ${msg}`);
-      });
-    } else {
-      await cleanupStep(cleanup, `${snapshots.label} ${id}`, () => snapshots.delete(id), warn);
-    }
-  }
-  if (failure) throw attachCleanup(failure.error, cleanup);
+  // Kept without the staging tag, so that no later run takes it for a leftover; else deleted.
+  const kept = nativeId ? await keepOrDelete(snapshots, nativeId, { keep: !!o.keepNativeSnapshot && !failure, cleanup, warn }) : false;
+  if (failure) throw o.signal?.aborted ? interruptedWith(o.signal, failure.error, cleanup) : attachCleanup(failure.error, cleanup);
   if (!result || !nativeId || !key) throw new Error('unreachable: backup finished without a snapshot');
   progress.bytes('done', o.volumeSize, o.volumeSize, result.stats.bytesNew, result.stats.bytesStored, true);
   return { snapshot: result, nativeSnapshotId: nativeId, nativeSnapshotKept: kept, stagingKey: key, cleanup, leftovers };

@@ -17,6 +17,8 @@ import { checkZone, type ScalewayClients } from './config';
 import { WrongProjectError } from './errors';
 import type { BackupStaging } from './export-backup';
 import { GROUP_FORMAT, INSTANCE_KIND, type GroupMember, type ServerDescription } from './instance-group';
+import { checkTransferable } from './limits';
+import { callScaleway } from './wait';
 import { backupLocalVolume } from './local-backup';
 
 /** As for one volume (block-backup.ts), for every volume of `serverId`. */
@@ -58,23 +60,35 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
   const serverId = checkId(options.serverId, 'server id');
   const server = await describeServer(clients, zone, serverId);
   if (server.projectId !== clients.profile.projectId) throw new WrongProjectError('server', serverId, server.projectId, clients.profile.projectId);
-  if (server.volumes.length === 0) throw new InvalidInputError(`server ${serverId}`, 'has no volumes to back up');
-  const unsupported = server.volumes.filter((v) => !SUPPORTED.has(v.volumeType));
+  // Scratch volumes (GPU types' local scratch storage) cannot be snapshotted (SDK serverAction doc:
+  // "`scratch` volumes types can't be shapshotted"): skipped, said, and recorded in the server's description.
+  const volumes = server.volumes.filter((v) => v.volumeType !== 'scratch');
+  for (const v of server.volumes) {
+    if (v.volumeType === 'scratch') options.onWarning?.(`volume ${v.index} (${v.volumeId}) of server ${serverId} is a scratch volume: not backed up (scratch volumes cannot be snapshotted, and a new server of a GPU type comes with its own)`);
+  }
+  if (volumes.length === 0) throw new InvalidInputError(`server ${serverId}`, 'has no volumes to back up (scratch volumes are not)');
+  const unsupported = volumes.filter((v) => !SUPPORTED.has(v.volumeType));
   if (unsupported.length > 0) {
     throw new InvalidInputError(`server ${serverId}`, `volume ${unsupported[0].volumeId} is of type ${unsupported[0].volumeType}: only sbs_volume (Block Storage) and l_ssd (local) volumes can be backed up`);
+  }
+  // Every volume within Scaleway's export limit, before the first snapshot (SBS entries of
+  // server.volumes carry no size: the Block API says).
+  for (const v of volumes) {
+    const size = v.volumeType === 'l_ssd' ? v.size : (await callScaleway(`read volume ${v.volumeId}`, () => clients.block.getVolume({ zone, volumeId: v.volumeId }))).size;
+    checkTransferable(`volume ${v.volumeId} of server ${serverId}`, zone, size, 'back up', options.transferLimit);
   }
   const now = options.now ?? Date.now;
   const time = new Date(now());
   const groupId = randomBytes(8).toString('hex');
   const done: InstanceBackupResult['volumes'] = [];
   try {
-    for (const v of server.volumes) {
+    for (const v of volumes) {
       options.onVolume?.(v.index, v.volumeId, v.volumeType);
       const backup = v.volumeType === 'l_ssd' ? backupLocalVolume : backupBlockVolume;
       const r = await backup(repo, clients, staging, {
         zone, volumeId: v.volumeId, bucket: options.bucket, prefix: options.prefix, tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot,
         onProgress: options.onProgress, onWarning: options.onWarning, timeouts: options.timeouts, staleAfterMs: options.staleAfterMs, now,
-        hostname: options.hostname, workers: options.workers, time,
+        hostname: options.hostname, workers: options.workers, time, transferLimit: options.transferLimit, signal: options.signal,
         extraDetails: { groupId, serverId, serverName: server.name, volumeIndex: v.index, boot: v.boot },
       });
       done.push({ ...r, index: v.index, boot: v.boot, volumeType: v.volumeType === 'l_ssd' ? 'l_ssd' : 'sbs_volume' });
@@ -83,7 +97,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
       index: d.index, snapshotId: d.snapshot.id, volumeId: d.volume.id, name: d.volume.name, volumeType: d.volumeType, size: d.volume.size, boot: d.boot,
       ...(typeof d.snapshot.source.perfIops === 'number' ? { perfIops: d.snapshot.source.perfIops } : {}),
     }));
-    const group = await saveGroup(repo, { server, members, groupId, time, tags: options.tags ?? {}, hostname: options.hostname, stats: sumStats(done.map((d) => d.snapshot.stats)) });
+    const group = await saveGroup(repo, { server, members, groupId, time, tags: options.tags ?? {}, hostname: options.hostname, stats: sumStats(done.map((d) => d.snapshot.stats)), signal: options.signal });
     return { group, server, volumes: done };
   } catch (err) {
     await dropMembers(repo, done.map((d) => d.snapshot.id), err, options.onWarning);
@@ -93,7 +107,7 @@ export async function backupInstance(repo: Repository, clients: ScalewayClients,
 
 async function saveGroup(
   repo: Repository,
-  g: { server: ServerDescription; members: GroupMember[]; groupId: string; time: Date; tags: Record<string, string>; hostname?: string; stats: SnapshotStats },
+  g: { server: ServerDescription; members: GroupMember[]; groupId: string; time: Date; tags: Record<string, string>; hostname?: string; stats: SnapshotStats; signal?: AbortSignal },
 ): Promise<Snapshot> {
   const host = currentHost();
   const manifest: SnapshotManifest = {
@@ -113,7 +127,7 @@ async function saveGroup(
     stats: g.stats,
   };
   // Under a shared lock, like a backup's own manifest: forget and prune see it whole or not at all.
-  const lock = await Lock.take(repo, false);
+  const lock = await Lock.take(repo, false, { signal: g.signal });
   try {
     const id = await saveSnapshot(repo, manifest);
     return { id, ...manifest };

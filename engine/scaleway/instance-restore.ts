@@ -3,7 +3,9 @@
  * either create a new server with them, in the original order and with the original boot volume,
  * or put them on an existing server in place of its volumes (which are detached and kept). Local
  * volumes can only be attached to a stopped server: the server is stopped (and started again) only
- * when the caller allows it. A failure before the server holds the new volumes removes them.
+ * when the caller allows it. A failure before the server holds the new volumes removes them; so does
+ * a stop request (SIGINT, SIGTERM), honoured up to the creation of the server or the start of the
+ * swap, never in the middle of a swap.
  */
 import type { Instancev1 } from '@scaleway/sdk-instance';
 import { BackupError, InvalidInputError } from '../errors';
@@ -12,12 +14,13 @@ import type { Repository } from '../store/repository';
 import type { SnapshotSummary } from '../store/snapshot';
 import { loadSnapshot } from '../store/snapshots';
 import { restoreBlockVolume } from './block-restore';
-import { FlowProgress, TAG, callOrNotFound, checkId, cleanupStep, newCleanupReport, stamp, type CleanupReport } from './common';
+import { FlowProgress, TAG, callOrNotFound, checkId, cleanupStep, interruptedWith, newCleanupReport, stamp, type CleanupReport } from './common';
 import { checkZone, type ScalewayClients } from './config';
 import { attachCleanup } from './export-backup';
 import type { RestoreStaging } from './import-restore';
 import { describeServer } from './instance-backup';
 import { readGroup, type GroupMember } from './instance-group';
+import { checkTransferable } from './limits';
 import { restoreLocalVolume } from './local-restore';
 import { callScaleway, phaseWait, waitForStatus, type FlowTimeouts } from './wait';
 
@@ -40,6 +43,9 @@ export interface InstanceRestoreOptions {
   onWarning?: (message: string) => void;
   timeouts?: FlowTimeouts;
   now?: () => number;
+  /** Largest volume Scaleway imports (default 1 TB, limits.ts; tests lower it). */
+  transferLimit?: number;
+  signal?: AbortSignal;
 }
 
 export interface RestoredMember {
@@ -88,12 +94,14 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       throw new InvalidInputError(`server ${target.id}`, `is ${target.state}: its volumes can only be swapped while it is stopped; allow the restore to stop it (--stop-server), or stop it first`);
     }
   }
+  for (const m of members) checkTransferable(`volume ${m.index} (${m.name || m.volumeId}) of the group`, zone, m.size, 'restore', options.transferLimit);
   const snapshots = [];
   for (const m of members) snapshots.push(await loadSnapshot(repo, m.snapshotId));
 
   const time = stamp(now());
   const cleanup = newCleanupReport();
   const restored: RestoredMember[] = [];
+  const failed = (err: unknown): unknown => (options.signal?.aborted ? interruptedWith(options.signal, err, cleanup) : attachCleanup(err, cleanup));
   const removeRestored = async () => {
     for (const v of restored) {
       const what = `volume ${v.volumeId}`;
@@ -108,7 +116,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       const m = members[i];
       options.onVolume?.(m.index, m.volumeType);
       const name = `${m.name || `${original.name}-vol${m.index}`}-restored-${time}`;
-      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now };
+      const common = { snapshot: snapshots[i], zone, bucket: options.bucket, prefix: options.prefix, name, onProgress: options.onProgress, onWarning: warn, timeouts: options.timeouts, now, transferLimit: options.transferLimit, signal: options.signal };
       if (m.volumeType === 'l_ssd') {
         const r = await restoreLocalVolume(repo, clients, staging, common);
         restored.push({ index: m.index, volumeId: r.volume.id, name: r.volume.name, volumeType: 'l_ssd', boot: m.boot, fromSnapshot: m.snapshotId });
@@ -119,10 +127,12 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
     }
   } catch (err) {
     await removeRestored();
-    throw attachCleanup(err, cleanup);
+    throw failed(err);
   }
 
+  const scratch = original.volumes.filter((v) => v.volumeType === 'scratch').map((v) => v.volumeId);
   const notRestored = [
+    ...(scratch.length ? [`scratch volumes ${scratch.join(', ')} (never backed up)`] : []),
     ...(original.publicIps.length ? [`public IPs ${original.publicIps.join(', ')}`] : []),
     ...(original.privateNetworkIds.length ? [`private networks ${original.privateNetworkIds.join(', ')}`] : []),
   ];
@@ -140,11 +150,11 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
         zone, name: options.newServerName, commercialType: options.commercialType ?? original.commercialType, project: clients.profile.projectId,
         tags: [...original.tags.filter((t) => t !== TAG), TAG, 'scw-backup:restored'], volumes, protected: false, dynamicIpRequired: false,
         ...(original.securityGroup && original.zone === zone ? { securityGroup: original.securityGroup.id } : {}),
-      }))).server;
+      }), { signal: options.signal })).server;
       if (!created) throw new Error(`the Instance API created server ${options.newServerName} without returning it`);
     } catch (err) {
       await removeRestored();
-      throw attachCleanup(err, cleanup);
+      throw failed(err);
     }
     progress.phase('done');
     return { serverId: created.id, serverCreated: true, volumes: restored, detached: [], notRestored, cleanup };
@@ -154,6 +164,11 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
   const serverId = target.id;
   const detached: string[] = [];
   let stoppedByUs = false;
+  if (options.signal?.aborted) {
+    await removeRestored();
+    throw failed(options.signal.reason);
+  }
+  // From here the swap runs to its end: a server left half swapped is worse than a late stop.
   try {
     if (target.state !== 'stopped') {
       progress.phase('stopping-server');
@@ -161,7 +176,8 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
       stoppedByUs = true;
     }
     progress.phase('attaching');
-    for (const v of target.volumes) {
+    // Its scratch volumes stay: they belong to its type, and there is nothing restored in their place.
+    for (const v of target.volumes.filter((x) => x.volumeType !== 'scratch')) {
       await callOrNotFound('server', serverId, zone, `detach volume ${v.volumeId} from server ${serverId}`, () => instance.detachServerVolume({ zone, serverId, volumeId: v.volumeId }));
       detached.push(v.volumeId);
     }
@@ -177,7 +193,7 @@ export async function restoreInstance(repo: Repository, clients: ScalewayClients
   } catch (err) {
     if (detached.length === 0) {
       await removeRestored();
-      throw attachCleanup(err, cleanup);
+      throw attachCleanup(err, cleanup); // the swap runs without the signal: its failure is its own
     }
     throw new InstanceRestoreIncompleteError(serverId, restored.map((v) => v.volumeId), detached, err);
   }

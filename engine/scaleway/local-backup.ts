@@ -19,7 +19,7 @@ export async function backupLocalVolume(repo: Repository, clients: ScalewayClien
   if (!volume) throw new NotFoundError(`local volume ${volumeId} not found in ${zone}`);
   if (volume.volumeType !== 'l_ssd') throw new InvalidInputError('volume id', `${volumeId} is a ${volume.volumeType} volume, not a local (l_ssd) one`);
   if (volume.project !== clients.profile.projectId) throw new WrongProjectError('local volume', volumeId, volume.project, clients.profile.projectId);
-  const r = await backupThroughExport(repo, instanceSnapshots(clients, zone), staging, {
+  const r = await backupThroughExport(repo, instanceSnapshots(clients, zone, options.signal), staging, {
     zone, volumeId, volumeSize: volume.size, bucket: options.bucket, prefix, location: `scaleway-local://${zone}/${volumeId}`,
     sourceDetails: {
       kind: 'scaleway-local', zone, projectId: volume.project, volumeId, volumeName: volume.name, volumeSize: volume.size,
@@ -27,7 +27,7 @@ export async function backupLocalVolume(repo: Repository, clients: ScalewayClien
     },
     tags: options.tags, keepNativeSnapshot: options.keepNativeSnapshot, onProgress: options.onProgress, onWarning: options.onWarning,
     timeouts: options.timeouts, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now,
-    hostname: options.hostname, workers: options.workers, time: options.time,
+    hostname: options.hostname, workers: options.workers, time: options.time, transferLimit: options.transferLimit, signal: options.signal,
   });
-  return { ...r, volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.project } };
+  return { ...r, via: 'export', volume: { id: volume.id, name: volume.name, size: volume.size, zone, projectId: volume.project } };
 }

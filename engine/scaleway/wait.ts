@@ -2,8 +2,10 @@
  * Polling a Scaleway resource until it leaves a transient status, with exponential backoff and an
  * overall timeout sized for the slowest operation we start (the export of a 1 TB snapshot takes
  * hours). Not the SDK waiters: their 300 s default is far too short and their delays are whole
- * seconds, which tests cannot afford. Clock and sleep are injectable.
+ * seconds, which tests cannot afford. Clock and sleep are injectable. A wait, and the backoff of a
+ * retried call, ends at once when its AbortSignal fires (SIGINT, SIGTERM), with the signal's reason.
  */
+import { abortableSleep } from '../abort';
 import { withRetry } from '../store/backends/retry';
 import { ResourceFailedError, WaitTimeoutError, isTransientScalewayError, translateScalewayError } from './errors';
 
@@ -16,6 +18,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Ends the wait with the signal's reason as soon as it fires. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_WAIT = { minDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 6 * 3600_000 } as const;
@@ -29,13 +33,23 @@ export interface FlowTimeouts {
   volume?: WaitOptions;
   /** A server stopping or starting around a volume swap. */
   server?: WaitOptions;
+  /**
+   * Cleanup: a snapshot or volume in a transient state (an export the run was stopped in) is waited
+   * for this long before it is removed; default 2 minutes, then it is reported as left behind.
+   */
+  cleanup?: WaitOptions;
 }
 
-export function phaseWait(t: FlowTimeouts | undefined, phase: Exclude<keyof FlowTimeouts, 'default'>): WaitOptions {
-  return { ...t?.default, ...t?.[phase] };
-}
+export const DEFAULT_CLEANUP_WAIT = { timeoutMs: 120_000, maxDelayMs: 5_000 } as const;
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The wait of one phase; `signal` (the flow's) cuts it short. Cleanup waits take none, and only
+ * `cleanup` sets how long they last (`default`'s timeout is sized for exports, hours).
+ */
+export function phaseWait(t: FlowTimeouts | undefined, phase: Exclude<keyof FlowTimeouts, 'default'>, signal?: AbortSignal): WaitOptions {
+  if (phase === 'cleanup') return { ...t?.default, ...DEFAULT_CLEANUP_WAIT, ...t?.cleanup };
+  return { ...t?.default, ...t?.[phase], ...(signal ? { signal } : {}) };
+}
 
 export interface WaitSpec<T> {
   /** 'snapshot', 'volume', ... for messages. */
@@ -47,6 +61,8 @@ export interface WaitSpec<T> {
   status: (t: T) => string;
   /** Statuses that end the wait successfully. */
   done: readonly string[];
+  /** Instead of `done`: every status but these ends the wait (waiting out a transient state). */
+  pending?: readonly string[];
   /** Statuses that end it with an error (default: 'error'). */
   failed?: readonly string[];
   /** The error for a failed status (default ResourceFailedError). */
@@ -62,21 +78,26 @@ export async function waitForStatus<T>(spec: WaitSpec<T>, options: WaitOptions =
   const minDelay = Math.max(1, options.minDelayMs ?? DEFAULT_WAIT.minDelayMs);
   const maxDelay = Math.max(minDelay, options.maxDelayMs ?? DEFAULT_WAIT.maxDelayMs);
   const timeout = options.timeoutMs ?? DEFAULT_WAIT.timeoutMs;
-  const sleep = options.sleep ?? defaultSleep;
+  const signal = options.signal;
+  const sleep = async (ms: number): Promise<void> => {
+    await (options.sleep ? options.sleep(ms) : abortableSleep(ms, signal));
+    signal?.throwIfAborted();
+  };
   const now = options.now ?? Date.now;
   const failed = spec.failed ?? ['error'];
   const start = now();
   let delay = minDelay;
   let last = 'unknown';
   for (;;) {
+    signal?.throwIfAborted();
     const got = await withRetry(() => spec.fetch(), {
-      isRetryable: isTransientScalewayError, baseDelayMs: minDelay, maxDelayMs: maxDelay, sleep, now,
+      isRetryable: (err) => !signal?.aborted && isTransientScalewayError(err), baseDelayMs: minDelay, maxDelayMs: maxDelay, sleep, now,
       budgetMs: Math.max(0, timeout - (now() - start)),
     }).catch((err: unknown) => {
       throw translateScalewayError(err, `read ${spec.resource} ${spec.id}`);
     });
     last = spec.status(got);
-    if (spec.done.includes(last)) return got;
+    if (spec.pending ? !spec.pending.includes(last) : spec.done.includes(last)) return got;
     if (failed.includes(last)) {
       throw spec.onFailed ? spec.onFailed(last) : new ResourceFailedError(spec.resource, spec.id, last, `waiting for ${spec.wanted}`);
     }
@@ -87,13 +108,24 @@ export async function waitForStatus<T>(spec: WaitSpec<T>, options: WaitOptions =
   }
 }
 
-/** One API call, retried on 5xx/429/resets, its failure translated to a typed error. */
-export async function callScaleway<T>(operation: string, fn: () => Promise<T>, options: { sleep?: (ms: number) => Promise<void>; maxAttempts?: number; baseDelayMs?: number } = {}): Promise<T> {
+/**
+ * One API call, retried on 5xx/429/resets, its failure translated to a typed error. With `signal`,
+ * no call starts once it fired and a backoff ends at once (the call in flight is short and is left
+ * to finish: its result may be something to clean up).
+ */
+export async function callScaleway<T>(
+  operation: string, fn: () => Promise<T>,
+  options: { sleep?: (ms: number) => Promise<void>; maxAttempts?: number; baseDelayMs?: number; signal?: AbortSignal } = {},
+): Promise<T> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
   try {
     return await withRetry(() => fn(), {
-      isRetryable: isTransientScalewayError, maxAttempts: options.maxAttempts ?? 5, baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: 20_000, sleep: options.sleep,
+      isRetryable: (err) => !signal?.aborted && isTransientScalewayError(err), maxAttempts: options.maxAttempts ?? 5, baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: 20_000,
+      sleep: options.sleep ?? ((ms) => abortableSleep(ms, signal)),
     });
   } catch (err) {
+    if (signal?.aborted && err === signal.reason) throw err;
     const inner = err instanceof Error && err.name === 'RetriesExhaustedError' ? (err as Error & { cause?: unknown }).cause : err;
     throw translateScalewayError(inner, operation);
   }

@@ -17,11 +17,12 @@ export interface Extent {
 
 /**
  * Why a source was read in its format (the manifest's `source.formatReason`, FORMAT.md §8): what the
- * caller said (`option`), the file's `.qcow2` name (`file-name`), raw by default (`default`), or a
- * Scaleway snapshot export, QCOW2 by construction (`scaleway-export`). Never the content alone:
+ * caller said (`option`), the file's `.qcow2` name (`file-name`), raw by default (`default`), a
+ * Scaleway snapshot export, QCOW2 by construction (`scaleway-export`), or a Scaleway volume attached
+ * to this Instance, a raw block device by construction (`scaleway-attach`). Never the content alone:
  * docs/QCOW2.md "Which format a backup reads".
  */
-export type FormatReason = 'option' | 'file-name' | 'default' | 'scaleway-export';
+export type FormatReason = 'option' | 'file-name' | 'default' | 'scaleway-export' | 'scaleway-attach';
 
 export interface DiskSourceInfo {
   /** `raw` or `qcow2`: the container the guest disk came out of. */

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { DamagedObjectError, InvalidInputError } from '../errors';
 import { userPathError } from '../fs-errors';
 import type { Extent } from './disk-source';
+import { blockDeviceSize } from './block-device';
 import { fileDataExtents } from './file-extents';
 
 /**
@@ -18,24 +19,31 @@ export interface RangeReader {
   close(): Promise<void>;
 }
 
+/**
+ * A regular file, or a block device (an attached volume, an LVM logical volume), opened read-only:
+ * nothing here ever writes to what it reads.
+ */
 export class FileRangeReader implements RangeReader {
   private constructor(
     readonly location: string,
     readonly size: number,
     private readonly handle: FileHandle,
+    private readonly device: boolean,
   ) {}
 
-  static async open(path: string): Promise<FileRangeReader> {
+  /** `location`: what a snapshot records as the source (default: the absolute path). */
+  static async open(path: string, options: { location?: string } = {}): Promise<FileRangeReader> {
     const handle = await open(path, 'r').catch((err: unknown) => {
       throw userPathError(path, err);
     });
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new InvalidInputError(path, 'is not a regular file');
+      if (!st.isFile() && !st.isBlockDevice()) throw new InvalidInputError(path, 'is neither a regular file nor a block device');
+      const size = st.isBlockDevice() ? await blockDeviceSize(path, st.rdev) : st.size;
       // The location a snapshot records, and retention groups by: absolute, so that `web.img` backed
       // up from two folders are two disks (not followed through links: /dev/disk/by-id names are the
       // stable ones).
-      return new FileRangeReader(resolve(path), st.size, handle);
+      return new FileRangeReader(options.location ?? resolve(path), size, handle, st.isBlockDevice());
     } catch (err) {
       await handle.close();
       throw err;
@@ -61,8 +69,9 @@ export class FileRangeReader implements RangeReader {
     }
   }
 
-  /** Where the file holds data (holes of a sparse file left out). */
+  /** Where the file holds data (holes of a sparse file left out); a block device cannot tell: all of it. */
   dataExtents(): Iterable<Extent> {
+    if (this.device) return this.size > 0 ? [{ offset: 0, length: this.size }] : [];
     return fileDataExtents(this.handle.fd, this.size);
   }
 

@@ -18,6 +18,12 @@ export interface ByteRange {
    * reuse it while it still needs the result. Backends that cannot fill it return their own buffer.
    */
   into?: Uint8Array;
+  /**
+   * Stops the read (a stopped backup): it then rejects with the signal's reason, and a backend that
+   * holds a slot or a connection for it frees them at once. Backends whose reads are short may
+   * ignore it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ObjectInfo {

@@ -1,5 +1,5 @@
 import { BackupError, InterruptedError, NotFoundError } from '../errors';
-import { Lock, RepositoryLockedError, describeLock, type LockOptions } from './locks';
+import { Lock, RepositoryLockedError, describeLock, leftBehindWarning, type LockOptions } from './locks';
 import type { Repository } from './repository';
 import type { Snapshot } from './snapshot';
 
@@ -51,5 +51,7 @@ export async function withLock<T>(repo: Repository, options: LockScopeOptions, f
     await lock.release().catch(() => {
       // The work's own result (or error) is what matters; a lock left behind goes stale in 30 minutes.
     });
+    const left = leftBehindWarning(lock);
+    if (left) options.warn?.(left);
   }
 }

@@ -160,6 +160,11 @@ export class Lock {
   private released = false;
   /** Stale locks that were ignored when this lock was taken. */
   readonly ignoredStale: LockEntry[] = [];
+  /**
+   * Our own lock files the store refused to delete (`S3_DELETE_DENIED`: a key without delete rights,
+   * BackupIdentity `deletes: false`): left to go stale, which is all a lock file left behind does.
+   */
+  readonly leftBehind: string[] = [];
 
   private constructor(
     private readonly repo: Repository,
@@ -250,7 +255,17 @@ export class Lock {
     this.written = started;
     const old = this.path;
     this.path = path;
-    if (old) await this.repo.backend.delete(old);
+    if (old) await this.removeOwn(old);
+  }
+
+  /** Delete one of our lock files; a store that refuses (no delete rights) keeps it until it is stale. */
+  private async removeOwn(path: string): Promise<void> {
+    try {
+      await this.repo.backend.delete(path);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'S3_DELETE_DENIED') throw err;
+      this.leftBehind.push(path);
+    }
   }
 
   /** Why the lock is not to be trusted now (and, from then on, never again), or undefined. */
@@ -310,8 +325,15 @@ export class Lock {
     await this.refreshing;
     const path = this.path;
     this.path = undefined;
-    if (path) await this.repo.backend.delete(path);
+    if (path) await this.removeOwn(path);
   }
+}
+
+/** What to tell the user about lock files a lock could not remove (undefined when none). */
+export function leftBehindWarning(lock: Lock | undefined): string | undefined {
+  if (!lock || lock.leftBehind.length === 0) return undefined;
+  return `the store refused to delete our lock file(s) ${lock.leftBehind.join(', ')} (a key without delete rights?): ` +
+    `they go stale ${LOCK_STALE_MS / 60000} minutes after they were written; a prune waits for that, or "scw-backup unlock" removes them`;
 }
 
 /** Locks currently in the repository; unreadable ones are reported as such, vanished ones skipped. */

@@ -1,24 +1,17 @@
 /**
- * The backup's own IAM identity: an application, a policy that grants it only what a backup needs in
- * one project, and an API key for it. Nothing here uses a person's credentials.
+ * The backup's own IAM identity: an application, a policy that grants it exactly the permission sets
+ * of the calls its work makes (engine/scaleway/permissions.ts), in one project, and an API key for
+ * it. Nothing here uses a person's credentials. ObjectStorageBucketsWrite is never granted: no flow
+ * changes a bucket (the staging bucket's lifecycle rule is Pulumi's, StagingBucket).
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as scaleway from '@pulumiverse/scaleway';
 import { InvalidInputError } from '../../engine';
+import { permissionSetsFor } from '../../engine/scaleway';
 
-/**
- * Permission sets a backup of Block Storage volumes needs (Scaleway docs, "IAM permission sets"):
- * snapshot and export volumes; read, write and clean up the staging bucket and the store.
- */
-export const BACKUP_PERMISSION_SETS: readonly string[] = [
-  'BlockStorageFullAccess',
-  'ObjectStorageBucketsRead',
-  'ObjectStorageBucketsWrite',
-  'ObjectStorageObjectsRead',
-  'ObjectStorageObjectsWrite',
-  'ObjectStorageObjectsDelete',
-];
-/** Added only for Instance backups: server descriptions, local-volume export, reattaching on restore. */
+/** What a backup of Block Storage volumes with cleanup needs (the default identity). */
+export const BACKUP_PERMISSION_SETS: readonly string[] = permissionSetsFor();
+/** Added for Instance backups, restores onto servers and whole-Instance restores. */
 export const INSTANCE_PERMISSION_SET = 'InstancesFullAccess';
 
 export interface BackupIdentityArgs {
@@ -30,6 +23,25 @@ export interface BackupIdentityArgs {
   organizationId?: pulumi.Input<string>;
   /** Also back up Instances (grants InstancesFullAccess); default false. */
   instances?: boolean;
+  /**
+   * Also restore with this key: `true` to new volumes (Block Storage only), `'attach'` attached to
+   * or swapped onto a server, `'instances'` whole servers, and their deletion (both grant
+   * InstancesFullAccess). Default false.
+   */
+  restores?: boolean | 'attach' | 'instances';
+  /** Also apply retention (forget) and prune with this key (BackupSource `retention`). Needs `deletes`. */
+  maintenance?: boolean;
+  /**
+   * Also take the direct-attach path (`--via attach`, or volumes over 1 TB from an Instance of their
+   * zone): volumes are attached to the Instance the backup runs on (grants InstancesFullAccess).
+   */
+  directAttach?: boolean;
+  /**
+   * May delete objects (ObjectStorageObjectsDelete; default true). `false` gives a key that cannot
+   * erase the store: staging objects are then left to the staging bucket's lifecycle rule, its lock
+   * files go stale after 30 minutes, and retention needs another identity.
+   */
+  deletes?: boolean;
   description?: string;
 }
 
@@ -49,11 +61,10 @@ export class BackupIdentity extends pulumi.ComponentResource {
     }
     const projectId = checkUuid(name, 'projectId', args.projectId);
     const organizationId = args.organizationId === undefined ? undefined : checkUuid(name, 'organizationId', args.organizationId);
+    const permissionSetNames: string[] = permissionSetsFor({
+      instances: args.instances, restores: args.restores, maintenance: args.maintenance, deletes: args.deletes, directAttach: args.directAttach,
+    });
     super('scw-backup:index:BackupIdentity', name, {}, opts);
-
-    const permissionSetNames = args.instances === true
-      ? [...BACKUP_PERMISSION_SETS, INSTANCE_PERMISSION_SET]
-      : [...BACKUP_PERMISSION_SETS];
     const description = args.description ?? 'scw-backup: backs up volumes of one project';
 
     this.application = new scaleway.iam.Application(`${name}-app`, {

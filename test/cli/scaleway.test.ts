@@ -64,6 +64,30 @@ test('backup of a volume, then restore to a new volume: same bytes', async () =>
   expect((await rig.emulator.readVolume(String(rs.volumeId))).equals(data)).toBe(true);
 }, 120_000);
 
+test('--via attach on an Instance (the emulator\'s metadata service and devices): backup and restore, the same bytes; a bad --via is a usage error', async () => {
+  const data = prng(12)(2 * MiB);
+  const volume = await rig.emulator.createVolume({ name: 'cli-attach', size: 8 * MiB, bytes: data });
+  const runner = rig.emulator.createServer({ name: 'cli-runner', state: 'running' });
+  rig.emulator.setLocalServer(runner.id);
+  const here = { ...env, SCW_BACKUP_METADATA_URL: rig.emulator.metadataUrl, SCW_BACKUP_DEVICE_DIR: rig.emulator.deviceDir };
+  try {
+    const b = await runCli(['backup', '--repo', repo, '--json', '--via', 'attach', `scaleway-block://fr-par-1/${volume.id}`], here);
+    expect(b.stderr).toBe('');
+    const summary = jsonLines(b.stdout).find((l) => l.type === 'summary') as Record<string, unknown>;
+    expect(summary).toMatchObject({ command: 'backup', via: 'attach', format: 'raw', formatReason: 'scaleway-attach' });
+    const r = await runCli(['restore', '--repo', repo, '--json', String(summary.snapshotId), '--to', 'scaleway-block://fr-par-1', '--via', 'attach', '--name', 'cli-attach-restored'], here);
+    expect(r.stderr).toBe('');
+    const rs = jsonLines(r.stdout).find((l) => l.type === 'summary') as Record<string, unknown>;
+    expect(rs).toMatchObject({ via: 'attach', volumeName: 'cli-attach-restored' });
+    expect((await rig.emulator.readVolume(String(rs.volumeId))).equals(await rig.emulator.readVolume(volume.id))).toBe(true);
+    const bad = await runCli(['backup', '--repo', repo, '--via', 'nfs', `scaleway-block://fr-par-1/${volume.id}`], here);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--via: "nfs" is not a data path: export, attach or auto');
+  } finally {
+    rig.emulator.setLocalServer(undefined);
+  }
+}, 120_000);
+
 test('backup of an Instance, then restore to a new server; a group refuses --target; bad URLs are usage errors', async () => {
   const boot = await rig.emulator.createVolume({ name: 'cli-boot', size: 4 * MiB, bytes: prng(21)(MiB) });
   const local = await rig.emulator.createVolume({ name: 'cli-local', size: 2 * MiB, bytes: prng(22)(MiB), type: 'l_ssd' });

@@ -87,7 +87,7 @@ export class EmulatorAdmin {
     const zone = o.zone ?? 'fr-par-1';
     this.state.checkZone(zone);
     const type = o.type ?? 'sbs_5k';
-    if (!['sbs_5k', 'sbs_15k', 'l_ssd'].includes(type)) throw invalidRequest('type', `type must be sbs_5k, sbs_15k or l_ssd, not ${type}`);
+    if (!['sbs_5k', 'sbs_15k', 'l_ssd', 'scratch'].includes(type)) throw invalidRequest('type', `type must be sbs_5k, sbs_15k, l_ssd or scratch, not ${type}`);
     // QCOW2 when named .qcow2, else raw: the engine's rule for local files (docs/QCOW2.md).
     const source = o.fromFile !== undefined ? await openDiskImage(o.fromFile) : undefined;
     try {
@@ -158,6 +158,25 @@ export class EmulatorAdmin {
     });
     for (const v of volumes) this.state.attach(s, v, v.id === o.bootVolumeId);
     return { id: s.id, zone, name: s.name, state: s.state, volumeIds: [...s.volumeIds] };
+  }
+
+  /**
+   * Make `serverId` the Instance the code under test runs on (undefined: none): the metadata service
+   * answers for it, and its SBS volumes appear as devices in `deviceDir` (local-server.ts).
+   */
+  setLocalServer(serverId: string | undefined): void {
+    const previous = this.state.local.serverId ? this.state.servers.get(this.state.local.serverId) : undefined;
+    for (const id of previous?.volumeIds ?? []) {
+      const v = this.state.volumes.get(id);
+      if (v) this.state.local.detached(v);
+    }
+    const s = serverId === undefined ? undefined : this.state.servers.get(serverId);
+    if (serverId !== undefined && !s) throw notFound('instance_server', serverId);
+    this.state.local.serverId = serverId;
+    for (const id of s?.volumeIds ?? []) {
+      const v = this.state.volumes.get(id);
+      if (v && s) this.state.local.attached(s, v, this.state.disks.path(v.id));
+    }
   }
 
   setDelays(d: Partial<Delays>): void {
@@ -304,6 +323,11 @@ export function addAdminRoutes(router: Router, admin: EmulatorAdmin, state: Emul
     sendNoContent(ctx.res);
   });
 
+  router.add('PUT', `${A}/local-server`, async (ctx) => {
+    const body = await readJson(ctx.req);
+    admin.setLocalServer(stringOr(body.server_id));
+    sendNoContent(ctx.res);
+  });
   router.add('PUT', `${A}/delays`, async (ctx) => {
     const b: JsonObject = await readJson(ctx.req);
     const keys: [keyof Delays, string][] = [

@@ -12,6 +12,7 @@ import { asObject, nameOf, sizeOf, stringOr, tagsOf } from './fields';
 import { invalidArguments, preconditionFailed, readJson, sendJson, sendNoContent, transientState } from './http';
 import {
   hasAllTags,
+  isLocal,
   paginate,
   PERF_IOPS,
   sortByOrder,
@@ -34,7 +35,7 @@ export function addBlockRoutes(router: Router, state: EmulatorState): void {
     const zone = zoneOf(ctx);
     const q = ctx.query;
     const tags = q.getAll('tags');
-    let list = [...state.volumes.values()].filter((v) => v.zone === zone && v.type !== 'l_ssd');
+    let list = [...state.volumes.values()].filter((v) => v.zone === zone && !isLocal(v));
     list = list.filter(
       (v) =>
         (!q.get('project_id') || v.projectId === q.get('project_id')) &&
@@ -182,7 +183,7 @@ export function addBlockRoutes(router: Router, state: EmulatorState): void {
     const body = await readJson(ctx.req);
     if (SNAPSHOT_TRANSIENT.includes(snap.status)) throw transientState('snapshot', snap.id, snap.status);
     if (snap.status !== 'available') throw preconditionFailed('resource_not_usable', `snapshot ${snap.id} is ${snap.status}, not available`);
-    await startExport(state, { zone, diskId: snap.id, bucket: body.bucket, key: body.key, style: 'standard', done: 'available', setStatus: (s) => setSnapshotStatus(snap, s) });
+    await startExport(state, { zone, diskId: snap.id, size: snap.size, bucket: body.bucket, key: body.key, style: 'standard', done: 'available', setStatus: (s) => setSnapshotStatus(snap, s) });
     sendJson(ctx.res, 200, snapshotJson(state, snap));
   });
 }

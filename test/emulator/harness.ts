@@ -10,7 +10,7 @@ import { Blockv1 } from '@scaleway/sdk-block';
 import { createAdvancedClient, createClient, waitForResource, withHTTPClient, withProfile, type Client } from '@scaleway/sdk-client';
 import { Iamv1alpha1 } from '@scaleway/sdk-iam';
 import { Instancev1 } from '@scaleway/sdk-instance';
-import { startS3Server, type S3TestServer } from '../rig/s3-server';
+import { startS3Server, type S3TestServer, type S3UploadLimits } from '../rig/s3-server';
 import { startEmulator, type Emulator, type EmulatorOptions } from './server';
 
 export const run = promisify(execFile);
@@ -27,11 +27,13 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-export async function startRig(options: Partial<EmulatorOptions> = {}): Promise<Rig> {
-  const s3 = await startS3Server();
+/** `s3Limits` lowers the S3 server's upload limits (test/rig/s3-limits.ts); the rest goes to the emulator. */
+export async function startRig(options: Partial<EmulatorOptions> & { s3Limits?: Partial<S3UploadLimits> } = {}): Promise<Rig> {
+  const { s3Limits, ...emulatorOptions } = options;
+  const s3 = await startS3Server({ limits: s3Limits });
   const bucket = 'scwb-staging';
   await s3.createBucket(bucket);
-  const emulator = await startEmulator({ s3, ...options });
+  const emulator = await startEmulator({ s3, ...emulatorOptions });
   const client = clientFor(emulator);
   const s3client = new S3Client({
     region: s3.region,

@@ -4,7 +4,7 @@
  * `…+00:00`; lists without `total_count` in the body but with an `X-Total-Count` header.
  */
 import type { JsonObject } from './http';
-import { instanceDate, newId, type InstanceSnapshotRecord, type ServerRecord, type VolumeRecord } from './model';
+import { instanceDate, isLocal, newId, type InstanceSnapshotRecord, type ServerRecord, type VolumeRecord } from './model';
 import type { EmulatorState } from './state';
 
 const ALLOWED_ACTIONS: Record<string, string[]> = {
@@ -20,13 +20,13 @@ export function allowedActions(state: string): string[] {
   return ALLOWED_ACTIONS[state] ?? [];
 }
 
-/** A local (l_ssd) volume. */
+/** A local (l_ssd or scratch) volume. */
 export function localVolumeJson(state: EmulatorState, v: VolumeRecord): JsonObject {
   const server = v.attachment ? state.servers.get(v.attachment.serverId) : undefined;
   return {
     id: v.id,
     name: v.name,
-    volume_type: 'l_ssd',
+    volume_type: v.type,
     export_uri: null,
     organization: v.organizationId,
     project: v.projectId,
@@ -43,7 +43,7 @@ export function localVolumeJson(state: EmulatorState, v: VolumeRecord): JsonObje
 /** An entry of server.volumes: the full volume for l_ssd, a short form for SBS volumes. */
 function serverVolumeJson(state: EmulatorState, server: ServerRecord, v: VolumeRecord): JsonObject {
   const boot = server.bootVolumeIds.has(v.id);
-  if (v.type === 'l_ssd') return { boot, ...localVolumeJson(state, v) };
+  if (isLocal(v)) return { boot, ...localVolumeJson(state, v) };
   return { boot, id: v.id, volume_type: 'sbs_volume', state: v.status === 'in_use' ? 'available' : v.status, zone: v.zone };
 }
 

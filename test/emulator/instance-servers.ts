@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { asObject, nameOf, sizeOf, stringOr, tagsOf } from './fields';
 import { invalidRequest, readJson, sendJson, sendNoContent, type JsonObject } from './http';
 import { allowedActions, serverJson, taskJson } from './instance-json';
-import { hasAllTags, newId, paginate, sortByOrder, type ServerRecord, type VolumeRecord } from './model';
+import { hasAllTags, isLocal, newId, paginate, sortByOrder, type ServerRecord, type VolumeRecord } from './model';
 import type { RouteContext, Router } from './router';
 import type { EmulatorState } from './state';
 
@@ -81,10 +81,10 @@ export function addServerRoutes(router: Router, state: EmulatorState): void {
     const body = await readJson(ctx.req);
     const v = volumeForServer(state, zone, body.volume_id);
     const wanted = body.volume_type;
-    const actual = v.type === 'l_ssd' ? 'l_ssd' : 'sbs_volume';
+    const actual = isLocal(v) ? v.type : 'sbs_volume';
     if (typeof wanted === 'string' && wanted !== actual) throw invalidRequest('volume_type', `volume ${v.id} is ${actual}, not ${wanted}`);
     if (v.attachment) throw invalidRequest('volume_id', `volume ${v.id} is already attached to server ${v.attachment.serverId}`);
-    if (v.type === 'l_ssd' && s.state !== 'stopped') throw invalidRequest('volume_id', `local volumes can only be attached to a stopped server (server ${s.id} is ${s.state})`);
+    if (isLocal(v) && s.state !== 'stopped') throw invalidRequest('volume_id', `local volumes can only be attached to a stopped server (server ${s.id} is ${s.state})`);
     state.attach(s, v, body.boot === true);
     sendJson(ctx.res, 200, { server: serverJson(state, s) });
   });
@@ -95,7 +95,7 @@ export function addServerRoutes(router: Router, state: EmulatorState): void {
     const body = await readJson(ctx.req);
     const v = volumeForServer(state, zone, body.volume_id);
     if (v.attachment?.serverId !== s.id) throw invalidRequest('volume_id', `volume ${v.id} is not attached to server ${s.id}`);
-    if (v.type === 'l_ssd' && s.state !== 'stopped') throw invalidRequest('volume_id', `local volumes can only be detached from a stopped server (server ${s.id} is ${s.state})`);
+    if (isLocal(v) && s.state !== 'stopped') throw invalidRequest('volume_id', `local volumes can only be detached from a stopped server (server ${s.id} is ${s.state})`);
     state.detach(s, v);
     sendJson(ctx.res, 200, { server: serverJson(state, s) });
   });
@@ -231,7 +231,8 @@ function runAction(state: EmulatorState, s: ServerRecord, action: string): void 
       const v = state.volumes.get(id);
       if (!v) continue;
       state.detach(s, v);
-      if (v.type === 'l_ssd') {
+      // terminate deletes l_ssd and scratch volumes, only detaches sbs_volume (SDK serverAction doc).
+      if (isLocal(v)) {
         state.volumes.delete(v.id);
         await state.disks.remove(v.id);
       }

@@ -10,7 +10,7 @@
 import { nameOf, sizeOf, stringOr, tagsOf } from './fields';
 import { invalidRequest, preconditionFailed, readJson, sendJson, sendNoContent, transientState } from './http';
 import { instanceSnapshotJson, localVolumeJson, taskJson } from './instance-json';
-import { hasAllTags, paginate, sortByOrder, type InstanceSnapshotRecord } from './model';
+import { hasAllTags, isLocal, paginate, sortByOrder, type InstanceSnapshotRecord } from './model';
 import type { RouteContext, Router } from './router';
 import type { EmulatorState } from './state';
 import { finishImport, prepareImport, startExport } from './transfers';
@@ -29,8 +29,8 @@ export function addLocalStorageRoutes(router: Router, state: EmulatorState): voi
     let list = [...state.volumes.values()].filter(
       (v) =>
         v.zone === zone &&
-        v.type === 'l_ssd' &&
-        (!type || type === 'l_ssd') &&
+        isLocal(v) &&
+        (!type || type === v.type) &&
         (!q.get('project') || v.projectId === q.get('project')) &&
         (!q.get('name') || v.name.includes(q.get('name') as string)) &&
         hasAllTags(v.tags, tags),
@@ -95,10 +95,12 @@ export function addLocalStorageRoutes(router: Router, state: EmulatorState): voi
     let snap: InstanceSnapshotRecord;
     if (typeof body.volume_id === 'string') {
       const v = state.volumes.get(body.volume_id);
-      if (v && v.zone === zone && v.type !== 'l_ssd') {
+      if (v && v.zone === zone && !isLocal(v)) {
         throw invalidRequest('volume_id', `volume ${v.id} is an SBS volume: snapshot it with the Block Storage API`);
       }
       const local = state.localVolume(zone, body.volume_id);
+      // SDK serverAction doc: "`scratch` volumes types can't be shapshotted". The answer is a guess (README).
+      if (local.type === 'scratch') throw invalidRequest('volume_id', `volume ${local.id} is a scratch volume: scratch volumes cannot be snapshotted`);
       if (local.status !== 'available') throw transientState('instance_volume', local.id, local.status);
       snap = newSnapshot(state, { ...fields, size: local.size, state: 'snapshotting', baseVolume: { id: local.id, name: local.name } });
       await state.disks.copy(local.id, snap.id, local.size);
@@ -147,7 +149,7 @@ export function addLocalStorageRoutes(router: Router, state: EmulatorState): voi
     const body = await readJson(ctx.req);
     if (SNAPSHOT_TRANSIENT.includes(snap.state)) throw transientState('instance_snapshot', snap.id, snap.state);
     if (snap.state !== 'available') throw preconditionFailed('resource_not_usable', `snapshot ${snap.id} is ${snap.state}, not available`);
-    const where = await startExport(state, { zone, diskId: snap.id, bucket: body.bucket, key: body.key, style: 'legacy', done: 'available', setStatus: (s) => setState(snap, s) });
+    const where = await startExport(state, { zone, diskId: snap.id, size: snap.size, bucket: body.bucket, key: body.key, style: 'legacy', done: 'available', setStatus: (s) => setState(snap, s) });
     sendJson(ctx.res, 202, { task: taskJson(zone, 'export_snapshot', `/snapshots/${snap.id}/export`, `${where.bucket}/${where.key}`) });
   });
 }

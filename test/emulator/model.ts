@@ -6,7 +6,16 @@
 import { randomUUID } from 'node:crypto';
 
 export type BlockVolumeType = 'sbs_5k' | 'sbs_15k';
-export type VolumeType = BlockVolumeType | 'l_ssd';
+/**
+ * `scratch`: the local scratch storage of GPU Instance types, an Instance volume like `l_ssd` that
+ * cannot be snapshotted (SDK: "`scratch` volumes types can't be shapshotted").
+ */
+export type VolumeType = BlockVolumeType | 'l_ssd' | 'scratch';
+
+/** Volumes of the Instance API (local to a hypervisor), as opposed to SBS volumes of the Block API. */
+export function isLocal(v: { type: VolumeType }): boolean {
+  return v.type === 'l_ssd' || v.type === 'scratch';
+}
 
 export const PERF_IOPS: Record<BlockVolumeType, number> = { sbs_5k: 5000, sbs_15k: 15000 };
 

@@ -10,14 +10,14 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BackupError } from '../../engine/errors';
-import { openQcow2, qcow2Stream, type Qcow2Image } from '../../engine/qcow2';
+import { openQcow2, planQcow2, qcow2Stream, type Qcow2Image } from '../../engine/qcow2';
 import { FileRangeReader } from '../../engine/source/range-reader';
 import { RawFileSource } from '../../engine/source/raw-file';
 
@@ -28,6 +28,8 @@ export interface S3Settings {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  /** The server's multipart limits (test/rig/s3-limits.ts): exports are cut into parts that fit them. */
+  limits?: { maxParts: number; minPartSize: number };
 }
 
 /** Which QCOW2 writer exports use: qemu-img when on PATH (`auto`), or one of them by force. */
@@ -84,6 +86,7 @@ export async function putPlaceholder(s3: S3Client, bucket: string, key: string):
 /** Write the raw disk at `rawPath` as a QCOW2 object `bucket/key`. `tempPath` may be used for staging. */
 export async function writeQcow2Object(opts: {
   s3: S3Client;
+  limits?: S3Settings['limits'];
   bucket: string;
   key: string;
   rawPath: string;
@@ -94,7 +97,7 @@ export async function writeQcow2Object(opts: {
   if (useQemu) {
     try {
       await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', opts.rawPath, opts.tempPath]);
-      await upload(opts.s3, opts.bucket, opts.key, createReadStream(opts.tempPath));
+      await upload(opts.s3, opts.bucket, opts.key, createReadStream(opts.tempPath), (await stat(opts.tempPath)).size, opts.limits);
     } finally {
       await rm(opts.tempPath, { force: true });
     }
@@ -102,14 +105,18 @@ export async function writeQcow2Object(opts: {
   }
   const source = await RawFileSource.open(opts.rawPath);
   try {
-    await upload(opts.s3, opts.bucket, opts.key, Readable.from(qcow2Stream(source)));
+    const plan = await planQcow2(source);
+    await upload(opts.s3, opts.bucket, opts.key, Readable.from(qcow2Stream(source, { plan })), plan.length, opts.limits);
   } finally {
     await source.close();
   }
 }
 
-async function upload(s3: S3Client, bucket: string, key: string, body: Readable): Promise<void> {
-  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: QCOW2_CONTENT_TYPE } }).done();
+/** Scaleway writes its exports itself; here they go up in parts the test server's limits accept. */
+async function upload(s3: S3Client, bucket: string, key: string, body: Readable, length: number, limits: S3Settings['limits']): Promise<void> {
+  const minPart = limits?.minPartSize ?? 5 * 1024 * 1024;
+  const partSize = Math.max(minPart, Math.ceil(length / (limits?.maxParts ?? 1000)));
+  await new Upload({ client: s3, partSize, params: { Bucket: bucket, Key: key, Body: body, ContentType: QCOW2_CONTENT_TYPE } }).done();
 }
 
 /** Why an import is refused: the request field to blame and a message for the user. */

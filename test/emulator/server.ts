@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { addAdminRoutes, EmulatorAdmin } from './admin';
 import { addBlockRoutes } from './block-api';
 import { DiskStore } from './disk-store';
@@ -20,10 +21,12 @@ import {
   tooManyRequests,
 } from './http';
 import { addIamRoutes, authorize } from './iam-api';
+import { LocalServer, addMetadataRoutes } from './local-server';
 import { addServerRoutes } from './instance-servers';
 import { addLocalStorageRoutes } from './instance-storage';
 import { Jobs } from './jobs';
 import { DEFAULT_DELAYS, type Delays } from './model';
+import { TRANSFER_LIMIT } from './transfers';
 import { makeS3Client, type Qcow2Writer, type S3Settings } from './qcow2-io';
 import { Router } from './router';
 import { EmulatorState, type SeenRequest } from './state';
@@ -43,6 +46,10 @@ export interface EmulatorOptions {
   qcow2Writer?: Qcow2Writer;
   /** Port on 127.0.0.1 (default 0: any free port). */
   port?: number;
+  /** Largest volume size (bytes) snapshot exports and imports accept (default 1 TB, transfers.ts); lower it to reach it cheaply. */
+  transferLimit?: number;
+  /** Where the SBS volumes attached to the local server appear (default a `by-id` folder in the emulator's temporary folder). */
+  deviceDir?: string;
 }
 
 export interface EmulatorCredentials {
@@ -63,6 +70,10 @@ export interface Emulator extends EmulatorAdmin {
   readonly faults: Faults;
   /** Every API request seen (method, path, status, fault applied). */
   readonly requests: readonly SeenRequest[];
+  /** The metadata service's base URL (GET `<metadataUrl>/conf?format=json`): the emulator's own. */
+  readonly metadataUrl: string;
+  /** The `/dev/disk/by-id` of the local server (setLocalServer): its attached SBS volumes' devices. */
+  readonly deviceDir: string;
   stop(): Promise<void>;
 }
 
@@ -79,9 +90,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     s3Region: options.s3.region,
     qcow2Writer: options.qcow2Writer ?? 'auto',
     delays: { ...DEFAULT_DELAYS, ...options.delays },
+    s3Limits: options.s3.limits,
+    transferLimit: options.transferLimit ?? TRANSFER_LIMIT,
   };
   const disks = await DiskStore.create();
-  const state = new EmulatorState(config, disks, makeS3Client(options.s3), new Faults(), new Jobs());
+  const local = new LocalServer(options.deviceDir ?? join(disks.directory, 'by-id'));
+  const state = new EmulatorState(config, disks, makeS3Client(options.s3), new Faults(), new Jobs(), local);
   const admin = new EmulatorAdmin(state);
 
   const api = new Router();
@@ -91,6 +105,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   addIamRoutes(api, state);
   const adminRouter = new Router();
   addAdminRoutes(adminRouter, admin, state);
+  const metadataRouter = new Router();
+  addMetadataRoutes(metadataRouter, state);
 
   const stalled = new Set<ServerResponse>();
   let stopping = false;
@@ -107,6 +123,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     const url = new URL(req.url ?? '/', 'http://emulator');
     const path = url.pathname;
     const isAdmin = path === '/__admin' || path.startsWith('/__admin/');
+    const metadata = metadataRouter.match(method, path);
+    if (metadata && metadata !== 'method') {
+      // The metadata service: no token, not an API request.
+      await metadata.handler({ req, res, params: metadata.params, query: url.searchParams, token: '' });
+      return;
+    }
     const seen: SeenRequest = { method, path, status: 0 };
     if (!isAdmin) state.requests.push(seen);
     res.on('finish', () => (seen.status = res.statusCode));
@@ -180,6 +202,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     },
     faults: state.faults,
     requests: state.requests,
+    metadataUrl: url,
+    deviceDir: local.deviceDir,
     async stop(): Promise<void> {
       if (stopping) return;
       stopping = true;

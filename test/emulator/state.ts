@@ -10,7 +10,9 @@ import type { Faults } from './faults';
 import { badField } from './fields';
 import { invalidArguments, notFound, type ApiError } from './http';
 import type { Jobs } from './jobs';
+import type { LocalServer } from './local-server';
 import {
+  isLocal,
   newId,
   regionOfZone,
   ZONE_PATTERN,
@@ -25,7 +27,7 @@ import {
   type VolumeType,
   type ZonedResource,
 } from './model';
-import { bucketExists, type Qcow2Writer } from './qcow2-io';
+import { bucketExists, type Qcow2Writer, type S3Settings } from './qcow2-io';
 
 export interface EmulatorConfig {
   accessKey: string;
@@ -36,6 +38,10 @@ export interface EmulatorConfig {
   s3Region: string;
   qcow2Writer: Qcow2Writer;
   delays: Delays;
+  /** The S3 server's multipart limits, for the exports the emulator uploads. */
+  s3Limits?: S3Settings['limits'];
+  /** Largest volume size a snapshot export or import accepts (bytes; Scaleway: 1 TB). */
+  transferLimit: number;
 }
 
 /** One API request as the emulator saw it (for tests that count polls or retries). */
@@ -66,6 +72,8 @@ export class EmulatorState {
     readonly s3: S3Client,
     readonly faults: Faults,
     readonly jobs: Jobs,
+    /** The server the code under test runs on, and its attached volumes' devices (local-server.ts). */
+    readonly local: LocalServer,
   ) {}
 
   checkZone(zone: string): void {
@@ -81,14 +89,14 @@ export class EmulatorState {
   /** An SBS volume (Block API view). */
   blockVolume(zone: string, id: string): VolumeRecord {
     const v = this.volumes.get(id);
-    if (!v || v.zone !== zone || v.type === 'l_ssd') throw notFound('volume', id);
+    if (!v || v.zone !== zone || isLocal(v)) throw notFound('volume', id);
     return v;
   }
 
   /** A local volume (Instance API view); SBS volumes are not Instance volumes (`instance_volume` not found). */
   localVolume(zone: string, id: string): VolumeRecord {
     const v = this.volumes.get(id);
-    if (!v || v.zone !== zone || v.type !== 'l_ssd') throw notFound('instance_volume', id);
+    if (!v || v.zone !== zone || !isLocal(v)) throw notFound('instance_volume', id);
     return v;
   }
 
@@ -145,22 +153,24 @@ export class EmulatorState {
   attach(server: ServerRecord, volume: VolumeRecord, boot: boolean): void {
     const now = new Date();
     volume.attachment = { serverId: server.id, referenceId: newId(), createdAt: now };
-    if (volume.type !== 'l_ssd') volume.status = 'in_use';
+    if (!isLocal(volume)) volume.status = 'in_use';
     volume.updatedAt = now;
     server.volumeIds.push(volume.id);
     if (boot) server.bootVolumeIds.add(volume.id);
     server.updatedAt = now;
+    this.local.attached(server, volume, this.disks.path(volume.id));
   }
 
   detach(server: ServerRecord, volume: VolumeRecord): void {
     const now = new Date();
     volume.attachment = null;
     volume.lastDetachedAt = now;
-    if (volume.type !== 'l_ssd') volume.status = 'available';
+    if (!isLocal(volume)) volume.status = 'available';
     volume.updatedAt = now;
     server.volumeIds = server.volumeIds.filter((id) => id !== volume.id);
     server.bootVolumeIds.delete(volume.id);
     server.updatedAt = now;
+    this.local.detached(volume);
   }
 
   /**

@@ -6,7 +6,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { InvalidInputError } from '../../engine';
 import {
-  BackupIdentity, StagingBucket, StoreBucket, mergePolicy, policyFor, type PolicyDefaults,
+  BackupIdentity, StagingBucket, StoreBucket, mergePolicy, policyFor, type BackupIdentityArgs, type PolicyDefaults,
 } from '../../provider/components';
 import {
   BASE_PERMISSION_SETS, FAKE_ACCESS_KEY, FAKE_API_KEY_STATE, FAKE_SECRET_KEY, PROJECT_ID, SECRET,
@@ -140,6 +140,21 @@ describe('BackupIdentity', () => {
     expect(record('bki-policy').inputs.rules).toEqual([
       { projectIds: [PROJECT_ID], permissionSetNames: [...BASE_PERMISSION_SETS, 'InstancesFullAccess'] },
     ]);
+  });
+
+  it('grants what the work it is given calls (engine/scaleway/permissions.ts): never BucketsWrite; no delete when told', async () => {
+    const sets = async (n: string, extra: Partial<BackupIdentityArgs>): Promise<unknown> => {
+      const id = new BackupIdentity(n, { name: n, projectId: PROJECT_ID, ...extra });
+      await value(id.policy.urn);
+      return (record(`${n}-policy`).inputs.rules as Array<{ permissionSetNames: string[] }>)[0].permissionSetNames;
+    };
+    expect(await sets('plain', {})).not.toContain('ObjectStorageBucketsWrite');
+    // Restores that attach or swap call the Instance API (attachServerVolume, detachServerVolume).
+    expect(await sets('attach', { restores: 'attach' })).toEqual([...BASE_PERMISSION_SETS, 'InstancesFullAccess']);
+    expect(await sets('vols', { restores: true })).toEqual(BASE_PERMISSION_SETS);
+    expect(await sets('nodel', { deletes: false })).toEqual(BASE_PERMISSION_SETS.filter((p) => p !== 'ObjectStorageObjectsDelete'));
+    expect((thrownBy(() => new BackupIdentity('bad', { name: 'bad', projectId: PROJECT_ID, maintenance: true, deletes: false })) as Error).message)
+      .toMatch(/^deletes: false cannot go with maintenance: forget and prune delete from the store/);
   });
 
   it('keeps the secret key secret: output, component state and the ApiKey registration', async () => {

@@ -13,7 +13,7 @@ export const FAKE_SECRET_KEY = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 export const FAKE_API_KEY_STATE: Readonly<Record<string, string>> = { accessKey: FAKE_ACCESS_KEY, secretKey: FAKE_SECRET_KEY };
 /** The permission sets every BackupIdentity policy grants, written out here to check the provider's list. */
 export const BASE_PERMISSION_SETS: readonly string[] = [
-  'BlockStorageFullAccess', 'ObjectStorageBucketsRead', 'ObjectStorageBucketsWrite',
+  'BlockStorageFullAccess', 'ObjectStorageBucketsRead',
   'ObjectStorageObjectsRead', 'ObjectStorageObjectsWrite', 'ObjectStorageObjectsDelete',
 ];
 /** Pulumi's secret sentinel: a serialized secret is `{ ...SECRET, value }`. */

@@ -13,12 +13,18 @@
  * Its ListObjectsV2 continuation tokens are DES-encrypted, and OpenSSL 3 (Node 17+) has no DES
  * outside the legacy provider: every truncated listing fails with 500 InternalError unless the
  * shim below is in place. Ranged GETs, HEAD and multipart uploads work.
+ *
+ * Object Storage's upload limits (1000 parts of 5 MiB-5 GB, 5 GB single PUTs) are enforced in front
+ * of it (s3-limits.ts), Scaleway's by default; `limits` lowers them so a test reaches them cheaply.
  */
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SCALEWAY_UPLOAD_LIMITS, guardUploads, type S3UploadLimits, type UploadLog } from './s3-limits';
+
+export type { S3UploadLimits, UploadLog } from './s3-limits';
 
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>` */
@@ -26,6 +32,14 @@ export interface S3TestServer {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  /** The upload limits enforced, and what the guard saw (completed multipart uploads, refusals, every action). */
+  limits: S3UploadLimits;
+  uploads: UploadLog;
+  /**
+   * Accept another key pair (an IAM key the emulator made), allowed only what `permissionSets` allow
+   * (test/rig/s3-permissions.ts); without sets, anything.
+   */
+  addKey(accessKeyId: string, secretAccessKey: string, permissionSets?: readonly string[]): void;
   createBucket(name: string): Promise<void>;
   /** Write an object as the bucket's owner would, replacing whatever is there (the store itself never does). */
   overwrite(bucket: string, key: string, body: Uint8Array): Promise<void>;
@@ -77,7 +91,7 @@ function shimDesForS3rver(): void {
   crypto.__s3rverDesShim = true;
 }
 
-export async function startS3Server(): Promise<S3TestServer> {
+export async function startS3Server(options: { limits?: Partial<S3UploadLimits> } = {}): Promise<S3TestServer> {
   shimDesForS3rver();
   const S3rver = require('s3rver') as S3rverConstructor;
   const accounts = require('s3rver/lib/models/account') as S3rverAccountModule;
@@ -99,6 +113,10 @@ export async function startS3Server(): Promise<S3TestServer> {
     await rm(directory, { recursive: true, force: true });
     throw err;
   }
+  const limits = { ...SCALEWAY_UPLOAD_LIMITS, ...options.limits };
+  if (!server.httpServer) throw new Error('s3rver started without an HTTP server');
+  const grants = new Map<string, ReadonlySet<string>>();
+  const uploads = guardUploads(server.httpServer, limits, grants);
   const endpoint = `http://127.0.0.1:${address.port}`;
   const region = 'fr-par';
   const admin = new S3Client({
@@ -115,6 +133,12 @@ export async function startS3Server(): Promise<S3TestServer> {
     accessKeyId: TEST_ACCESS_KEY,
     secretAccessKey: TEST_SECRET_KEY,
     region,
+    limits,
+    uploads,
+    addKey(accessKeyId: string, secretAccessKey: string, permissionSets?: readonly string[]): void {
+      accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+      if (permissionSets) grants.set(accessKeyId, new Set(permissionSets));
+    },
     async createBucket(name: string): Promise<void> {
       await admin.send(new CreateBucketCommand({ Bucket: name }));
     },

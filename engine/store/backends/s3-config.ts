@@ -3,6 +3,7 @@
  * explicit options, then environment, then Scaleway defaults (fr-par, https://s3.<region>.scw.cloud,
  * path-style). Secrets are read here and handed to the client only: never put in a message.
  */
+import type { MultipartLimits } from './s3-limits';
 import { InvalidInputError } from '../../errors';
 import type { RetryOptions } from './retry';
 
@@ -26,6 +27,8 @@ export interface S3UrlOptions {
   idleTimeoutMs?: number;
   multipartThreshold?: number;
   partSize?: number;
+  /** What the server accepts in a multipart upload (default Scaleway's, s3-limits.ts). */
+  limits?: MultipartLimits;
   retainUntil?: Date;
   listPageSize?: number;
 }

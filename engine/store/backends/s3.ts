@@ -11,7 +11,8 @@ import { DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError
 import type { Backend, ByteRange, ObjectInfo } from '../backend';
 import { withRetry } from './retry';
 import { multipartEtag, readBody } from './s3-body';
-import { uploadStream } from './s3-stream-upload';
+import { uploadRanged, type RangeProducer } from './s3-ranged-upload';
+import { DEFAULT_PART_SIZE, SCALEWAY_MULTIPART, partSizeFor, type MultipartLimits } from './s3-limits';
 import type { RetryOptions } from './retry';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, resolveS3Config } from './s3-config';
 import type { S3ResolvedConfig, S3UrlOptions } from './s3-config';
@@ -24,15 +25,13 @@ export { parseS3Url, resolveS3Config, DEFAULT_REGION } from './s3-config';
 export type { S3UrlOptions, S3ResolvedConfig } from './s3-config';
 export * from './s3-errors';
 export { multipartEtag } from './s3-body';
+export { DEFAULT_PART_SIZE, ObjectTooLargeError, SCALEWAY_MULTIPART, type MultipartLimits } from './s3-limits';
+export type { RangeProducer } from './s3-ranged-upload';
 
 const MiB = 1024 * 1024;
 /** Above this an object goes up in parts; the store's packs (~16 MiB) stay single PUTs. */
 export const DEFAULT_MULTIPART_THRESHOLD = 64 * MiB;
-export const DEFAULT_PART_SIZE = 16 * MiB;
 export const DEFAULT_CONCURRENCY = 8;
-/** S3 limits (AWS S3 user guide, "Multipart upload limits"): 5 MiB minimum part, 10 000 parts. */
-const MIN_PART_SIZE = 5 * MiB;
-const MAX_PARTS = 10_000;
 const PARTS_IN_FLIGHT = 4;
 
 export interface S3BackendOptions {
@@ -49,6 +48,8 @@ export interface S3BackendOptions {
   retry?: Omit<RetryOptions, 'isRetryable'>;
   multipartThreshold?: number;
   partSize?: number;
+  /** What the server accepts in a multipart upload (default Scaleway's: 1000 parts of 5 MiB-5 GB). */
+  limits?: MultipartLimits;
   /** Object Lock: every new object gets GOVERNANCE retention until this date (the bucket must have Object Lock). */
   retainUntil?: Date;
   /** Keys per ListObjectsV2 page (default 1000; small values only for tests). */
@@ -102,6 +103,7 @@ export class S3Backend implements Backend {
   private readonly retry: RetryOptions;
   private readonly threshold: number;
   private readonly partSize: number;
+  private readonly limits: MultipartLimits;
   private readonly lock: { ObjectLockMode: 'GOVERNANCE'; ObjectLockRetainUntilDate: Date } | Record<string, never>;
   private readonly pageSize: number;
   private readonly endpoint: string;
@@ -121,7 +123,8 @@ export class S3Backend implements Backend {
     this.slots = new Semaphore(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
     this.retry = { ...options.retry, isRetryable: isRetryableS3Error };
     this.threshold = options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
-    this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
+    this.limits = options.limits ?? SCALEWAY_MULTIPART;
+    this.partSize = Math.max(this.limits.minPartSize, options.partSize ?? DEFAULT_PART_SIZE);
     this.lock = options.retainUntil ? { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: options.retainUntil } : {};
     this.pageSize = options.listPageSize ?? 1000;
     this.endpoint = options.endpoint ?? 'the S3 endpoint';
@@ -172,16 +175,20 @@ export class S3Backend implements Backend {
       if (range.offset > info.size) throw new DamagedObjectError(path, `is ${info.size} bytes, cannot read 0 bytes at ${range.offset}`);
       return new Uint8Array(0);
     }
+    const signal = range?.signal;
     try {
-      return await this.request(async () => {
+      signal?.throwIfAborted();
+      return await withRetry(() => this.slots.run(async () => {
+        signal?.throwIfAborted();
         const res = await this.client.send(new GetObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-        }));
+        }), { abortSignal: signal });
         return readBody(res.Body, res.ContentLength, range, res.ContentRange, path);
-      });
+      }), { ...this.retry, isRetryable: (e) => !signal?.aborted && isRetryableS3Error(e) });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (isNotFound(err)) throw new NotFoundError(`${path} does not exist in ${this.location}`);
       if (s3Code(err) === 'InvalidRange' && range) {
         throw new DamagedObjectError(path, `is shorter than ${range.offset + range.length} bytes (cannot read ${range.length} bytes at ${range.offset})`);
@@ -216,18 +223,20 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * Store a stream of unknown length without buffering it whole (multipart, bounded memory; see
-   * s3-stream-upload.ts). Unlike put(), it does not guard against overwriting: for staging objects
-   * whose names we choose, never for the store's own objects.
+   * Store an object of `length` bytes that `read` produces for any range (multipart within the
+   * limits, in bounded memory whatever the part size; see s3-ranged-upload.ts). Unlike put(), it does
+   * not guard against overwriting: for staging objects whose names we choose, never for the store's
+   * own objects.
    */
-  async putStream(path: string, stream: AsyncIterable<Uint8Array>, options: { expectedSize?: number; onProgress?: (bytes: number) => void } = {}): Promise<void> {
+  async putRanged(path: string, length: number, read: RangeProducer, options: { onProgress?: (bytes: number) => void; signal?: AbortSignal } = {}): Promise<void> {
     const key = this.key(path);
     try {
-      await uploadStream({
-        client: this.client, bucket: this.bucket, key, body: stream, partSize: this.partSize, retry: this.options.retry,
-        expectedSize: options.expectedSize, onProgress: options.onProgress, objectFields: { ...this.lock },
+      await uploadRanged({
+        client: this.client, bucket: this.bucket, key, length, read, limits: this.limits, partSize: this.partSize, retry: this.options.retry,
+        onProgress: options.onProgress, signal: options.signal, objectFields: { ...this.lock },
       });
     } catch (err) {
+      if (options.signal?.aborted && err === options.signal.reason) throw err;
       throw translateS3Error(err, this.ctx('put', path));
     }
   }
@@ -260,7 +269,7 @@ export class S3Backend implements Backend {
   }
 
   private partSizeFor(size: number): number {
-    return Math.max(this.partSize, Math.ceil(size / MAX_PARTS));
+    return partSizeFor(size, this.limits, this.partSize, `${size}-byte object`);
   }
 
   private async putMultipart(path: string, key: string, data: Uint8Array, md5: Buffer): Promise<void> {
@@ -401,6 +410,9 @@ export class S3Backend implements Backend {
 }
 
 /** The S3Client the backend wants: one attempt per send (our retry runs), checksums only when required. */
+const quiet = (): void => undefined;
+const SILENT_LOGGER = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 export function makeS3Client(config: S3ResolvedConfig, options: S3UrlOptions = {}): S3Client {
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const agentOptions = { keepAlive: true, maxSockets: concurrency };
@@ -415,6 +427,10 @@ export function makeS3Client(config: S3ResolvedConfig, options: S3UrlOptions = {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     followRegionRedirects: false,
+    // The SDK's retry step writes "An error was encountered in a non-retryable streaming request." to
+    // the console for every failed streamed request (a part of a ranged upload that we send again
+    // ourselves, @smithy/core retry middleware); errors reach the caller typed, so its log stays quiet.
+    logger: SILENT_LOGGER,
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -437,6 +453,7 @@ export function s3BackendFromUrl(url: string, options: S3UrlOptions = {}): S3Bac
     retry: options.retry,
     multipartThreshold: options.multipartThreshold,
     partSize: options.partSize,
+    limits: options.limits,
     retainUntil: options.retainUntil,
     listPageSize: options.listPageSize,
     ownsClient: true,

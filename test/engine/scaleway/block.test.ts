@@ -138,6 +138,33 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     await rig.block.deleteSnapshot({ snapshotId: unrelated.id });
   });
 
+  test('a restore to a larger size imports the disk at its own size (no `size` sent) and makes the volume larger', async () => {
+    const volumeId = await newVolume('grow');
+    const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
+    const sent: Array<Record<string, unknown>> = [];
+    const imported: number[] = [];
+    const block = clients.block;
+    const original = block.importSnapshotFromObjectStorage.bind(block);
+    block.importSnapshotFromObjectStorage = async (req) => {
+      sent.push({ ...req });
+      const snap = await original(req);
+      imported.push(snap.size);
+      return snap;
+    };
+    try {
+      const r = await restoreBlockVolume(repo, clients, staging, { snapshot: b.snapshot, zone: 'fr-par-1', bucket: rig.bucket, size: 64 * MiB, timeouts: FAST });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).not.toHaveProperty('size');
+      expect(imported).toEqual([32 * MiB]);
+      expect(rig.emulator.volumeInfo(r.volumeId).size).toBe(64 * MiB);
+      const bytes = await rig.emulator.readVolume(r.volumeId);
+      expect(bytes.subarray(0, 32 * MiB).equals(await rig.emulator.readVolume(volumeId))).toBe(true);
+      expect(bytes.subarray(32 * MiB).equals(Buffer.alloc(32 * MiB))).toBe(true);
+    } finally {
+      block.importSnapshotFromObjectStorage = original;
+    }
+  });
+
   test('in-place swap: the server\'s volume is detached and kept, the restored one attached in its place', async () => {
     const volumeId = await newVolume('swap-data');
     const b = await backupBlockVolume(repo, clients, staging, { zone: 'fr-par-1', volumeId, bucket: rig.bucket, timeouts: FAST });
@@ -171,7 +198,7 @@ describe('backupBlockVolume and restoreBlockVolume', () => {
     expect(gets.length).toBeGreaterThan(3);
     expect(gets.every((g) => g.path === r.stagingKey && g.length !== undefined)).toBe(true);
     const fetched = gets.reduce((n, g) => n + (g.length ?? 0), 0);
-    expect(fetched).toBeLessThan(sizes.get(r.stagingKey) ?? 0);
+    expect(fetched).toBeLessThan(sizes.get(r.stagingKey ?? '') ?? 0);
     expect(fetched).toBeLessThan(20 * MiB); // the 32 MiB disk holds ~13 MiB of files
     expect(r.nativeSnapshotKept).toBe(true);
     const s = await rig.block.getSnapshot({ snapshotId: r.nativeSnapshotId });
@@ -226,10 +253,13 @@ describe('faults: typed errors, nothing left behind, no manifest', () => {
     const volumeId = await newVolume('export-stuck');
     rig.emulator.faults.failNextOperation('export-stuck');
     const warnings: string[] = [];
+    const polls = rig.emulator.requests.length;
+    // The cleanup waits for the export to end (at most `cleanup`), then gives up on the snapshot.
     const err = await backupBlockVolume(repo, clients, staging, {
       zone: 'fr-par-1', volumeId, bucket: rig.bucket, onWarning: (w) => warnings.push(w),
-      timeouts: { ...FAST, export: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 } },
+      timeouts: { ...FAST, export: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 }, cleanup: { minDelayMs: 5, maxDelayMs: 20, timeoutMs: 200 } },
     }).catch((e: unknown) => e);
+    expect(rig.emulator.requests.slice(polls).filter((q) => q.method === 'GET' && /\/snapshots\/[0-9a-f-]+$/.test(q.path)).length).toBeGreaterThan(20);
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as WaitTimeoutError).lastStatus).toBe('exporting');
     expect((err as Error).message).toMatch(/^snapshot [0-9a-f-]{36} is still "exporting"/);

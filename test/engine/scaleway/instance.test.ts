@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, initRepository, listSnapshots, type Repository } from '../../../engine';
-import { STAGING_TAG, ScalewayApiError, backupInstance, isInstanceGroup, readGroup, restoreInstance, type ScalewayClients } from '../../../engine/scaleway';
+import { STAGING_TAG, ScalewayApiError, backupInstance, deleteServerAndLocalVolumes, isInstanceGroup, readGroup, restoreInstance, type ScalewayClients } from '../../../engine/scaleway';
 import type { S3Backend } from '../../../engine/store/backends/s3';
 import { run, type Rig } from '../../emulator/harness';
 import { PASS, TEST_INIT, copyRealFiles, prng, tempDir } from '../../helpers';
@@ -158,6 +158,46 @@ describe('backupInstance and restoreInstance', () => {
     expect(warnings).toEqual([]);
     expect((await listSnapshots(repo)).snapshots.length).toBe(before);
     await expectNothingLeft();
+  });
+
+  test('a scratch volume (GPU types) is skipped with a warning: Scaleway cannot snapshot it; the rest is backed up and restored', async () => {
+    const boot = await rig.emulator.createVolume({ name: 'gpu-boot', size: 4 * MiB, bytes: prng(41)(MiB) });
+    const scratch = await rig.emulator.createVolume({ name: 'gpu-scratch', size: 4 * MiB, bytes: prng(42)(MiB), type: 'scratch' });
+    const gpu = rig.emulator.createServer({ name: 'gpu-1', commercialType: 'H100-1-80G', volumeIds: [boot.id, scratch.id], bootVolumeId: boot.id });
+    // What the emulator (like Scaleway) answers to a snapshot of it: the reason for skipping.
+    await expect(clients.instance.createSnapshot({ zone: 'fr-par-1', volumeId: scratch.id, name: 'x' })).rejects.toThrow(/scratch volumes cannot be snapshotted/);
+    const warnings: string[] = [];
+    const b = await backupInstance(repo, clients, staging, { zone: 'fr-par-1', serverId: gpu.id, bucket: rig.bucket, timeouts: FAST, onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([`volume 1 (${scratch.id}) of server ${gpu.id} is a scratch volume: not backed up (scratch volumes cannot be snapshotted, and a new server of a GPU type comes with its own)`]);
+    expect(readGroup(b.group).members.map((m) => m.volumeId)).toEqual([boot.id]);
+    expect(b.server.volumes.map((v) => v.volumeType)).toEqual(['sbs_volume', 'scratch']);
+    const restoreWarnings: string[] = [];
+    const r = await restoreInstance(repo, clients, staging, { group: b.group, zone: 'fr-par-1', bucket: rig.bucket, newServerName: 'gpu-1-restored', timeouts: FAST, onWarning: (w) => restoreWarnings.push(w) });
+    expect(r.notRestored).toEqual([`scratch volumes ${scratch.id} (never backed up)`]);
+    expect(restoreWarnings).toContain(`not restored (attach them by hand if wanted): scratch volumes ${scratch.id} (never backed up)`);
+    expect((await rig.emulator.readVolume(r.volumes[0].volumeId)).equals(await rig.emulator.readVolume(boot.id))).toBe(true);
+    await expectNothingLeft();
+  });
+
+  test('a restored server is deleted the way Scaleway requires: powered off, deleted, its local volumes deleted after it', async () => {
+    const group = (await listSnapshots(repo)).snapshots.find((s) => s.id === groupId);
+    if (!group) throw new Error('group manifest missing');
+    const r = await restoreInstance(repo, clients, staging, { group, zone: 'fr-par-1', bucket: rig.bucket, newServerName: 'to-delete', timeouts: FAST });
+    await clients.instance.serverAction({ zone: 'fr-par-1', serverId: r.serverId, action: 'poweron' });
+    const local = r.volumes.filter((v) => v.volumeType === 'l_ssd').map((v) => v.volumeId);
+    const sbs = r.volumes.filter((v) => v.volumeType === 'sbs_volume').map((v) => v.volumeId);
+    expect(local).toHaveLength(1);
+    // A plain DELETE of the started server is refused (it must be stopped).
+    await expect(clients.instance.deleteServer({ zone: 'fr-par-1', serverId: r.serverId })).rejects.toThrow(/must be stopped/);
+    const removed = await deleteServerAndLocalVolumes(clients, 'fr-par-1', r.serverId, FAST);
+    expect(removed).toEqual([`server ${r.serverId}`, `local volume ${local[0]}`]);
+    const left = rig.emulator.list();
+    expect(left.servers.map((x) => x.id)).not.toContain(r.serverId);
+    expect(left.volumes.map((v) => v.id)).not.toContain(local[0]);
+    // Its SBS volumes are detached, left to whoever restored them (deleteRestored deletes them).
+    for (const id of sbs) expect(rig.emulator.volumeInfo(id)).toMatchObject({ status: 'available', serverId: null });
+    expect(await deleteServerAndLocalVolumes(clients, 'fr-par-1', r.serverId, FAST)).toEqual([]);
+    for (const id of sbs) await rig.block.deleteVolume({ volumeId: id });
   });
 
   test('bad input: a server with no volumes, unknown server, a non-group snapshot', async () => {

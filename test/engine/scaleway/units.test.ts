@@ -1,11 +1,11 @@
-/** Profile resolution, URLs, waiting, and the streaming multipart upload against s3rver (in process). */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError } from '../../../engine';
+/** Profile resolution, URLs, waiting (stopped, failed), and ranged reads of a staging object against s3rver (in process). */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { InterruptedError, InvalidInputError } from '../../../engine';
 import {
-  ExportFailedError, WaitTimeoutError, parseScalewayBlockUrl, regionOfZone, resolveScalewayProfile, waitForStatus,
+  ExportFailedError, ResourceFailedError, WaitTimeoutError, blockSnapshots, callScaleway, parseScalewayBlockUrl, regionOfZone, resolveScalewayProfile,
+  waitForStatus, type ScalewayClients,
 } from '../../../engine/scaleway';
 import { makeS3Client, S3Backend } from '../../../engine/store/backends/s3';
-import { uploadStream } from '../../../engine/store/backends/s3-stream-upload';
 import { S3ObjectReader } from '../../../engine/scaleway/s3-object-reader';
 import { startS3Server, type S3TestServer } from '../../rig/s3-server';
 import { prng } from '../../helpers';
@@ -84,7 +84,36 @@ describe('waitForStatus', () => {
   });
 });
 
-describe('uploadStream and S3ObjectReader against s3rver', () => {
+describe('stopping and failing waits', () => {
+  test('a stop request ends a wait at once, with its reason, even in the middle of a one-minute backoff', async () => {
+    const controller = new AbortController();
+    let polls = 0;
+    const waiting = waitForStatus({
+      resource: 'snapshot', id: 'snap-3', wanted: 'available', done: ['available'], status: (x: string) => x,
+      fetch: async () => { polls++; return 'exporting'; },
+    }, { minDelayMs: 60_000, signal: controller.signal });
+    await new Promise((res) => setTimeout(res, 20));
+    controller.abort(new InterruptedError('SIGTERM'));
+    await expect(waiting).rejects.toEqual(new InterruptedError('SIGTERM'));
+    expect(polls).toBe(1);
+    // A call does not start once stopped; its backoff ends too.
+    let calls = 0;
+    await expect(callScaleway('snapshot volume v', async () => { calls++; return 1; }, { signal: controller.signal })).rejects.toBeInstanceOf(InterruptedError);
+    expect(calls).toBe(0);
+  });
+
+  test('a Block snapshot or volume that turns `locked` fails the wait instead of running to the timeout', async () => {
+    const clients = {
+      profile: { projectId: 'p' },
+      block: { getSnapshot: async () => ({ status: 'locked' }), createSnapshot: async () => ({ id: 's' }) },
+    } as unknown as ScalewayClients;
+    const err = await blockSnapshots(clients, 'fr-par-1').waitCreated('snap-4', { default: { minDelayMs: 60_000, timeoutMs: 3600_000 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceFailedError);
+    expect((err as Error).message).toBe('snapshot snap-4 ended in status "locked" while waiting for available');
+  });
+});
+
+describe('S3ObjectReader against s3rver', () => {
   let s3: S3TestServer;
   let client: S3Client;
   beforeAll(async () => {
@@ -97,43 +126,15 @@ describe('uploadStream and S3ObjectReader against s3rver', () => {
     await s3.stop();
   });
 
-  async function* pieces(data: Buffer, size: number): AsyncGenerator<Uint8Array> {
-    for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
-  }
-
-  async function read(key: string): Promise<Buffer> {
-    const out = await client.send(new GetObjectCommand({ Bucket: 'stream', Key: key }));
-    return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-  }
-
-  test('odd-sized pieces → 5 MiB parts, read back equal; small streams are one PUT', async () => {
+  test('ranged reads of an object stored with putRanged', async () => {
     const data = prng(3)(13 * MiB + 12345);
-    const progress: number[] = [];
-    const r = await uploadStream({ client, bucket: 'stream', key: 'big.bin', body: pieces(data, 777_777), partSize: 5 * MiB, partsInFlight: 2, onProgress: (b) => progress.push(b) });
-    expect(r).toEqual({ size: data.length, parts: 3 });
-    expect(progress[progress.length - 1]).toBe(data.length);
-    expect((await read('big.bin')).equals(data)).toBe(true);
-
-    const small = prng(4)(1000);
-    expect(await uploadStream({ client, bucket: 'stream', key: 'small.bin', body: pieces(small, 100) })).toEqual({ size: 1000, parts: 1 });
-    expect((await read('small.bin')).equals(small)).toBe(true);
-
-    // S3Backend.putStream and ranged reads through S3ObjectReader.
     const backend = new S3Backend({ bucket: 'stream', client, partSize: 5 * MiB });
-    await backend.putStream('via-backend.bin', pieces(data, 1 << 20), { expectedSize: data.length });
+    await backend.putRanged('via-backend.bin', data.length, async function* (start, end) {
+      yield data.subarray(start, end);
+    });
     const reader = await S3ObjectReader.open(backend, 'via-backend.bin');
     expect(reader.size).toBe(data.length);
     expect(Buffer.from(await reader.read(7 * MiB - 3, 4096)).equals(data.subarray(7 * MiB - 3, 7 * MiB - 3 + 4096))).toBe(true);
     await expect(reader.read(data.length - 10, 11)).rejects.toThrow(/runs past the end/);
-  });
-
-  test('a producer that fails mid-stream: the upload is aborted and the error comes through, nothing is stored', async () => {
-    async function* failing(): AsyncGenerator<Uint8Array> {
-      yield prng(5)(6 * MiB);
-      throw new Error('chunk 1234 is damaged');
-    }
-    await expect(uploadStream({ client, bucket: 'stream', key: 'broken.bin', body: failing(), partSize: 5 * MiB })).rejects.toThrow('chunk 1234 is damaged');
-    const backend = new S3Backend({ bucket: 'stream', client });
-    expect(await backend.stat('broken.bin')).toBeUndefined();
   });
 });

@@ -457,3 +457,23 @@ describe('retry', () => {
     expect(isTransientError(new Error('boom'))).toBe(false);
   });
 });
+
+test('a ranged get with a signal: stopping cuts the requests in flight, frees their slots, and rejects with the reason', async () => {
+  const backend = backendAt(proxy.endpoint, { concurrency: 2 });
+  try {
+    await backend.put('held', randomBytes(4096));
+    proxy.failNext(10, { kind: 'stall' }, { method: 'GET', url: /held/ });
+    const controller = new AbortController();
+    const reads = [0, 1, 2].map((i) => backend.get('held', { offset: i * 100, length: 100, signal: controller.signal }));
+    await new Promise((res) => setTimeout(res, 100));
+    const reason = new Error('stopped');
+    controller.abort(reason);
+    for (const r of reads) await expect(r).rejects.toBe(reason);
+    // Both slots are free again: a delete goes through at once, not after the stalled reads' timeout.
+    await backend.delete('held');
+    expect(await backend.stat('held')).toBeUndefined();
+  } finally {
+    proxy.reset();
+    await backend.close();
+  }
+});
