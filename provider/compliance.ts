@@ -20,6 +20,19 @@ export function rpoOfSchedule(schedule: Schedule): Rpo {
   return schedule.kind === 'rpo' ? { seconds: schedule.ms / 1000, text: schedule.text } : cronRpo(schedule.text, schedule.timeZone);
 }
 
+/**
+ * The schedule's RPO as the report reads an `rpo` tag (engine/report/build.ts: whole minutes, hours or
+ * days): "4h" stays "4h", a daily cron's becomes "1d", a weekday one's "3d".
+ */
+export function rpoTag(i: Pick<BackupSourceInputs, 'schedule' | 'timeZone'>): string {
+  const schedule = parseSchedule(i.schedule, i.timeZone ?? 'UTC');
+  if (schedule.kind === 'rpo') return schedule.text.replace(/\s+/g, '');
+  const seconds = rpoOfSchedule(schedule).seconds;
+  if (seconds % 86400 === 0) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return `${Math.ceil(seconds / 60)}m`;
+}
+
 /** What a BackupSource's outputs carry of the report's row (docs/PULUMI.md "Compliance outputs"). */
 export interface ComplianceOutputs {
   /** The RPO the schedule promises, in seconds (a cron schedule's: its longest interval). */

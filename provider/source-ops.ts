@@ -13,7 +13,7 @@
 import './plugin-process';
 import { BackupError, forgetSnapshots, listDrills, listSnapshots, readSnapshotFiles, type DamagedSnapshot, type SnapshotSummary } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
-import { complianceFacts, complianceOutputs } from './compliance';
+import { complianceFacts, complianceOutputs, rpoTag } from './compliance';
 import { withScaleway, withStore, type ConnectionOverrides } from './connection';
 import { tellEngine } from './engine-log';
 import { dueReason, keptNow, storeDrift } from './source-drift';
@@ -33,9 +33,13 @@ export function checkSource(news: BackupSourceInputs): CheckAnswer<BackupSourceI
   return checkInputs(news, validateSource);
 }
 
-/** Labels of every snapshot of this source: the caller's tags plus environment and data class. */
+/**
+ * Labels of every snapshot of this source: the schedule's RPO as an `rpo` tag (so the report, without
+ * a plan, judges the source by the RPO its outputs are judged by; a caller's own `rpo` tag wins), the
+ * caller's tags, environment and data class.
+ */
 function snapshotTags(i: BackupSourceInputs): Record<string, string> {
-  return { ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
+  return { rpo: rpoTag(i), ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
 }
 
 const retainedOf = (snapshots: readonly SnapshotSummary[]): RetainedSnapshot[] => snapshots.map((s) => ({ id: s.id, time: s.time })).reverse();

@@ -5,7 +5,7 @@
  * tell the story diff tells; a RestoreDrill's drill (restore-ops.ts runDrill) writes the record that
  * `scw-backup drills` lists, a failed one too, before failing.
  */
-import { listDrills, sourceCompliance } from '../../engine';
+import { collectReport, listDrills, listSnapshots, sourceCompliance } from '../../engine';
 import { complianceOf, rpoOfSchedule } from '../../provider/compliance';
 import { withStore, type ScalewayConnection, type StoreConnection } from '../../provider/connection';
 import { DrillFailedError, runDrill } from '../../provider/restore-ops';
@@ -105,7 +105,22 @@ test('BackupSource outputs carry the facts, stable between refreshes, and rpoMet
   const updated = await updateSource(drilled, inputs, overrides);
   expect(pick(updated)).toMatchObject({ rpoMet: true, lastDrillResult: 'failed', lastDrillId: after[1].id, lastDrillRtoSeconds: null, lastDrillTime: after[1].started });
   expect(pick(updated)).toEqual(pick(await complianceOf(inputs)));
+
+  // The report without a plan reads the RPO from the snapshots' `rpo` tag, ahead of its default table:
+  // the schedule's, so its row says what the outputs say.
+  const report2 = await withStore(store, (repo) => collectReport(repo, { now: Date.now(), defaultPolicy: () => ({ rpo: { seconds: 3600, text: '1h' } }) }));
+  const row = report2.groups.flatMap((g) => g.sources).find((x) => x.location === created.location);
+  expect(row).toMatchObject({ rpo: { seconds: updated.rpoSeconds, from: 'tag' }, rpoMet: updated.rpoMet, drillStatus: updated.lastDrillResult, lastDrill: { id: updated.lastDrillId } });
 }, 180_000);
+
+test('the snapshots carry the schedule\'s RPO as the report reads it; a caller\'s own rpo tag wins', async () => {
+  const volume = await rig.emulator.createVolume({ name: 'nightly', size: 2 * MiB, bytes: prng(75)(MiB) });
+  const base: BackupSourceInputs = { kind: 'volume', zone: 'fr-par-1', resourceId: volume.id, bucket: rig.bucket, store, scaleway, schedule: '0 3 * * 1-5', environment: 'production' };
+  await createSource(base, overrides);
+  await createSource({ ...base, tags: { rpo: '12h' } }, overrides);
+  const tags = (await withStore(store, (repo) => listSnapshots(repo))).snapshots.filter((x) => x.source.location.endsWith(volume.id)).map((x) => x.tags);
+  expect(tags).toEqual([{ rpo: '3d', environment: 'production' }, { rpo: '12h', environment: 'production' }]);
+}, 60_000);
 
 test('an Instance\'s drills are its volumes\': the report folds them in, and so do the outputs', async () => {
   const disk = await rig.emulator.createVolume({ name: 'web-root', size: 2 * MiB, bytes: prng(74)(MiB) });
