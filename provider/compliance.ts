@@ -1,70 +1,105 @@
 /**
- * The compliance facts of issue #20 for Pulumi resources: what a BackupSource's outputs should carry
- * (last backup age, RPO met, last drill's RTO and result: the report's row for that source,
- * engine/report/source-compliance.ts), and a restore drill that records its result in the store
- * (engine/scaleway/drill-volume.ts). Plain async functions over plain data, like the other *-ops.
+ * The compliance facts of issue #20 for Pulumi resources: a BackupSource's outputs carry the report's
+ * row for that source (engine/report/source-facts.ts, judged by the same rule: the schedule's RPO,
+ * the newest backup, the newest drill of its snapshots), and a RestoreDrill writes the same drill
+ * record as `scw-backup drill` (restore-ops.ts runDrill), so a stack's outputs, `pulumi preview` and
+ * the report tell one story (docs/PULUMI.md "Compliance outputs", docs/REPORT.md "Pulumi").
  *
- * Not wired into BackupSource and RestoreDrill yet: those files are being reworked by issue #17; the
- * wiring is a few lines once it lands (docs/REPORT.md, "Pulumi").
+ * Outputs sit in the state and a refresh shows every output that changed: so they are facts that
+ * change only when something happened (a backup, a drill, the RPO running out), never a running age.
+ * `rpoDeadline` is when the newest backup stops meeting the RPO; `rpoMet` is that judgement as of the
+ * last create, update or refresh. Plain functions over plain data, like the other *-ops.
  */
-import { cronRpo, sourceCompliance, type Rpo } from '../engine';
-import { withScaleway, withStore } from './connection';
-import type { ConnectionOverrides } from './connection-types';
-import { pickSnapshot, type DrillInputs, type DrillOutputs } from './restore-ops';
-import { parseSchedule, type Schedule } from './schedule';
-import { sourceLocation, type BackupSourceInputs } from './source-ops';
+import { cronRpo, listDrills, listSnapshots, sourceReports, type Drill, type Rpo, type SnapshotSummary } from '../engine';
+import { withStore } from './connection';
+import { formatDuration, parseSchedule, type Schedule } from './schedule';
+import { sourceLocation, type BackupSourceInputs } from './source-inputs';
 
 /** A schedule as the RPO it promises: itself, or a cron schedule's longest interval (engine/report/rpo.ts). */
 export function rpoOfSchedule(schedule: Schedule): Rpo {
   return schedule.kind === 'rpo' ? { seconds: schedule.ms / 1000, text: schedule.text } : cronRpo(schedule.text, schedule.timeZone);
 }
 
+/**
+ * The schedule's RPO as the report reads an `rpo` tag (engine/report/build.ts: whole minutes, hours or
+ * days): "4h" stays "4h", a daily cron's becomes "1d", a weekday one's "3d".
+ */
+export function rpoTag(i: Pick<BackupSourceInputs, 'schedule' | 'timeZone'>): string {
+  const schedule = parseSchedule(i.schedule, i.timeZone ?? 'UTC');
+  if (schedule.kind === 'rpo') return schedule.text.replace(/\s+/g, '');
+  const seconds = rpoOfSchedule(schedule).seconds;
+  if (seconds % 86400 === 0) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return `${Math.ceil(seconds / 60)}m`;
+}
+
+/** What a BackupSource's outputs carry of the report's row (docs/PULUMI.md "Compliance outputs"). */
 export interface ComplianceOutputs {
-  /** Seconds since the newest backup at the time of reading; null without one. */
-  lastBackupAgeSeconds: number | null;
-  /** The newest backup is within the schedule's RPO; null without one. */
+  /** The RPO the schedule promises, in seconds (a cron schedule's: its longest interval). */
+  rpoSeconds: number;
+  /** ISO 8601: the newest backup's time plus the RPO, when it stops meeting the RPO; null without one. */
+  rpoDeadline: string | null;
+  /** The newest backup met the RPO when the outputs were read (create, update, refresh); null without one. */
   rpoMet: boolean | null;
   /** `passed`, `failed`, or `missing` (never drilled). */
   lastDrillResult: 'passed' | 'failed' | 'missing';
-  /** The last drill's RTO; null when it failed or there was none. */
+  /** The last drill's record (`drills/<id>`, what `scw-backup drills` lists); null without one. */
+  lastDrillId: string | null;
+  /** The last drill's RTO as recorded; null when it failed or there was none. */
   lastDrillRtoSeconds: number | null;
+  /** ISO 8601: when the last drill started; null without one. */
   lastDrillTime: string | null;
 }
 
-/** A source's compliance facts, read from the store. */
-export async function complianceOf(i: Pick<BackupSourceInputs, 'kind' | 'zone' | 'resourceId' | 'store' | 'schedule' | 'timeZone'>, now = new Date()): Promise<ComplianceOutputs> {
+/** The outputs' facts and the age they are judged by (an age is no output: it changes at every read). */
+export interface ComplianceFacts extends ComplianceOutputs {
+  lastBackupAgeSeconds: number | null;
+}
+
+type SourceRef = Pick<BackupSourceInputs, 'kind' | 'zone' | 'resourceId' | 'schedule' | 'timeZone'>;
+
+/**
+ * The facts from what was read of the store: every readable snapshot (an Instance's volume snapshots
+ * carry their own locations, and its drills are of those), oldest first, and every drill record.
+ */
+export function complianceFacts(i: SourceRef, read: { snapshots: SnapshotSummary[]; drills: Drill[] }, now: Date): ComplianceFacts {
+  const location = sourceLocation(i);
   const rpo = rpoOfSchedule(parseSchedule(i.schedule, i.timeZone ?? 'UTC'));
-  const c = await withStore(i.store, (repo) => sourceCompliance(repo, sourceLocation(i), { rpo, now: now.getTime() }));
+  const at = now.getTime();
+  const s = sourceReports({ now: at, from: at, snapshots: read.snapshots, drills: read.drills, expected: [{ name: location, location, rpo }] })
+    .find((x) => x.location === location);
+  const last = s?.lastBackup ?? null;
+  const d = s?.lastDrill ?? null;
   return {
-    lastBackupAgeSeconds: c.lastBackupAgeSeconds, rpoMet: c.rpoMet, lastDrillResult: c.drillStatus,
-    lastDrillRtoSeconds: c.lastDrill?.rtoSeconds ?? null, lastDrillTime: c.lastDrill?.started ?? null,
+    rpoSeconds: rpo.seconds,
+    rpoDeadline: last ? new Date(Date.parse(last.time) + rpo.seconds * 1000).toISOString() : null,
+    rpoMet: last ? s?.rpoMet ?? null : null,
+    lastBackupAgeSeconds: last?.ageSeconds ?? null,
+    lastDrillResult: s?.drillStatus ?? 'missing',
+    lastDrillId: d?.id ?? null,
+    lastDrillRtoSeconds: d?.rtoSeconds ?? null,
+    lastDrillTime: d?.started ?? null,
   };
 }
 
-export interface RecordedDrillOutputs extends DrillOutputs {
-  /** The drill record in the store (`drills/<id>`, docs/FORMAT.md §13). */
-  drillId: string;
-  result: 'passed' | 'failed';
+/** The outputs' part of the facts. */
+export function complianceOutputs(f: ComplianceFacts): ComplianceOutputs {
+  const { lastBackupAgeSeconds: _age, ...outputs } = f;
+  return outputs;
 }
 
 /**
- * A RestoreDrill that leaves a drill record: restore to a scratch volume, verify every byte, delete
- * it, record the result. A failed drill is recorded, then thrown (the resource's create fails).
+ * Past the RPO: the words diff adds to its "backup due" reason, so that a preview says what
+ * `rpoMet: false` and the report's "backup overdue" say. Undefined while the RPO is met.
  */
-export async function runRecordedDrill(i: DrillInputs, overrides: ConnectionOverrides = {}): Promise<RecordedDrillOutputs> {
-  const src = i.source;
-  if (src.kind !== 'volume') throw new Error('source.kind: restore drills of whole Instances are not supported yet; drill each volume');
-  const r = await withStore(src.store, async (repo) => {
-    const snapshot = await pickSnapshot(repo, src, i.snapshot);
-    return withScaleway(src.scaleway, src.zone, src.bucket, overrides, async (clients, staging) => {
-      const { drillVolume } = await import('../engine/scaleway');
-      return drillVolume(repo, clients, staging, { snapshot, zone: src.zone, bucket: src.bucket, prefix: src.stagingPrefix });
-    });
-  });
-  const d = r.record;
-  if (d.result === 'failed') throw new Error(`restore drill of snapshot ${d.snapshot.slice(0, 12)} failed: ${d.error?.message} (recorded as drills/${r.id.slice(0, 12)})`);
-  return {
-    ...i, snapshotId: d.snapshot, rtoMs: Math.round((d.rtoSeconds ?? 0) * 1000), verifiedBytes: d.bytesVerified, chunks: r.chunks,
-    drillId: r.id, result: d.result,
-  };
+export function rpoMissed(i: Pick<BackupSourceInputs, 'schedule' | 'timeZone'>, last: Date | undefined, now: Date): string | undefined {
+  if (!last) return undefined;
+  const rpo = rpoOfSchedule(parseSchedule(i.schedule, i.timeZone ?? 'UTC'));
+  const deadline = last.getTime() + rpo.seconds * 1000;
+  return now.getTime() > deadline ? `past its RPO (${formatDuration(rpo.seconds * 1000)}) since ${new Date(deadline).toISOString()}` : undefined;
+}
+
+/** A source's compliance facts, read from the store (what BackupSource's read computes, with the age). */
+export async function complianceOf(i: SourceRef & Pick<BackupSourceInputs, 'store'>, now = new Date()): Promise<ComplianceFacts> {
+  return withStore(i.store, async (repo) => complianceFacts(i, { snapshots: (await listSnapshots(repo)).snapshots, drills: (await listDrills(repo)).drills }, now));
 }

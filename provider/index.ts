@@ -1,7 +1,8 @@
 /**
  * scw-backup's Pulumi resources (`import { ... } from 'scw-backup/provider'`, docs/PULUMI.md):
  * components (StagingBucket, BackupIdentity), dynamic resources (BackupStore, BackupSource,
- * Restore, RestoreDrill) and the default policy table (policyFor). They declare and reconcile; engine/ does the work.
+ * Restore, RestoreDrill), the default policy table (policyFor) and a source's compliance facts (complianceOf).
+ * They declare and reconcile; engine/ does the work.
  */
 export * from './components';
 export { BackupStore, backupStoreProvider, type BackupStoreArgs } from './dynamic/backup-store';
@@ -12,3 +13,4 @@ export type { ScalewayConnection, StoreConnection } from './connection-types';
 export type { BackupSourceInputs, BackupSourceOutputs, RetentionInput, SourceKind, SourceStatus } from './source-ops';
 export type { DrillInputs, DrillOutputs, RestoreInputs, RestoreOutputs } from './restore-ops';
 export { dueAt, isDue, parseSchedule, type Schedule } from './schedule';
+export { complianceOf, rpoOfSchedule, type ComplianceFacts, type ComplianceOutputs } from './compliance';

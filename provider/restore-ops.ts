@@ -7,7 +7,7 @@
  * runs the state's provider text, whichever version wrote it: `deleteRestored` keeps its name and shape.
  */
 import './plugin-process';
-import { NotFoundError, findSnapshot, type Snapshot } from '../engine';
+import { BackupError, NotFoundError, findSnapshot, type DrillRecord, type Snapshot } from '../engine';
 import type { Repository } from '../engine';
 import { withScaleway, withStore } from './connection';
 import type { ConnectionOverrides } from './connection-types';
@@ -129,34 +129,49 @@ export interface DrillInputs extends Omit<RestoreInputs, 'attachTo' | 'deleteOnD
 
 export interface DrillOutputs extends DrillInputs {
   snapshotId: string;
-  /** Time to a usable restored volume: the measured RTO. */
+  /** Time to a usable restored volume, as recorded (`rtoSeconds`), in whole milliseconds. */
   rtoMs: number;
+  /** The measured RTO as the drill record states it (what `scw-backup drills` and the report show). */
+  rtoSeconds: number;
   verifiedBytes: number;
   chunks: number;
+  /** The drill record in the store (`drills/<id>`, docs/FORMAT.md §13). */
+  drillId: string;
+  /** Always `passed`: a failed drill is recorded, then fails the resource's create. */
+  result: 'passed';
+  /** ISO 8601: when the drill started. */
+  started: string;
+}
+
+/** A drill failed, and its record (result `failed`, with the error) is in the store. */
+export class DrillFailedError extends BackupError {
+  constructor(readonly drillId: string, readonly record: DrillRecord) {
+    super('DRILL_FAILED', `restore drill of snapshot ${record.snapshot.slice(0, 12)} failed: ${record.error?.message ?? 'no reason recorded'} ` +
+      `(recorded as drills/${drillId.slice(0, 12)}; "scw-backup drills" lists it)`);
+  }
 }
 
 /**
- * A restore drill: restore the snapshot to a scratch volume, compare every byte of it with the
- * store (verify-volume.ts), report the RTO, and delete the scratch volume whatever happened. A
- * mismatch fails the drill with the ranges that differ.
+ * A restore drill (engine/scaleway/drill-volume.ts, as `scw-backup drill`): restore the snapshot to
+ * a scratch volume, compare every byte of it with the store, delete the scratch volume whatever
+ * happened, and write the drill record into the store. A failed drill (a restore error, bytes that
+ * differ) is recorded as failed, then thrown: the resource is not created, and the next `pulumi up`
+ * drills again.
  */
 export async function runDrill(i: DrillInputs, overrides: ConnectionOverrides = {}): Promise<DrillOutputs> {
   const src = i.source;
   if (src.kind !== 'volume') throw new Error('source.kind: restore drills of whole Instances are not supported yet; drill each volume');
-  const restored = await restoreFromSource({ ...i, name: i.name ?? `drill-${src.resourceId.slice(0, 8)}-${Date.now()}`, deleteOnDestroy: true }, overrides);
-  try {
-    const r = await withStore(src.store, async (repo) => {
-      const snapshot = await findSnapshot(repo, restored.snapshotId);
-      return withScaleway(src.scaleway, src.zone, src.bucket, overrides, async (clients, staging) => {
-        const { verifyVolume } = await import('../engine/scaleway');
-        return verifyVolume(repo, clients, staging, { zone: src.zone, volumeId: restored.volumeIds[0], snapshot, bucket: src.bucket, prefix: src.stagingPrefix });
-      });
+  const r = await withStore(src.store, async (repo) => {
+    const snapshot = await pickSnapshot(repo, src, i.snapshot);
+    return withScaleway(src.scaleway, src.zone, src.bucket, overrides, async (clients, staging) => {
+      const { drillVolume } = await import('../engine/scaleway');
+      return drillVolume(repo, clients, staging, { snapshot, zone: src.zone, bucket: src.bucket, prefix: src.stagingPrefix, ...(i.name ? { name: i.name } : {}) });
     });
-    if (r.mismatches.length > 0) {
-      throw new Error(`restore drill: the restored volume differs from snapshot ${restored.snapshotId.slice(0, 12)} at ${r.mismatches.map((m) => `${m.offset}+${m.length}`).join(', ')}`);
-    }
-    return { ...i, snapshotId: restored.snapshotId, rtoMs: restored.durationMs, verifiedBytes: r.bytesCompared, chunks: r.chunks };
-  } finally {
-    await deleteRestored(restored, overrides);
-  }
+  });
+  const d = r.record;
+  if (d.result === 'failed' || d.rtoSeconds === null) throw new DrillFailedError(r.id, d);
+  return {
+    ...i, snapshotId: d.snapshot, rtoMs: Math.round(d.rtoSeconds * 1000), rtoSeconds: d.rtoSeconds, verifiedBytes: d.bytesVerified, chunks: r.chunks,
+    drillId: r.id, result: 'passed', started: d.started,
+  };
 }

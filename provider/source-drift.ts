@@ -6,9 +6,11 @@
  *   snapshots (`retained`) after each update; the retention applied now to those and to the store's
  *   gives what should be there, and any of it the store lacks is drift (an older snapshot deleted is
  *   seen, not only the newest);
- * - a backup is due by the schedule (and the cadence of the runs), or overdue for a job.
+ * - a backup is due by the schedule (and the cadence of the runs), or overdue for a job; past the
+ *   schedule's RPO, the reason says so, as the outputs' `rpoMet: false` and the report do.
  */
 import { applyRetentionPolicy, describePolicy, type DamagedSnapshot, type KeptSnapshot } from '../engine';
+import { rpoMissed } from './compliance';
 import { dueAt, isDue, parseSchedule } from './schedule';
 import { hasRetention, retentionPolicy, type BackupSourceInputs, type BackupSourceOutputs, type RetainedSnapshot } from './source-inputs';
 
@@ -81,6 +83,12 @@ export function storeDrift(olds: BackupSourceOutputs, news: BackupSourceInputs, 
 
 /** Why a backup is due now, or undefined. `last` is the newest snapshot in the store. */
 export function dueReason(olds: BackupSourceOutputs, news: BackupSourceInputs, last: Date | undefined, now: Date): string | undefined {
+  const reason = dueOrOverdue(olds, news, last, now);
+  const missed = reason && rpoMissed(news, last, now);
+  return missed ? `${reason}; ${missed}` : reason;
+}
+
+function dueOrOverdue(olds: BackupSourceOutputs, news: BackupSourceInputs, last: Date | undefined, now: Date): string | undefined {
   const timeZone = news.timeZone ?? 'UTC';
   const schedule = parseSchedule(news.schedule, timeZone);
   if (news.runner === 'job') {

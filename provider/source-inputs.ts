@@ -4,6 +4,7 @@
  * when it is known, at the latest by the Check of the update that resolves it.
  */
 import { InvalidInputError, parseRetentionDuration, type RetentionPolicy } from '../engine';
+import type { ComplianceOutputs } from './compliance';
 import type { ScalewayConnection, StoreConnection } from './connection-types';
 import { cadenceProblem, parseSchedule } from './schedule';
 import { isUnknown } from './unknowns';
@@ -75,7 +76,11 @@ export interface RetainedSnapshot {
   time: string;
 }
 
-export interface BackupSourceOutputs extends BackupSourceInputs {
+/**
+ * The compliance facts (compliance.ts, docs/PULUMI.md "Compliance outputs") are optional: a state
+ * written before them lacks them until its next update or refresh.
+ */
+export interface BackupSourceOutputs extends BackupSourceInputs, Partial<ComplianceOutputs> {
   /** The source's location in the store (snapshots' source.location). */
   location: string;
   lastSnapshotId?: string;

@@ -11,8 +11,9 @@
  * functions Read and Delete call (`refreshSource`) keep their names and shapes.
  */
 import './plugin-process';
-import { BackupError, forgetSnapshots, listSnapshots, readSnapshotFiles, type DamagedSnapshot, type SnapshotSummary } from '../engine';
+import { BackupError, forgetSnapshots, listDrills, listSnapshots, readSnapshotFiles, type DamagedSnapshot, type SnapshotSummary } from '../engine';
 import { checkInputs, type CheckAnswer } from './check-inputs';
+import { complianceFacts, complianceOutputs, rpoTag } from './compliance';
 import { withScaleway, withStore } from './connection';
 import type { ConnectionOverrides } from './connection-types';
 import { tellEngine } from './engine-log';
@@ -33,9 +34,13 @@ export function checkSource(news: BackupSourceInputs): CheckAnswer<BackupSourceI
   return checkInputs(news, validateSource);
 }
 
-/** Labels of every snapshot of this source: the caller's tags plus environment and data class. */
+/**
+ * Labels of every snapshot of this source: the schedule's RPO as an `rpo` tag (so the report, without
+ * a plan, judges the source by the RPO its outputs are judged by; a caller's own `rpo` tag wins), the
+ * caller's tags, environment and data class.
+ */
 function snapshotTags(i: BackupSourceInputs): Record<string, string> {
-  return { ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
+  return { rpo: rpoTag(i), ...i.tags, ...(i.environment ? { environment: i.environment } : {}), ...(i.dataClass ? { dataClass: i.dataClass } : {}) };
 }
 
 const retainedOf = (snapshots: readonly SnapshotSummary[]): RetainedSnapshot[] => snapshots.map((s) => ({ id: s.id, time: s.time })).reverse();
@@ -54,9 +59,14 @@ interface StoreView {
   damaged: DamagedSnapshot[];
 }
 
-async function storeView(i: BackupSourceInputs): Promise<StoreView> {
+/**
+ * What the store holds of the source. With `complianceAt` (create, update, read: not diff, which
+ * runs at every preview), also the drill records, and the outputs carry the compliance facts as of
+ * that time, worked out from the same listing (compliance.ts).
+ */
+async function storeView(i: BackupSourceInputs, complianceAt?: Date): Promise<StoreView> {
   const location = sourceLocation(i);
-  const { all, own, damaged } = await withStore(i.store, async (repo) => {
+  const { all, own, damaged, drills } = await withStore(i.store, async (repo) => {
     const listing = await listSnapshots(repo);
     const listed = listing.snapshots.filter((s) => s.source.location === location);
     // The catalog vouches for summaries, not for the manifests behind them (docs/FORMAT.md §8.2):
@@ -70,19 +80,24 @@ async function storeView(i: BackupSourceInputs): Promise<StoreView> {
       all: listing.snapshots.filter((s) => !mine(s) || fine.has(s.id)),
       own: listed.filter((s) => fine.has(s.id)),
       damaged: [...listing.damaged, ...bad],
+      drills: complianceAt ? (await listDrills(repo)).drills : [],
     };
   });
   const last = own[own.length - 1];
   const view: BackupSourceOutputs = {
     ...i, location, snapshotCount: own.length, status: last ? 'ok' : 'no-backup-yet', retained: retainedOf(own),
     ...(last ? { lastSnapshotId: last.id, lastSnapshotTime: last.time, bytesRead: last.stats.bytesRead, bytesNew: last.stats.bytesNew, bytesStored: last.stats.bytesStored } : {}),
+    ...(complianceAt ? complianceOutputs(complianceFacts(i, { snapshots: all, drills }, complianceAt)) : {}),
   };
   return { view, held: retainedOf(own), presentIds: new Set(all.map((s) => s.id)), damaged };
 }
 
-/** The store's view of the source: newest snapshot, count, and what it holds as the retention's promise. */
-export async function readSource(i: BackupSourceInputs): Promise<BackupSourceOutputs> {
-  return (await storeView(i)).view;
+/**
+ * The store's view of the source: newest snapshot, count, what it holds as the retention's promise,
+ * and the compliance facts as of `now`.
+ */
+export async function readSource(i: BackupSourceInputs, now = new Date()): Promise<BackupSourceOutputs> {
+  return (await storeView(i, now)).view;
 }
 
 /** Does the source exist, in our project? A clear error naming it when not. */
@@ -217,9 +232,8 @@ export async function updateForPlugin(id: string, olds: BackupSourceOutputs, new
  * snapshots the retention still keeps stay in `retained`, and `status` says `damaged-in-store` or
  * `missing-from-store`: a refresh never hides drift.
  */
-export async function refreshSource(olds: BackupSourceOutputs): Promise<BackupSourceOutputs> {
-  const { view, held, presentIds, damaged } = await storeView(olds);
-  const now = new Date();
+export async function refreshSource(olds: BackupSourceOutputs, now = new Date()): Promise<BackupSourceOutputs> {
+  const { view, held, presentIds, damaged } = await storeView(olds, now);
   const retained = keptNow(olds, olds.retained ?? [], held, now).map((k) => k.snapshot);
   const drift = storeDrift(olds, olds, { held, presentIds, damaged }, now);
   const lastDamaged = damaged.some((d) => d.id === olds.lastSnapshotId);

@@ -22,6 +22,8 @@ export interface VolumeDrillOptions extends DrillOptions {
   zone: string;
   bucket: string;
   prefix?: string;
+  /** The scratch volume's name (default `scw-backup-drill-<snapshot>-<time>`). */
+  name?: string;
   timeouts?: FlowTimeouts;
 }
 
@@ -38,7 +40,7 @@ export async function drillVolume(repo: Repository, clients: ScalewayClients, st
       const common = { zone: o.zone, bucket: o.bucket, prefix: o.prefix, timeouts: o.timeouts, onWarning: o.onWarning };
       try {
         const r = await restoreBlockVolume(repo, clients, staging, {
-          ...common, snapshot: o.snapshot, name: `scw-backup-drill-${o.snapshot.id.slice(0, 12)}-${stamp(wall())}`, tags: [TAG, DRILL_TAG],
+          ...common, snapshot: o.snapshot, name: o.name ?? `scw-backup-drill-${o.snapshot.id.slice(0, 12)}-${stamp(wall())}`, tags: [TAG, DRILL_TAG],
           onProgress: o.onProgress,
         });
         volumeId = r.volumeId;

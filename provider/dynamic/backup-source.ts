@@ -76,9 +76,25 @@ export class BackupSource extends pulumi.dynamic.Resource {
   declare readonly bytesStored: pulumi.Output<number | undefined>;
   declare readonly snapshotCount: pulumi.Output<number>;
   declare readonly status: pulumi.Output<string>;
+  // The compliance facts (docs/PULUMI.md "Compliance outputs"): the report's row for this source.
+  /** The RPO the schedule promises, in seconds (a cron schedule's longest interval). */
+  declare readonly rpoSeconds: pulumi.Output<number>;
+  /** When the newest backup stops meeting the RPO (ISO 8601); null without a backup. */
+  declare readonly rpoDeadline: pulumi.Output<string | null>;
+  /** The newest backup met the RPO as of the last create, update or refresh; null without a backup. */
+  declare readonly rpoMet: pulumi.Output<boolean | null>;
+  /** `passed`, `failed` or `missing` (never drilled). */
+  declare readonly lastDrillResult: pulumi.Output<'passed' | 'failed' | 'missing'>;
+  /** The last drill's record, as `scw-backup drills` lists it. */
+  declare readonly lastDrillId: pulumi.Output<string | null>;
+  declare readonly lastDrillRtoSeconds: pulumi.Output<number | null>;
+  declare readonly lastDrillTime: pulumi.Output<string | null>;
 
   constructor(name: string, args: BackupSourceArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { location: undefined, lastSnapshotId: undefined, lastSnapshotTime: undefined, bytesRead: undefined, bytesNew: undefined, bytesStored: undefined, snapshotCount: undefined, status: undefined, retained: undefined };
+    const outputs = {
+      location: undefined, lastSnapshotId: undefined, lastSnapshotTime: undefined, bytesRead: undefined, bytesNew: undefined, bytesStored: undefined, snapshotCount: undefined, status: undefined, retained: undefined,
+      rpoSeconds: undefined, rpoDeadline: undefined, rpoMet: undefined, lastDrillResult: undefined, lastDrillId: undefined, lastDrillRtoSeconds: undefined, lastDrillTime: undefined,
+    };
     // Its own URN, for Diff to file its reasons under this resource in the engine's log.
     const resourceUrn = pulumi.createUrn(name, BACKUP_SOURCE_TYPE, opts?.parent);
     // The store passphrase and the API secret key travel inside `store` and `scaleway`: both secret.

@@ -1,8 +1,10 @@
 /**
  * RestoreDrill: restores the latest (or a given) snapshot of a volume source into a scratch volume,
- * verifies every byte against the store, reports the measured RTO, and deletes the scratch volume
- * (docs/PULUMI.md). A drill runs on create; change `runId` (e.g. the month) to run another.
- * Serialization rules as in backup-source.ts.
+ * verifies every byte against the store, reports the measured RTO, deletes the scratch volume, and
+ * writes the drill record into the store, as `scw-backup drill` does (docs/PULUMI.md): the record
+ * `scw-backup drills` lists, the report shows and the BackupSource's `lastDrill*` outputs read. A
+ * failed drill is recorded, then fails the create. A drill runs on create; change `runId` (e.g. the
+ * month) to run another. Serialization rules as in backup-source.ts.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { DrillInputs, DrillOutputs, RestoreInputs } from '../restore-ops';
@@ -27,7 +29,8 @@ export const restoreDrillProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: { ...olds, source: news.source } };
   },
   async delete() {
-    // The scratch volume is gone already; the drill's record is all there was.
+    // The scratch volume is gone already; the drill's record stays in the store, as evidence, until
+    // a prune removes it with the snapshot it names.
   },
 };
 
@@ -43,9 +46,18 @@ export class RestoreDrill extends pulumi.dynamic.Resource {
   declare readonly rtoMs: pulumi.Output<number>;
   declare readonly verifiedBytes: pulumi.Output<number>;
   declare readonly chunks: pulumi.Output<number>;
+  /** The measured RTO as the drill record states it. */
+  declare readonly rtoSeconds: pulumi.Output<number>;
+  /** The drill record in the store (`drills/<id>`), as `scw-backup drills` lists it. */
+  declare readonly drillId: pulumi.Output<string>;
+  /** `passed` (a failed drill fails the create, after recording it). */
+  declare readonly result: pulumi.Output<'passed'>;
+  /** When the drill started (ISO 8601). */
+  declare readonly started: pulumi.Output<string>;
 
   constructor(name: string, args: RestoreDrillArgs, opts?: pulumi.CustomResourceOptions) {
-    super(restoreDrillProvider, name, { snapshotId: undefined, rtoMs: undefined, verifiedBytes: undefined, chunks: undefined, ...args },
+    const outputs = { snapshotId: undefined, rtoMs: undefined, verifiedBytes: undefined, chunks: undefined, rtoSeconds: undefined, drillId: undefined, result: undefined, started: undefined };
+    super(restoreDrillProvider, name, { ...outputs, ...args },
       { ...opts, additionalSecretOutputs: ['source'] }, 'scw-backup', 'RestoreDrill');
   }
 }

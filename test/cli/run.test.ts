@@ -64,7 +64,8 @@ test('four shards in parallel back up every source once; a second run finds noth
   const stored = await withStore(store(), async (repo) => (await listSnapshots(repo)).snapshots);
   expect(stored.length).toBe(8);
   expect(new Set(stored.map((s) => s.source.location)).size).toBe(8);
-  expect(stored.find((s) => s.source.volumeName === 'vm-1')?.tags).toEqual({ environment: 'production', dataClass: 'critical' });
+  // The schedule's RPO as a tag: the report reads it without the plan.
+  expect(stored.find((s) => s.source.volumeName === 'vm-1')?.tags).toEqual({ rpo: '24h', environment: 'production', dataClass: 'critical' });
 
   // Nothing is due a minute later: no backup, exit 0.
   const again = await runCli(['run', '--json'], { ...env, SCW_BACKUP_PLAN: JSON.stringify(plan) });

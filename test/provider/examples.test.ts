@@ -46,9 +46,9 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case T.bucket: return { name: inputs.name ?? `${name}-0a1b2c` };
     case T.apiKey: return FAKE_API_KEY_STATE;
     case T.store: return { snapshotCount: 0, adopted: false };
-    case T.source: return { location: `scaleway://${String(inputs.resourceId)}`, lastSnapshotId: `snap-${name}`, snapshotCount: 1, status: 'ok' };
+    case T.source: return { location: `scaleway://${String(inputs.resourceId)}`, lastSnapshotId: `snap-${name}`, snapshotCount: 1, status: 'ok', rpoMet: true, lastDrillResult: 'missing' };
     case T.restore: return { snapshotId: 'snap-restored', volumeIds: ['33333333-4444-5555-6666-777777777777'], durationMs: 4321 };
-    case T.drill: return { snapshotId: 'snap-drilled', rtoMs: 1234, verifiedBytes: 4096, chunks: 1 };
+    case T.drill: return { snapshotId: 'snap-drilled', rtoMs: 1234, rtoSeconds: 1.234, verifiedBytes: 4096, chunks: 1, drillId: 'drill-1', result: 'passed' };
     default: return {};
   }
 }
@@ -165,9 +165,9 @@ describe('examples/pulumi/single-volume', () => {
     expectSecretInput(record('volume'), 'store');
     expectSecretInput(record('volume'), 'scaleway');
     const exports = await exportedValues(program);
-    expect(Object.keys(exports).sort()).toEqual(['accessKey', 'lastSnapshotId', 'stagingBucket', 'status']);
+    expect(Object.keys(exports).sort()).toEqual(['accessKey', 'lastDrillResult', 'lastSnapshotId', 'rpoDeadline', 'rpoMet', 'stagingBucket', 'status']);
     expect(exports).toMatchObject({
-      lastSnapshotId: { value: 'snap-volume' }, status: { value: 'ok' },
+      lastSnapshotId: { value: 'snap-volume' }, status: { value: 'ok' }, rpoMet: { value: true }, lastDrillResult: { value: 'missing' },
       stagingBucket: { value: 'staging-bucket-0a1b2c' }, accessKey: { value: FAKE_ACCESS_KEY, secret: false },
     });
     expectNoSecretsInPlain(exports);
@@ -229,10 +229,11 @@ describe('examples/pulumi/environment', () => {
       expectSecretInput(r, 'scaleway');
     }
     const exports = await exportedValues(program);
+    const fine = { status: 'ok', rpoMet: true, lastDrillResult: 'missing' };
     expect(exports.backups.value).toEqual({
-      web: { status: 'ok', lastSnapshotId: 'snap-web' }, db: { status: 'ok', lastSnapshotId: 'snap-db' },
-      'db-second': { status: 'ok', lastSnapshotId: 'snap-db-second' }, files: { status: 'ok', lastSnapshotId: 'snap-files' },
-      'files-second': { status: 'ok', lastSnapshotId: 'snap-files-second' },
+      web: { ...fine, lastSnapshotId: 'snap-web' }, db: { ...fine, lastSnapshotId: 'snap-db' },
+      'db-second': { ...fine, lastSnapshotId: 'snap-db-second' }, files: { ...fine, lastSnapshotId: 'snap-files' },
+      'files-second': { ...fine, lastSnapshotId: 'snap-files-second' },
     });
     expectNoSecretsInPlain(exports);
   });
@@ -275,6 +276,7 @@ describe('examples/pulumi/restore-drill', () => {
       drillVolumeIds: { value: ['33333333-4444-5555-6666-777777777777'] },
       restoredSnapshotId: { value: 'snap-restored' },
       verifiedBytes: { value: 4096, secret: false },
+      drillId: { value: 'drill-1', secret: false },
       lastSnapshotId: { value: 'snap-pg-data' },
     });
     expectNoSecretsInPlain(exports);

@@ -41,11 +41,11 @@ test('create, diff, due, update with retention, drift, restore', async () => {
 
   // diff right away: nothing to do.
   expect(await diffSource(created, inputs, new Date())).toEqual({ reasons: [], replaces: [], backup: false, drift: [] });
-  // Past the RPO: a backup is due, with the reason spelled out.
+  // Past the RPO: a backup is due, with the reason spelled out (and since when the RPO is missed).
   const later = new Date(Date.now() + 5 * HOUR);
   const due = await diffSource(created, inputs, later);
   expect(due.reasons).toHaveLength(1);
-  expect(due.reasons[0]).toMatch(/^backup due: the newest snapshot is from .*, schedule 4h$/);
+  expect(due.reasons[0]).toMatch(/^backup due: the newest snapshot is from .*, schedule 4h; past its RPO \(4h\) since \S+Z$/);
 
   // update: the backup is taken; with keep-last 2 the store keeps two after three backups.
   await rig.emulator.writeVolume(volume.id, 0, prng(62)(64 * 1024));
@@ -77,7 +77,7 @@ test('create, diff, due, update with retention, drift, restore', async () => {
   expect(rig.emulator.volumeInfo(restored.volumeIds[0])).toMatchObject({ name: 'orders-db-drill', size: 8 * MiB });
   expect((await rig.emulator.readVolume(restored.volumeIds[0])).equals(await rig.emulator.readVolume(volume.id))).toBe(true);
 
-  // A restore drill: scratch volume, every byte compared with the store, RTO reported, scratch removed.
+  // A restore drill: scratch volume, every byte compared with the store, RTO reported and recorded, scratch removed.
   const volumesBefore = (await rig.block.listVolumes({ includeDeleted: false })).totalCount;
   const drill = await runDrill({ source: inputs, runId: '2026-11' }, overrides);
   expect(drill).toMatchObject({ snapshotId: view.lastSnapshotId, verifiedBytes: 8 * MiB, runId: '2026-11' });

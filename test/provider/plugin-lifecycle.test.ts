@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { listSnapshots, removeSnapshots } from '../../engine';
+import { listDrills, listSnapshots, removeSnapshots } from '../../engine';
 import { withStore, type StoreConnection } from '../../provider/connection';
 import { startRig, type Rig } from '../emulator/harness';
 import { prng } from '../helpers';
@@ -132,6 +132,11 @@ describe('single-volume, from another checkout', () => {
     expectClean(r);
     expect(opsOf(r, T.store, T.source)).toEqual(['create store', 'create volume']);
     expect(outputsOf(T.source)).toMatchObject({ status: 'ok', snapshotCount: 1 });
+    // The report's facts: the RPO and when it runs out, met; never drilled.
+    const deadline = new Date(Date.parse(outputsOf(T.source).lastSnapshotTime as string) + 4 * HOUR).toISOString();
+    expect(outputsOf(T.source)).toMatchObject({
+      rpoSeconds: 4 * 3600, rpoDeadline: deadline, rpoMet: true, lastDrillResult: 'missing', lastDrillId: null, lastDrillRtoSeconds: null, lastDrillTime: null,
+    });
     expect(isSecret(outputsOf(T.source).store)).toBe(true);
     expect(isSecret(outputsOf(T.source).scaleway)).toBe(true);
     expect(isSecret(outputsOf(T.store).store)).toBe(true);
@@ -151,6 +156,8 @@ describe('single-volume, from another checkout', () => {
     expectClean(r);
     expect(opsOf(r, T.store, T.source)).toEqual(['same store', 'update volume']);
     expect(stepOf(r, T.source).messages).toEqual([expect.stringMatching(/^backup due: the newest snapshot is from .*, schedule 4h/)]);
+    // Past the deadline the state's outputs name: what a refresh would turn into rpoMet false.
+    expect(stepOf(r, T.source).messages[0]).toContain(`; past its RPO (4h) since ${String(outputsOf(T.source).rpoDeadline)}`);
   });
 
   test('up past the RPO takes the second backup', async () => {
@@ -292,8 +299,21 @@ describe('restore-drill', () => {
     expectClean(r);
     const restored = stack.state.find((s) => s.type === T.restore)?.outputs as { volumeIds: string[] };
     expect(rig.emulator.volumeInfo(restored.volumeIds[0]).name).toBe('pg-data-drill');
-    expect(stack.state.find((s) => s.type === T.drill)?.outputs).toMatchObject({ verifiedBytes: 4 * MiB, runId: '2026-11' });
+    expect(stack.state.find((s) => s.type === T.drill)?.outputs).toMatchObject({ verifiedBytes: 4 * MiB, runId: '2026-11', result: 'passed' });
     expect(opsOf(await stack.preview(), T.restore, T.drill)).toEqual(['same pg-data-drill', 'same pg-data-verify']);
+  });
+
+  test('the drill is recorded in the store; a refresh shows it on the source, and the preview stays clean', async () => {
+    const drill = stack.state.find((s) => s.type === T.drill)?.outputs as { drillId: string; rtoSeconds: number; started: string };
+    const store = { url: 's3://backups/drill', passphrase: PASSPHRASE, s3: { endpoint: rig.s3.endpoint, region: rig.s3.region, accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY } };
+    const records = (await withStore(store, (repo) => listDrills(repo))).drills;
+    expect(records.map((d) => [d.id, d.result, d.rtoSeconds, d.started])).toEqual([[drill.drillId, 'passed', drill.rtoSeconds, drill.started]]);
+    // The source was read before the drill ran (the drill depends on it): a refresh brings the drill in.
+    const source = (): PropertyMap => stack.state.find((s) => s.type === T.source)?.outputs as PropertyMap;
+    expect(source()).toMatchObject({ lastDrillResult: 'missing' });
+    expectClean(await stack.refresh());
+    expect(source()).toMatchObject({ rpoMet: true, lastDrillResult: 'passed', lastDrillId: drill.drillId, lastDrillRtoSeconds: drill.rtoSeconds, lastDrillTime: drill.started });
+    expect(opsOf(await stack.preview(), T.source, T.restore, T.drill)).toEqual(['same pg-data', 'same pg-data-drill', 'same pg-data-verify']);
   });
 
   test('key rotation preview updates the restore and the drill in place: nothing restored again', async () => {

@@ -81,4 +81,17 @@ describe('dueReason', () => {
       .toBe('backup due: the newest snapshot is from 2026-11-22T02:00:30.000Z, schedule 4h, and the next run (cadence 0 * * * *) would be too late');
     expect(dueReason(state([]), inputs, undefined, now)).toBe('backup due: no snapshot in the store yet');
   });
+
+  it('past the RPO, says so as rpoMet false and the report do: since the newest backup\'s deadline', () => {
+    const last = new Date('2026-11-22T02:00:30Z');
+    const i = { ...inputs, schedule: '4h' };
+    expect(dueReason(state([]), i, last, new Date('2026-11-22T06:00:30Z'))).toBe('backup due: the newest snapshot is from 2026-11-22T02:00:30.000Z, schedule 4h');
+    expect(dueReason(state([]), i, last, new Date('2026-11-22T06:00:31Z')))
+      .toBe('backup due: the newest snapshot is from 2026-11-22T02:00:30.000Z, schedule 4h; past its RPO (4h) since 2026-11-22T06:00:30.000Z');
+    // A cron schedule is due at its next time; its RPO is its longest interval: a daily one's, a day.
+    const cron = { ...inputs, schedule: '0 3 * * *' };
+    expect(dueReason(state([]), cron, last, new Date('2026-11-22T03:30:00Z'))).toBe('backup due: the newest snapshot is from 2026-11-22T02:00:30.000Z, schedule 0 3 * * *');
+    expect(dueReason(state([]), cron, last, new Date('2026-11-23T02:00:31Z')))
+      .toBe('backup due: the newest snapshot is from 2026-11-22T02:00:30.000Z, schedule 0 3 * * *; past its RPO (1d) since 2026-11-23T02:00:30.000Z');
+  });
 });

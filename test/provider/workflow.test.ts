@@ -3,7 +3,8 @@
  * header says. No GitHub runner here, so what it depends on is checked: the Pulumi CLI it installs is
  * the release of the SDK the tests run; every config key the program requires is written by
  * .github/scripts/stack-config.sh (run here against a stand-in `pulumi` that records its calls); the
- * example's cadence is the workflow's cron. (That the first `pulumi up`'s preview passes is
+ * example's cadence is the workflow's cron; the compliance report step runs, as written, against a
+ * store (the built CLI: `npm run build` first) and its files are what the artifact uploads. (That the first `pulumi up`'s preview passes is
  * plugin-lifecycle.test.ts.)
  */
 import { execFile } from 'node:child_process';
@@ -11,7 +12,9 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir } from '../helpers';
+import { initRepository } from '../../engine';
+import { runCli } from '../cli/spawn-cli';
+import { PASS, TEST_INIT, tempDir } from '../helpers';
 
 const exec = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -39,6 +42,59 @@ it('the example is told the workflow\'s cadence: its default is the cron the wor
   const cron = /schedule:\n\s+- cron: '([^']+)'/.exec(workflow)?.[1];
   const program = readFileSync(join(ROOT, envOf('PULUMI_PROGRAM') as string, 'index.ts'), 'utf8');
   expect(/config\.get\('cadence'\) \?\? '([^']+)'/.exec(program)?.[1]).toBe(cron);
+});
+
+it('pins every action it uses to a release', () => {
+  const uses = [...workflow.matchAll(/- uses: (\S+)/g)].map((m) => m[1]);
+  expect(uses.length).toBeGreaterThan(0);
+  for (const u of uses) expect(u).toMatch(/^[\w-]+\/[\w-]+@v\d+(\.\d+)*$/);
+});
+
+describe('the compliance report', () => {
+  const job = workflow.slice(workflow.indexOf('\n  up:'), workflow.indexOf('\n  drift:'));
+  const steps = job.split(/\n(?=      - )/);
+  const at = (test: (s: string) => boolean): number => steps.findIndex(test);
+  const report = (): string => steps[at((s) => /run: .*scw-backup\S* report /.test(s))];
+  const upload = (): string => steps[at((s) => s.includes('- uses: actions/upload-artifact@'))];
+
+  it('is written after the backups, also when they failed, and uploaded as an artifact', () => {
+    const up = at((s) => /run: pulumi up /.test(s));
+    expect(up).toBeGreaterThan(0);
+    expect(at((s) => /run: .*scw-backup\S* report /.test(s))).toBeGreaterThan(up);
+    expect(at((s) => s.includes('- uses: actions/upload-artifact@'))).toBeGreaterThan(at((s) => /run: .*scw-backup\S* report /.test(s)));
+    for (const step of [report(), upload()]) expect(step).toContain('if: ${{ !cancelled() }}');
+    expect(upload()).toMatch(/- uses: actions\/upload-artifact@v4\n/);
+    expect(upload()).toMatch(/path: \|\n\s+report\.html\n\s+report\.json\n/);
+    expect(upload()).toContain('if-no-files-found: error');
+  });
+
+  it('reads the example\'s store with the stack\'s passphrase', () => {
+    const program = readFileSync(join(ROOT, envOf('PULUMI_PROGRAM') as string, 'index.ts'), 'utf8');
+    // The example's store is s3://<storeBucket>/<storePrefix>, the prefix defaulting to the stack's name.
+    expect(program).toContain("const storePrefix = config.get('storePrefix') ?? pulumi.getStack();");
+    expect(program).toContain('url: `s3://${storeBucket}/${storePrefix}`');
+    expect(report()).toContain('SCW_BACKUP_REPOSITORY: s3://${{ vars.SCW_BACKUP_STORE_BUCKET }}/${{ env.PULUMI_STACK }}');
+    expect(report()).toContain('SCW_BACKUP_PASSWORD: ${{ secrets.SCW_BACKUP_PASSWORD }}');
+    expect(job).toContain('STORE_BUCKET: ${{ vars.SCW_BACKUP_STORE_BUCKET }}');
+    expect(job).toContain('STORE_PASSPHRASE: ${{ secrets.SCW_BACKUP_PASSWORD }}');
+  });
+
+  it('its command, as written, writes the files the artifact uploads (the built CLI, against a folder store)', async () => {
+    const command = /run: (.+)/.exec(report())?.[1] as string;
+    expect(command).toBe('node bin/scw-backup.js report --html report.html --json report.json');
+    const args = command.replace(/^node bin\/scw-backup\.js /, '').split(' ');
+    const dir = await tempDir('scwb-workflow-report-');
+    try {
+      await initRepository(join(dir.path, 'store'), PASS, TEST_INIT);
+      const r = await runCli(args, { SCW_BACKUP_REPOSITORY: join(dir.path, 'store'), SCW_BACKUP_PASSWORD: PASS }, { cwd: dir.path });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(await readFile(join(dir.path, 'report.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/i);
+      expect(JSON.parse(await readFile(join(dir.path, 'report.json'), 'utf8'))).toMatchObject({ version: 1 });
+    } finally {
+      await dir.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('stack-config.sh', () => {

@@ -86,7 +86,7 @@ for (const instance of instances) {
 
 export const stagingBucket = staging.bucketName;
 export const accessKey = identity.accessKey;
-/** Per source: its status (ok, no-backup-yet, missing-from-store) and newest snapshot. */
+/** Per source: its status (ok, no-backup-yet, missing-from-store), newest snapshot, RPO met and last drill. */
 export const backups = pulumi.output(Object.fromEntries(Object.entries(sources).map(([name, s]) => [
-  name, { status: s.status, lastSnapshotId: s.lastSnapshotId, lastSnapshotTime: s.lastSnapshotTime },
+  name, { status: s.status, lastSnapshotId: s.lastSnapshotId, lastSnapshotTime: s.lastSnapshotTime, rpoMet: s.rpoMet, lastDrillResult: s.lastDrillResult },
 ])));

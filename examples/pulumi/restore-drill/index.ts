@@ -57,6 +57,8 @@ export const restoredSnapshotId = drill.snapshotId;
 /** The monthly drill: bytes compared with the store, and its RTO in milliseconds. */
 export const verifiedBytes = verify.verifiedBytes;
 export const verifyRtoMs = verify.rtoMs;
+/** The drill's record in the store: `scw-backup drills` lists it, the report shows it. */
+export const drillId = verify.drillId;
 export const drillVolumeIds = drill.volumeIds;
 /** Wall-clock time of the restore, in milliseconds: the measured RTO. */
 export const durationMs = drill.durationMs;

@@ -53,5 +53,9 @@ const source = new BackupSource('volume', {
 
 export const lastSnapshotId = source.lastSnapshotId;
 export const status = source.status;
+/** The report's facts for this source (docs/PULUMI.md "Compliance outputs"), as of the last update or refresh. */
+export const rpoMet = source.rpoMet;
+export const rpoDeadline = source.rpoDeadline;
+export const lastDrillResult = source.lastDrillResult;
 export const stagingBucket = staging.bucketName;
 export const accessKey = identity.accessKey;
