@@ -8,6 +8,7 @@ import { Repository, type InitOptions, type OpenOptions } from './store/reposito
 
 export * from './errors';
 export { DEFAULT_KDF } from './crypto/kdf';
+export { UnwrappedKeys } from './crypto/unwrapped-keys';
 export type { Backend, ByteRange, ObjectInfo } from './store/backend';
 export { FsBackend } from './store/backends/fs';
 // The S3 backend is reached through openBackend('s3://…'), which loads the AWS SDK only when needed.

@@ -13,7 +13,7 @@ export class TargetExistsError extends BackupError {
 
 /**
  * Write a file of `size` bytes (sparse until written) under a temporary name next to `target` and
- * rename it into place only when `write` succeeded, so a failed restore never leaves a half-written
+ * rename it into place only when `write` succeeded, so a failed restore or dump never leaves a half-written
  * target (and never touches an existing one unless `overwrite`).
  */
 export async function writeTargetFile<T>(target: string, overwrite: boolean, size: number, write: (handle: FileHandle, path: string) => Promise<T>): Promise<T> {
@@ -23,7 +23,7 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, siz
   if (existing && !overwrite) throw new TargetExistsError(target);
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
   const handle = await open(tmp, 'wx', 0o600).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${dirname(target)} does not exist: create the folder to restore ${basename(target)} into`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${dirname(target)} does not exist: create the folder to write ${basename(target)} into`);
     throw userPathError(target, err);
   });
   let closed = false;

@@ -3,7 +3,7 @@
  * store, the Scaleway clients and the staging bucket. Everything is built per call and closed after
  * it: a dynamic provider must not keep clients between calls (they do not survive serialization).
  */
-import { initRepository, openRepository, type InitOptions, type Repository } from '../engine';
+import { UnwrappedKeys, initRepository, openRepository, type InitOptions, type Repository } from '../engine';
 import type { LocationOptions } from '../engine/location';
 import type { ScalewayClients } from '../engine/scaleway';
 import type { S3Backend } from '../engine/store/backends/s3';
@@ -16,8 +16,14 @@ function locationOptions(c: StoreConnection): LocationOptions {
   return s3 ? { s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey, env: {} } } : {};
 }
 
+/**
+ * Master keys unwrapped by this process (the Pulumi plugin, `scw-backup run`): each resource call and
+ * each step of a plan opens the store afresh, and pays the passphrase's Argon2id only the first time.
+ */
+const unwrapped = new UnwrappedKeys();
+
 export async function openStore(c: StoreConnection): Promise<Repository> {
-  return openRepository(c.url, c.passphrase, { location: locationOptions(c) });
+  return openRepository(c.url, c.passphrase, { location: locationOptions(c), unwrapped });
 }
 
 export async function initStore(c: StoreConnection, options: InitOptions = {}): Promise<Repository> {

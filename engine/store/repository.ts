@@ -3,6 +3,7 @@ import { Compressor, Decompressor } from '../compress';
 import { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB, validateKdf } from '../crypto/kdf';
 import { isKeyFile, kdfCost, parseKeyFile, unwrapMasterKey, wrapMasterKey, type KeyFile } from '../crypto/key-file';
 import { deriveSubKeys, type SubKeys } from '../crypto/subkeys';
+import type { UnwrappedKeys } from '../crypto/unwrapped-keys';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from './backend';
 import {
@@ -35,6 +36,8 @@ export interface OpenOptions {
   onWarning?: (message: string) => void;
   /** Index tables up to this many entries are read whole (default 2^20; tests lower it). */
   wholeTableEntries?: number;
+  /** Master keys this process unwrapped before: a hit skips the KDF (crypto/unwrapped-keys.ts). */
+  unwrapped?: UnwrappedKeys;
 }
 
 export class RepositoryExistsError extends BackupError {
@@ -131,9 +134,13 @@ export class Repository {
       throw err;
     });
     const config = parseConfig(configBytes, backend.location);
-    const candidates = (await readKeyFiles(backend, options.onWarning)).sort((a, b) => kdfCost(a.key) - kdfCost(b.key));
+    const cache = options.unwrapped;
+    const known = (id: string): Uint8Array | undefined => cache?.get(config.id, id, passphrase);
+    // A key this process unwrapped before first (no KDF), then the cheapest.
+    const candidates = (await readKeyFiles(backend, options.onWarning))
+      .sort((a, b) => Number(!known(a.id)) - Number(!known(b.id)) || kdfCost(a.key) - kdfCost(b.key));
     for (const { id, key } of candidates) {
-      const masterKey = await unwrapMasterKey(key, passphrase, config.id);
+      const masterKey = known(id) ?? await unwrapMasterKey(key, passphrase, config.id);
       if (!masterKey) continue;
       if (key.version !== config.version) {
         throw new UnsupportedConfigError(backend.location, `declares format version ${config.version} but key file keys/${id.slice(0, 12)}… belongs to a ` +
@@ -141,6 +148,7 @@ export class Repository {
       }
       const keys = deriveSubKeys(masterKey, Buffer.from(config.id, 'hex'), config.version);
       verifyConfig(config, keys.config, backend.location);
+      cache?.set(config.id, id, passphrase, masterKey);
       return new Repository(backend, config, masterKey, keys, id, options.wholeTableEntries);
     }
     throw new WrongPassphraseError(backend.location);

@@ -76,7 +76,7 @@ describe('every error is one line, and usage errors exit 2', () => {
     const missing = join(dir.path, 'no', 'such', 'folder', 'x.img');
     const r = await runCli(['restore', '--repo', repo(), 'latest', '--target', missing], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`scw-backup: ${join(dir.path, 'no', 'such', 'folder')} does not exist: create the folder to restore x.img into\n`);
+    expect(r.stderr).toBe(`scw-backup: ${join(dir.path, 'no', 'such', 'folder')} does not exist: create the folder to write x.img into\n`);
     const bad = await runCli(['restore', '--repo', repo(), 'not-an-id', '--target', join(dir.path, 'x.img')], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('scw-backup: snapshot: "not-an-id" is not "latest" or a snapshot id (at least 4 hex digits)\n');
