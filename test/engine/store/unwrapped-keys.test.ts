@@ -30,7 +30,7 @@ it('unwraps once per key and passphrase, and opens with the same keys afterwards
   const a = await closed(await openRepository(store, PASS, { unwrapped: cache }));
   const b = await closed(await openRepository(store, PASS, { unwrapped: cache }));
   expect(unwrap).toHaveBeenCalledTimes(1);
-  expect(Buffer.from(b.keys.config)).toEqual(Buffer.from(first.keys.config));
+  expect(Buffer.from(b.keys.encryption)).toEqual(Buffer.from(first.keys.encryption));
   expect(b.keyId).toBe(a.keyId);
   // Without the cache, every open pays again.
   await closed(await openRepository(store, PASS));
@@ -51,7 +51,7 @@ it('a wrong passphrase, a removed key and another store are not opened from the 
   await expect(openRepository(store, 'not the passphrase at all', { unwrapped: cache })).rejects.toBeInstanceOf(WrongPassphraseError);
   // Another store with the same passphrase: its own key, not this one's.
   const o = await closed(await openRepository(other, PASS, { unwrapped: cache }));
-  expect(Buffer.from(o.keys.config)).not.toEqual(Buffer.from(opened.keys.config));
+  expect(Buffer.from(o.keys.encryption)).not.toEqual(Buffer.from(opened.keys.encryption));
 
   // The key PASS opened is removed (through the second passphrase): PASS no longer opens the store.
   const bySecond = await openRepository(store, second, { unwrapped: cache });
