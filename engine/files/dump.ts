@@ -5,6 +5,7 @@ import { BackupError, DamagedObjectError, FileTooLargeError, InvalidInputError }
 import { userPathError } from '../fs-errors';
 import { ProgressReporter, type ProgressCallback } from '../progress';
 import { writeTargetFile } from '../target-file';
+import type { FileExtent } from './ext-extents';
 import type { ExtFileSystem, FileInfo } from './ext-fs';
 
 export interface DumpOptions {
@@ -148,6 +149,29 @@ class Dumper {
 
   /** Copy a regular file's bytes; all-zero blocks are left as holes (the file's size is set at the end). */
   async content(info: FileInfo, handle: FileHandle): Promise<void> {
+    const extents = await this.fs.extents(info);
+    if (extents) await this.extentContent(extents, handle);
+    else await this.blockContent(info, handle);
+    await handle.truncate(info.size);
+  }
+
+  /** Written from the file's extents, read in pieces of PIECE straight from the disk; what they do not map stays a hole. */
+  private async extentContent(extents: FileExtent[], handle: FileHandle): Promise<void> {
+    for (const e of extents) {
+      for (let done = 0; done < e.length;) {
+        this.options.signal?.throwIfAborted();
+        const piece = this.buffer.subarray(0, Math.min(PIECE, e.length - done));
+        await this.fs.readDisk(e.physical + done, piece);
+        await writeSparse(handle, piece, e.logical + done);
+        done += piece.length;
+        this.result.bytes += piece.length;
+        this.report();
+      }
+    }
+  }
+
+  /** Read through libext2fs, block by block underneath (files it alone can map). */
+  private async blockContent(info: FileInfo, handle: FileHandle): Promise<void> {
     const file = await this.fs.open(info.path);
     try {
       for (let pos = 0; pos < info.size;) {
@@ -155,17 +179,7 @@ class Dumper {
         const piece = this.buffer.subarray(0, Math.min(PIECE, info.size - pos));
         const n = await file.read(pos, piece);
         if (n <= 0) throw new DamagedObjectError(`${info.path}`, `its content ends at ${pos} bytes, its inode says ${info.size}`);
-        // Runs of blocks holding data are written; all-zero blocks are skipped.
-        for (let b = 0; b < n;) {
-          let end = Math.min(n, b + SPARSE_BLOCK);
-          if (isZero(piece, b, end)) {
-            b = end;
-            continue;
-          }
-          while (end < n && !isZero(piece, end, Math.min(n, end + SPARSE_BLOCK))) end = Math.min(n, end + SPARSE_BLOCK);
-          await writeAll(handle, piece.subarray(b, end), pos + b);
-          b = end;
-        }
+        await writeSparse(handle, piece.subarray(0, n), pos);
         pos += n;
         this.result.bytes += n;
         this.report();
@@ -173,7 +187,6 @@ class Dumper {
     } finally {
       await file.close();
     }
-    await handle.truncate(info.size);
   }
 
   /** Mode, times and (as root) owner; a symlink gets its times and owner only (its mode means nothing on Linux). */
@@ -194,6 +207,21 @@ class Dumper {
 
 function isZero(b: Buffer, from: number, to: number): boolean {
   return b.subarray(from, to).equals(ZEROS.subarray(0, to - from));
+}
+
+/** Write `piece` at `position`: runs of blocks holding data are written, all-zero blocks skipped (holes). */
+async function writeSparse(handle: FileHandle, piece: Buffer, position: number): Promise<void> {
+  const n = piece.length;
+  for (let b = 0; b < n;) {
+    let end = Math.min(n, b + SPARSE_BLOCK);
+    if (isZero(piece, b, end)) {
+      b = end;
+      continue;
+    }
+    while (end < n && !isZero(piece, end, Math.min(n, end + SPARSE_BLOCK))) end = Math.min(n, end + SPARSE_BLOCK);
+    await writeAll(handle, piece.subarray(b, end), position + b);
+    b = end;
+  }
 }
 
 async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {

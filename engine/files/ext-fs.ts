@@ -1,6 +1,7 @@
 import type { Ext2Disk, Ext2Fs, Ext2Stats } from 'ext2fs';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError } from '../errors';
 import type { DiskReader } from '../disk/disk-reader';
+import { fileExtents, type FileExtent } from './ext-extents';
 
 /** What `ls -l` shows of an inode (the file type comes from the mode, as in stat(2)). */
 export interface FileInfo {
@@ -39,7 +40,12 @@ const O_READ_NOATIME = 0o1000000;
  * Ctrl-C) is kept here and thrown instead.
  */
 export class ExtFileSystem {
-  private constructor(private readonly fs: Ext2Fs, private readonly name: string, private readonly errors: { last: unknown }) {}
+  private constructor(
+    private readonly fs: Ext2Fs,
+    private readonly name: string,
+    private readonly errors: { last: unknown },
+    private readonly volume: { disk: DiskReader; start: number; size: number },
+  ) {}
 
   /** Mount the volume at [start, start + size) of `disk`; `name` names it in errors ("partition 2 of snapshot ..."). */
   static async mount(disk: DiskReader, start: number, size: number, name: string): Promise<ExtFileSystem> {
@@ -65,7 +71,7 @@ export class ExtFileSystem {
       flush: async () => undefined,
     };
     try {
-      return new ExtFileSystem(await ext2fs.mount(adapter, start), name, errors);
+      return new ExtFileSystem(await ext2fs.mount(adapter, start), name, errors, { disk, start, size });
     } catch (err) {
       throw translate(err, errors.last, `the file system of ${name}`, 'cannot be opened');
     }
@@ -115,6 +121,21 @@ export class ExtFileSystem {
       read: async (position, into) => (await this.call(path, 'cannot be read', () => this.fs.promises.read(fd, into, 0, into.length, position))).bytesRead,
       close: () => this.call(path, 'cannot be closed', () => this.fs.promises.close(fd)),
     };
+  }
+
+  /**
+   * A regular file's extents, as byte ranges of the disk, for reading it in large runs; undefined
+   * when only libext2fs can read it (ext-extents.ts).
+   */
+  async extents(info: FileInfo): Promise<FileExtent[] | undefined> {
+    const { disk, start, size } = this.volume;
+    const extents = await fileExtents(disk, start, size, info.ino, info.size, `${info.path} in ${this.name}`);
+    return extents?.map((e) => ({ ...e, physical: start + e.physical }));
+  }
+
+  /** Read `into.length` bytes of the disk at `offset` (a range `extents` gave). */
+  readDisk(offset: number, into: Uint8Array): Promise<void> {
+    return this.volume.disk.read(offset, into);
   }
 
   async unmount(): Promise<void> {
