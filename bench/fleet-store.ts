@@ -150,7 +150,11 @@ async function writeSnapshots(repo: Repository, spec: FleetStoreSpec): Promise<v
     }
   };
   await Promise.all(Array.from({ length: SAVES_IN_FLIGHT }, worker));
-  await writeCatalog(repo, summaries, []);
+  // Each save added a catalog object of its own; one object replaces them all, as a forget, prune or
+  // compact leaves it (FORMAT.md §8.2).
+  const deltas: string[] = [];
+  for await (const o of repo.backend.list('catalog')) deltas.push(o.path);
+  await writeCatalog(repo, summaries, deltas);
 }
 
 /** Create the store at `location` (which must not exist) and fill it. */
