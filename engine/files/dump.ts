@@ -150,8 +150,11 @@ class Dumper {
   /** Copy a regular file's bytes; all-zero blocks are left as holes (the file's size is set at the end). */
   async content(info: FileInfo, handle: FileHandle): Promise<void> {
     const extents = await this.fs.extents(info);
-    if (extents) await this.extentContent(extents, handle);
-    else await this.blockContent(info, handle);
+    if (extents) {
+      await this.extentContent(extents, handle);
+      // `bytes` counts holes too, as the block path's reads do.
+      this.result.bytes += info.size - extents.reduce((n, e) => n + e.length, 0);
+    } else await this.blockContent(info, handle);
     await handle.truncate(info.size);
   }
 

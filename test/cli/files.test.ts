@@ -168,6 +168,10 @@ it('dump of one file: to a new name, or into an existing folder; never over anyt
   const file = join(dir.path, 'one.bin');
   expect((await cli('dump', `${snaps.gpt}:/random.bin`, '--target', file)).code).toBe(0);
   expect(readFileSync(file).equals(readFileSync(join(tree, 'random.bin')))).toBe(true);
+  // A sparse file counts its holes in the bytes dumped, whichever way it was read.
+  const holes = await cli('dump', '--json', `${snaps.gpt}:/holes.bin`, '--target', join(dir.path, 'holes-one.bin'));
+  expect(summaryOf(holes.stdout)).toMatchObject({ files: 1, bytes: 5 << 20 });
+  expect(readFileSync(join(dir.path, 'holes-one.bin')).equals(readFileSync(join(tree, 'holes.bin')))).toBe(true);
   const into = join(dir.path, 'into');
   mkdirSync(into);
   expect((await cli('dump', `${snaps.gpt}:sub//deeper/`, '--target', into)).code).toBe(0);
