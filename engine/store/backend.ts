@@ -37,6 +37,19 @@ export interface ObjectInfo {
   modified?: Date;
 }
 
+/**
+ * An object written piece by piece (a pack streamed to the folder store's disk instead of held in
+ * memory), stored under its name once complete: its name is the hash of its bytes, known only then.
+ */
+export interface ObjectDraft {
+  /** Append `data`; it is written (or copied) when the promise settles, so the caller may reuse it. */
+  write(data: Uint8Array): Promise<void>;
+  /** Store what was written under `path`, atomically and never replacing, as put() does. */
+  commit(path: string): Promise<void>;
+  /** Drop what was written; safe to call again, or after a failed commit. */
+  discard(): Promise<void>;
+}
+
 export interface Backend {
   /** Human-readable location, for messages (`/srv/store`, `s3://bucket/prefix`). */
   readonly location: string;
@@ -47,6 +60,12 @@ export interface Backend {
    * the path exists, so content-addressed callers can treat that as "already stored".
    */
   put(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Start an object to be written in pieces (ObjectDraft), when the backend can keep it somewhere
+   * other than memory (the folder store: a temporary file). Backends without it get whole objects
+   * through put() (S3: a pack is one PUT, so it is built in memory).
+   */
+  draft?(name?: string): Promise<ObjectDraft>;
   /** Every object under `dir` (recursively; '' for the whole store), in no particular order. Missing dir → nothing. */
   list(dir: string): AsyncIterable<ObjectInfo>;
   /** Remove an object; a missing object is not an error. */

@@ -1,13 +1,17 @@
 import { COMPRESSION_NONE, COMPRESSION_ZSTD } from '../compress';
 import { idToHex } from '../crypto/chunk-id';
 import { AAD, blobAad } from '../crypto/seal';
-import type { BlobType } from './blob';
 import { encodeIndex, type IndexedPack } from './index-file';
+import type { ObjectDraft } from './backend';
+import type { BlobEntry, BlobType } from './blob';
 import { PackBuilder, packPath } from './pack';
+import { StreamedPackBuilder } from './pack-stream';
 import { sealedBound } from '../pipeline/chunk-ops';
 import type { Repository } from './repository';
 
 const NONE = Uint8Array.of(COMPRESSION_NONE);
+/** Streamed packs are written in pieces of this size (one write per ~16 blobs of 64 KiB). */
+const STAGING_BYTES = 1 << 20;
 const ZSTD = Uint8Array.of(COMPRESSION_ZSTD);
 
 export interface BlobWriterOptions {
@@ -15,6 +19,8 @@ export interface BlobWriterOptions {
   packsInFlight?: number;
   /** Index files list at most this many packs (FORMAT.md §7). */
   packsPerIndex?: number;
+  /** false: build packs in memory even when the backend can stream them (default: stream when it can). */
+  stream?: boolean;
   /** Called with the byte count of each pack once it is stored. */
   onPackStored?: (bytes: number) => void;
   /**
@@ -25,8 +31,10 @@ export interface BlobWriterOptions {
 }
 
 /**
- * Turns new blobs into packs and index files. Packs are built in reused buffers and upload in the
- * background (bounded); an index file is written for every few stored packs, so a backup that dies
+ * Turns new blobs into packs and index files. On a backend with drafts (the folder store) a pack is
+ * written to a temporary file as it fills and committed in the background; otherwise (S3) it is
+ * built in a reused buffer and uploaded in the background (bounded: `packsInFlight`, memory packSize
+ * each). An index file is written for every few stored packs, so a backup that dies
  * part-way leaves packs the next one finds and reuses.
  *
  * A caller that seals blobs elsewhere (worker threads) first `reserve()`s the id, so later lookups
@@ -34,7 +42,10 @@ export interface BlobWriterOptions {
  */
 export class BlobWriter {
   private readonly free: Buffer[] = [];
-  private pack: PackBuilder;
+  /** The pack being filled; created at its first blob (a draft is opened asynchronously). */
+  private pack: PackBuilder | StreamedPackBuilder | undefined;
+  /** Reused by streamed packs: blobs are written out in pieces of this size. */
+  private staging: Buffer | undefined;
   /** Ids reserved or in the pack being filled (hex), not yet in the repository index. */
   private readonly pending = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -50,10 +61,18 @@ export class BlobWriter {
   constructor(private readonly repo: Repository, private readonly options: BlobWriterOptions = {}) {
     this.packsInFlight = options.packsInFlight ?? 2;
     this.packsPerIndex = options.packsPerIndex ?? 8;
-    this.pack = this.newPack();
   }
 
-  private newPack(): PackBuilder {
+  /**
+   * A pack streamed to the backend's draft when it has one (the folder store: no pack is held in
+   * memory), else built in a reused buffer of packSize and put whole (S3: one PUT per pack).
+   */
+  private async newPack(): Promise<PackBuilder | StreamedPackBuilder> {
+    const backend = this.repo.backend;
+    if (backend.draft && this.options.stream !== false) {
+      this.staging ??= Buffer.allocUnsafe(STAGING_BYTES);
+      return new StreamedPackBuilder(await backend.draft('a new pack'), this.staging);
+    }
     // A pack passes packSize by at most one blob before it is closed; the header usually fits in the
     // slack too (PackBuilder falls back to a copy when it does not).
     const c = this.repo.config.chunker;
@@ -90,7 +109,8 @@ export class BlobWriter {
   addSealed(type: BlobType, id: Uint8Array, sealed: Uint8Array, rawLength: number): Promise<void> {
     return this.exclusive(async () => {
       this.throwIfFailed();
-      this.pack.add(type, Buffer.from(id), sealed, rawLength);
+      this.pack ??= await this.newPack();
+      await this.pack.add(type, Buffer.from(id), sealed, rawLength);
       this.bytesStored += sealed.length;
       if (this.pack.size >= this.repo.config.packSize) await this.finishPack();
     });
@@ -109,24 +129,22 @@ export class BlobWriter {
   }
 
   private async finishPack(): Promise<void> {
-    if (this.pack.count === 0) return;
     const pack = this.pack;
-    const finished = pack.finish(this.repo.keys.sealer, this.repo.compressor);
-    const packNumber = this.repo.index.packNumber(finished.id);
-    for (const b of finished.blobs) {
+    if (!pack || pack.count === 0) return;
+    this.pack = undefined;
+    const { id, blobs, length, save } = await this.seal(pack);
+    const packNumber = this.repo.index.packNumber(id);
+    for (const b of blobs) {
       this.repo.index.add(packNumber, b);
       this.pending.delete(idToHex(b.id));
     }
     while (this.inFlight.size >= this.packsInFlight) await Promise.race(this.inFlight);
     this.throwIfFailed();
-    this.pack = this.newPack();
-    const upload = this.repo.backend
-      .put(packPath(finished.id), finished.data)
+    const upload = save()
       .then(async () => {
         this.packsWritten++;
-        this.free.push(pack.buffer);
-        this.options.onPackStored?.(finished.data.length);
-        this.stored.push({ id: finished.id, blobs: finished.blobs });
+        this.options.onPackStored?.(length);
+        this.stored.push({ id, blobs });
         if (this.stored.length >= this.packsPerIndex) await this.writeIndex();
       })
       .catch((err: unknown) => {
@@ -135,6 +153,29 @@ export class BlobWriter {
       });
     const tracked: Promise<void> = upload.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+  }
+
+  /** Complete a pack: its name, blobs and length, and how to store it under that name. */
+  private async seal(pack: PackBuilder | StreamedPackBuilder): Promise<{ id: string; blobs: BlobEntry[]; length: number; save: () => Promise<void> }> {
+    const { sealer } = this.repo.keys;
+    if (pack instanceof PackBuilder) {
+      const finished = pack.finish(sealer, this.repo.compressor);
+      const save = async (): Promise<void> => {
+        await this.repo.backend.put(packPath(finished.id), finished.data);
+        this.free.push(pack.buffer);
+      };
+      return { id: finished.id, blobs: finished.blobs, length: finished.data.length, save };
+    }
+    const { draft } = pack;
+    const finished = await pack.finish(sealer, this.repo.compressor).catch(async (err: unknown) => {
+      await discardAfter(draft, err);
+      throw err;
+    });
+    const save = async (): Promise<void> => {
+      await draft.commit(packPath(finished.id)).catch((err: unknown) => discardAfter(draft, err).then(() => Promise.reject(err)));
+      await draft.discard();
+    };
+    return { ...finished, save };
   }
 
   private async writeIndex(): Promise<void> {
@@ -162,6 +203,17 @@ export class BlobWriter {
    */
   async abort(): Promise<void> {
     await Promise.all(this.inFlight);
+    await this.queue;
+    const pack = this.pack;
+    this.pack = undefined;
+    if (pack instanceof StreamedPackBuilder) await pack.draft.discard();
     await this.writeIndex();
   }
+}
+
+/** Drop a draft after `err` stopped it; `err` is the one to report. */
+async function discardAfter(draft: ObjectDraft, err: unknown): Promise<void> {
+  await draft.discard().catch(() => {
+    // Secondary to `err`; prune removes temporary files an interrupted write left behind.
+  });
 }

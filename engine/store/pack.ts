@@ -49,18 +49,7 @@ export class PackBuilder {
 
   /** The pack file; `data` is a view of the buffer when it fits (the usual case). */
   finish(sealer: Sealer, compressor: Compressor): FinishedPack {
-    const header = Buffer.allocUnsafe(this.blobs.length * HEADER_ENTRY);
-    let p = 0;
-    for (const b of this.blobs) {
-      header[p] = b.type;
-      header.set(b.id, p + 1);
-      header.writeUInt32LE(b.length, p + 1 + ID_LENGTH);
-      header.writeUInt32LE(b.rawLength, p + 5 + ID_LENGTH);
-      p += HEADER_ENTRY;
-    }
-    const sealedHeader = sealObject(sealer, AAD.packHeader, header, compressor);
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32LE(sealedHeader.length, 0);
+    const [sealedHeader, tail] = packTrailer(this.blobs, sealer, compressor);
     const total = this.size + sealedHeader.length + 4;
     let data: Buffer;
     if (total <= this.buffer.length) {
@@ -73,6 +62,23 @@ export class PackBuilder {
     const id = createHash('sha256').update(data).digest('hex');
     return { id, data, blobs: this.blobs };
   }
+}
+
+/** What ends a pack after its blobs (FORMAT.md §6): the sealed header, then its length (4 bytes, LE). */
+export function packTrailer(blobs: readonly BlobEntry[], sealer: Sealer, compressor: Compressor): [Buffer, Buffer] {
+  const header = Buffer.allocUnsafe(blobs.length * HEADER_ENTRY);
+  let p = 0;
+  for (const b of blobs) {
+    header[p] = b.type;
+    header.set(b.id, p + 1);
+    header.writeUInt32LE(b.length, p + 1 + ID_LENGTH);
+    header.writeUInt32LE(b.rawLength, p + 5 + ID_LENGTH);
+    p += HEADER_ENTRY;
+  }
+  const sealedHeader = sealObject(sealer, AAD.packHeader, header, compressor);
+  const tail = Buffer.allocUnsafe(4);
+  tail.writeUInt32LE(sealedHeader.length, 0);
+  return [sealedHeader, tail];
 }
 
 /** Read a whole pack's header (for check and index repair), validating every bound. */

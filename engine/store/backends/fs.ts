@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { BackupError, DamagedObjectError, InvalidInputError, NotFoundError, ObjectExistsError } from '../../errors';
-import { TMP_DIR, type Backend, type ByteRange, type ObjectInfo } from '../backend';
+import { TMP_DIR, type Backend, type ByteRange, type ObjectDraft, type ObjectInfo } from '../backend';
 
 /** stat() calls in flight while listing. */
 const STATS_AT_ONCE = 64;
@@ -84,30 +84,82 @@ export class FsBackend implements Backend {
   }
 
   async put(path: string, data: Uint8Array): Promise<void> {
-    const target = this.file(path);
-    const tmpDir = join(this.location, TMP_DIR);
-    const tmp = join(tmpDir, randomBytes(16).toString('hex'));
+    this.file(path); // an invalid path is refused before anything is written
+    const draft = await this.draft(path);
     try {
-      await mkdir(tmpDir, { recursive: true });
-      await mkdir(dirname(target), { recursive: true });
-      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await link(tmp, target);
-      await syncDir(dirname(target));
+      await draft.write(data);
+      await draft.commit(path);
     } catch (err) {
-      await rm(tmp, { force: true });
-      if (isErrno(err, 'EEXIST')) throw new ObjectExistsError(`${path} in ${this.location}`);
-      if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
-        throw new StoreWriteError(this.location, path, err as NodeJS.ErrnoException);
-      }
+      await draft.discard().catch(() => {
+        // The write's own error is the one to report; prune removes temporary files left behind.
+      });
       throw err;
     }
-    await unlink(tmp);
+    await draft.discard();
+  }
+
+  /**
+   * A temporary file in TMP_DIR, fsynced and hard-linked into place by commit(). `name` says in
+   * errors before the commit what was being written (the object's path when it is already known).
+   */
+  async draft(name = 'a new object'): Promise<ObjectDraft> {
+    const tmpDir = join(this.location, TMP_DIR);
+    const tmp = join(tmpDir, randomBytes(16).toString('hex'));
+    const failed = (path: string, err: unknown): unknown => {
+      if (isErrno(err, 'EEXIST')) return new ObjectExistsError(`${path} in ${this.location}`);
+      if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+        return new StoreWriteError(this.location, path, err as NodeJS.ErrnoException);
+      }
+      return err;
+    };
+    const handle = await mkdir(tmpDir, { recursive: true })
+      .then(() => open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600))
+      .catch((err: unknown) => {
+        throw failed(name, err);
+      });
+    let position = 0;
+    let closed = false;
+    let linked = false;
+    let removed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    };
+    return {
+      write: async (data) => {
+        try {
+          for (let done = 0; done < data.length;) {
+            const { bytesWritten } = await handle.write(data, done, data.length - done, position);
+            done += bytesWritten;
+            position += bytesWritten;
+          }
+        } catch (err) {
+          throw failed(name, err);
+        }
+      },
+      commit: async (path) => {
+        const target = this.file(path);
+        try {
+          await handle.sync();
+          await close();
+          await mkdir(dirname(target), { recursive: true });
+          await link(tmp, target);
+          linked = true;
+          await syncDir(dirname(target));
+        } catch (err) {
+          throw failed(path, err);
+        }
+      },
+      discard: async () => {
+        if (removed) return;
+        removed = true;
+        await close();
+        // After a commit the object lives on under its own name: only the temporary name goes.
+        if (linked) await unlink(tmp);
+        else await rm(tmp, { force: true });
+      },
+    };
   }
 
   async *list(dir: string): AsyncIterable<ObjectInfo> {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, ObjectExistsError } from '../../../engine/errors';
-import type { Backend, ObjectInfo } from '../../../engine/store/backend';
+import { TMP_DIR, type Backend, type ObjectDraft, type ObjectInfo } from '../../../engine/store/backend';
 import { prng } from '../../helpers';
 
 export interface ContractOptions {
@@ -12,6 +12,8 @@ export interface ContractOptions {
   bigObjectSize?: number;
   /** Per-test timeout in ms (default 60 s). */
   timeoutMs?: number;
+  /** The backend writes objects in pieces (Backend.draft): the folder store does, S3 does not. */
+  drafts?: boolean;
 }
 
 async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
@@ -196,5 +198,60 @@ export function describeBackendContract(
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ObjectExistsError);
       expect(new TextDecoder().decode(await backend.get('snapshots/same'))).toBe('same');
     }, timeout);
+
+    const drafts = options.drafts ? describe : describe.skip;
+    drafts('drafts (objects written in pieces)', () => {
+      const draftOf = async (): Promise<ObjectDraft> => {
+        expect(backend.draft).toBeDefined();
+        return (backend.draft as NonNullable<Backend['draft']>)('a test object');
+      };
+      const leftovers = async (): Promise<ObjectInfo[]> => collect(backend.list(TMP_DIR));
+
+      test('pieces written then committed are one object, readable whole and by range; no temporary file stays', async () => {
+        const data = prng(7)(3 * 1024 * 1024 + 17);
+        const draft = await draftOf();
+        const piece = Buffer.alloc(1 << 20);
+        for (let at = 0; at < data.length; at += piece.length) {
+          const n = Math.min(piece.length, data.length - at);
+          piece.set(data.subarray(at, at + n));
+          await draft.write(piece.subarray(0, n));
+          piece.fill(0xee); // the caller may reuse what it wrote once write() settled
+        }
+        expect(await backend.stat('packs/dd/drafted')).toBeUndefined();
+        await draft.commit('packs/dd/drafted');
+        await draft.discard();
+        expect(sha(await backend.get('packs/dd/drafted'))).toBe(sha(data));
+        expect(Buffer.from(await backend.get('packs/dd/drafted', { offset: 1_500_000, length: 1000 }))).toEqual(data.subarray(1_500_000, 1_501_000));
+        expect(await leftovers()).toEqual([]);
+      }, timeout);
+
+      test('a draft never replaces an object: committing onto an existing path throws ObjectExistsError', async () => {
+        await backend.put('packs/dd/taken', text('first'));
+        const draft = await draftOf();
+        await draft.write(text('second'));
+        await expect(draft.commit('packs/dd/taken')).rejects.toBeInstanceOf(ObjectExistsError);
+        await draft.discard();
+        expect(new TextDecoder().decode(await backend.get('packs/dd/taken'))).toBe('first');
+        expect(await leftovers()).toEqual([]);
+      }, timeout);
+
+      test('a discarded draft leaves nothing, and discarding twice is harmless', async () => {
+        const draft = await draftOf();
+        await draft.write(prng(8)(100_000));
+        expect((await leftovers()).length).toBe(1);
+        await draft.discard();
+        await draft.discard();
+        expect(await leftovers()).toEqual([]);
+        expect(await collect(backend.list('packs'))).toEqual([]);
+      }, timeout);
+
+      test('a draft committed under an invalid path is refused, typed', async () => {
+        const draft = await draftOf();
+        await draft.write(text('x'));
+        await expect(draft.commit('../outside')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await draft.discard();
+        expect(await leftovers()).toEqual([]);
+      }, timeout);
+    });
   });
 }

@@ -18,4 +18,5 @@ describeBackendContract(
     await dirs.get(backend)?.();
     dirs.delete(backend);
   },
+  { drafts: true },
 );
