@@ -6,4 +6,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // If the event loop ever empties before main() settles (a bug: something awaited that nothing will
 // resolve), exit non-zero instead of reporting success for work that did not finish.
 process.exitCode = 1;
+// V8 doubles the young generation (up to 2 × 16 MiB semi-spaces) as a backup's small objects keep
+// surviving; those pages stay resident, ~15 MiB of a backup's peak for nothing (bench/RESULTS.md,
+// "Memory"). A growth factor of 1 keeps it at its starting size; minor collections stay well under a
+// millisecond. Read by V8 when the young generation would grow, so setting it here, before anything
+// is loaded, is enough. docs/ARCHITECTURE.md "Memory" has the budget.
+require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
 require('../dist/cli/main.js').main(process.argv).then((code) => { process.exitCode = code; });

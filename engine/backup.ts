@@ -18,7 +18,7 @@ export interface BackupOptions {
   sourceDetails?: Record<string, string | number | boolean>;
   hostname?: string;
   onProgress?: ProgressCallback;
-  /** Read size (tests use small windows to exercise window boundaries). */
+  /** Read size (default DEFAULT_WINDOW, 1 MiB; REMOTE_WINDOW for a source read by ranged GETs; tests use small windows to exercise window boundaries). */
   window?: number;
   /** Worker threads for hashing, compression and encryption (default: one per core; 0 = inline). */
   workers?: number;

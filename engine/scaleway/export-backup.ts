@@ -7,6 +7,7 @@
  * that died are removed first.
  */
 import { backupImage } from '../backup';
+import { REMOTE_WINDOW } from '../chunker/chunk-stream';
 import type { ProgressCallback } from '../progress';
 import { openQcow2 } from '../qcow2';
 import type { Backend } from '../store/backend';
@@ -92,6 +93,7 @@ export async function backupThroughExport(repo: Repository, snapshots: NativeSna
         tags: o.tags,
         hostname: o.hostname,
         workers: o.workers,
+        window: REMOTE_WINDOW,
         time: o.time,
         signal: o.signal,
         onWarning: warn,
