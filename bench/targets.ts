@@ -2,8 +2,9 @@ import type { FlatnessRow } from './flatness';
 import type { CaseFigures } from './measure';
 
 /**
- * The speed targets of the engine (issue #8), checked against one bench run: ratios of our median
- * to restic's median in the same run, for the raw and the QCOW2 image with our default chunker.
+ * The speed targets of the engine (issue #8), and the backup memory bound of issue #18 (item D: at
+ * restic's or below), checked against one bench run: ratios of our median to restic's median in the
+ * same run, for the raw and the QCOW2 image with our default chunker.
  */
 export interface TargetCheck {
   target: string;
@@ -29,6 +30,9 @@ export function checkCase(ours: CaseFigures | null, restic: CaseFigures | null, 
   const second = r(ours.secondS, restic.secondS);
   const added = ours.secondAddedBytes / changedBytes;
   const restore = r(ours.restoreS, restic.restoreS);
+  // Issue #18 item D: an ordinary backup's memory at restic's or below (first and second backups).
+  const ourBackup = Math.max(ours.rssMiB.first, ours.rssMiB.second);
+  const theirBackup = Math.max(restic.rssMiB.first, restic.rssMiB.second);
   return [
     { target: `first backup time ≤ ${FIRST_RATIO} of restic's`, measured: `${x(first)} (${ours.firstS.toFixed(2)} / ${restic.firstS.toFixed(2)} s)`, met: first <= FIRST_RATIO },
     { target: `second backup time ≤ ${SECOND_RATIO} of restic's`, measured: `${x(second)} (${ours.secondS.toFixed(2)} / ${restic.secondS.toFixed(2)} s)`, met: second <= SECOND_RATIO },
@@ -36,6 +40,7 @@ export function checkCase(ours: CaseFigures | null, restic: CaseFigures | null, 
     { target: `restore time ≤ ${RESTORE_RATIO.toFixed(1)} of restic's`, measured: `${x(restore)} (${ours.restoreS.toFixed(2)} / ${restic.restoreS.toFixed(2)} s)`, met: restore <= RESTORE_RATIO },
     { target: 'restore MB/s ≥ our first backup MB/s', measured: `${ours.restoreMBps.toFixed(0)} vs ${ours.firstMBps.toFixed(0)} MB/s`, met: ours.restoreMBps >= ours.firstMBps },
     { target: `peak memory ≤ ${PEAK_RSS_MIB} MiB`, measured: `${ours.peakRssMiB.toFixed(1)} MiB`, met: ours.peakRssMiB <= PEAK_RSS_MIB },
+    { target: 'backup peak memory ≤ restic\'s (#18)', measured: `${ourBackup.toFixed(1)} vs ${theirBackup.toFixed(1)} MiB (${x(ourBackup / theirBackup)})`, met: ourBackup <= theirBackup },
   ];
 }
 
@@ -63,7 +68,7 @@ export function targetsMarkdown(cases: ReadonlyArray<{ id: string; ours: CaseFig
   rows.push(...checkFlatness(flatness).map((t) => ({ ...t, scope: 'memory' })));
   if (rows.length === 0) return '';
   return [
-    '### Targets (issue #8)',
+    '### Targets (issues #8 and #18)',
     '',
     'Ratios are ours / restic, medians of this run. A target not met is a failure of this run, not of the bench.',
     '',
