@@ -9,9 +9,9 @@ export type DiskPiece =
   | { kind: 'hole'; offset: number; length: number };
 
 /**
- * Read size for a local source (a file, a block device): 1 MiB reads keep the disk busy, and each
- * window is a batch of the pipeline's ring (about twice the window in memory, sealed output
- * included): 4 MiB windows cost ~40 MiB more peak memory and no time here (bench/RESULTS.md).
+ * Read size for a local source (a file, a block device). Each window is a batch of the pipeline's
+ * ring (about twice the window in memory, sealed output included): on the bench disk 4 MiB windows
+ * peaked ~40 MiB higher for ~5% less time, 2 MiB ~16 MiB higher for the same (docs/ARCHITECTURE.md).
  */
 export const DEFAULT_WINDOW = 1024 * 1024;
 /** Read size for a source in a bucket (ranged GETs): fewer, larger requests, more bytes in flight. */
