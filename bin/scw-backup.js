@@ -7,9 +7,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // resolve), exit non-zero instead of reporting success for work that did not finish.
 process.exitCode = 1;
 // V8 doubles the young generation (up to 2 × 16 MiB semi-spaces) as a backup's small objects keep
-// surviving; those pages stay resident, ~15 MiB of a backup's peak for nothing (bench/RESULTS.md,
-// "Memory"). A growth factor of 1 keeps it at its starting size; minor collections stay well under a
-// millisecond. Read by V8 when the young generation would grow, so setting it here, before anything
-// is loaded, is enough. docs/ARCHITECTURE.md "Memory" has the budget.
+// surviving, and those pages stay resident. A growth factor of 1, set before anything is loaded,
+// slows that growth (it does not stop it: a restore still reached 2 × 16 MiB): a backup's peak was
+// 135 MiB with it and 148 MiB without (medians of 3, the bench disk), for no measurable time. The
+// command-line flag --max-semi-space-size would cap it, but V8 reads that only at start-up, and a
+// shebang cannot pass it portably. docs/ARCHITECTURE.md "Memory" has the budget.
 require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
 require('../dist/cli/main.js').main(process.argv).then((code) => { process.exitCode = code; });
