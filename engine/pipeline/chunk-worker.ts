@@ -31,16 +31,25 @@ interface Views {
 const batches = new Map<number, Views>();
 
 /**
- * Node 20's Cipher.update() and final() return fresh buffers (there is no way to encrypt into ours).
- * V8 frees them only at a garbage collection, and counts them as external memory, which starts one
- * only after ~64 MiB have piled up: two workers sealing a first backup held ~60 MiB of dead cipher
- * output. A young-generation collection after every ~2 MiB sealed keeps it to that; it costs well
- * under a millisecond on a worker's small heap (bench: peak RSS 305 → 245 MiB, same time).
+ * Node 20's Cipher.update() and final() return fresh buffers (there is no way to encrypt into ours,
+ * or to decrypt into ours). V8 frees them only at a garbage collection, and counts them as external
+ * memory, which starts one only after ~64 MiB have piled up: two workers sealing a first backup held
+ * ~60 MiB of dead cipher output, and two restoring held ~30 MiB each. A young-generation collection
+ * after every ~2 MiB sealed or opened keeps it to that; it costs well under a millisecond on a
+ * worker's small heap (bench: a backup's peak RSS 305 → 245 MiB, a restore's 208 → 157 MiB, same time).
  */
-const SEALED_BETWEEN_COLLECTIONS = 2 << 20;
+const CIPHER_BYTES_BETWEEN_COLLECTIONS = 2 << 20;
 // Without a `gc` function (engine/gc.ts), no collections: memory as before this measure, never a failing seal.
 
-let sealedSinceCollection = 0;
+let cipherBytesSinceCollection = 0;
+
+function cipherOutput(bytes: number): void {
+  cipherBytesSinceCollection += bytes;
+  if (collectGarbage && cipherBytesSinceCollection >= CIPHER_BYTES_BETWEEN_COLLECTIONS) {
+    cipherBytesSinceCollection = 0;
+    collectGarbage({ type: 'minor' });
+  }
+}
 
 function views(m: BatchMemory): Views {
   return {
@@ -71,7 +80,9 @@ parentPort?.on('message', (req: WorkerRequest) => {
         await r.drain();
         return 0;
       }
-      return r.restore(req.packId, req.target, req.data, req.blobs);
+      const written = await r.restore(req.packId, req.target, req.data, req.blobs);
+      cipherOutput(req.data.byteLength);
+      return written;
     });
     return;
   }
@@ -87,11 +98,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
       return 0;
     }
     const n = sealRanges(sealer, compressor, req.type, b.data, b.selStarts, b.selLengths, b.selIds, req.count, b.out, b.outLengths);
-    sealedSinceCollection += n;
-    if (collectGarbage && sealedSinceCollection >= SEALED_BETWEEN_COLLECTIONS) {
-      sealedSinceCollection = 0;
-      collectGarbage({ type: 'minor' });
-    }
+    cipherOutput(n);
     return n;
   });
 });
