@@ -10,9 +10,9 @@ import { sealedBound } from '../pipeline/chunk-ops';
 import type { Repository } from './repository';
 
 const NONE = Uint8Array.of(COMPRESSION_NONE);
+const ZSTD = Uint8Array.of(COMPRESSION_ZSTD);
 /** Streamed packs are written in pieces of this size (one write per ~16 blobs of 64 KiB). */
 const STAGING_BYTES = 1 << 20;
-const ZSTD = Uint8Array.of(COMPRESSION_ZSTD);
 
 export interface BlobWriterOptions {
   /** Packs uploading at once while the next one fills (memory: packSize each). */
@@ -202,8 +202,9 @@ export class BlobWriter {
    * backup reuses them. Errors here are secondary; the caller rethrows the first one.
    */
   async abort(): Promise<void> {
-    await Promise.all(this.inFlight);
+    // The queue first: an add still queued may start one more upload, which the wait below sees.
     await this.queue;
+    await Promise.all(this.inFlight);
     const pack = this.pack;
     this.pack = undefined;
     if (pack instanceof StreamedPackBuilder) await pack.draft.discard();
