@@ -7,9 +7,12 @@ import { collectGarbage } from '../gc';
 import { ChunkRestorer, sealRanges } from './chunk-ops';
 import type { BatchMemory } from './batch';
 import type { WorkerRequest, WorkerSetup } from './worker-pool';
+import { slowYoungGenerationGrowth } from '../young-generation';
 
 /** Worker thread: hashes and seals batches in shared memory, answering each request by its job id. */
 const setup = workerData as WorkerSetup;
+// This worker's start put the process-wide flag back to V8's default: set it again.
+if (setup.slowYoungGeneration) slowYoungGenerationGrowth();
 const compressor = new Compressor(setup.level);
 const sealer = new Sealer(new Uint8Array(setup.encryptionKey), setup.version);
 const idKey = new Uint8Array(setup.chunkIdKey);

@@ -10,6 +10,7 @@ import type { SubKeys } from '../crypto/subkeys';
 import type { Batch, BatchMemory } from './batch';
 import { ChunkRestorer, sealRanges, type RestoreBlob } from './chunk-ops';
 import type { RestoreTarget } from './target-writer';
+import { youngGenerationGrowthSlowed } from '../young-generation';
 
 export interface WorkerSetup {
   /** The store's format version (its sealing scheme and key derivation). */
@@ -17,6 +18,8 @@ export interface WorkerSetup {
   encryptionKey: Uint8Array;
   chunkIdKey: Uint8Array;
   level: number;
+  /** Set the young-generation flag again in the worker (engine/young-generation.ts). */
+  slowYoungGeneration: boolean;
 }
 
 export type WorkerRequest =
@@ -59,7 +62,7 @@ export class WorkerPool {
       this.inline = { compressor: new Compressor(level), decompressor: new Decompressor(), keys };
       return;
     }
-    const setup: WorkerSetup = { version: keys.version, encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level };
+    const setup: WorkerSetup = { version: keys.version, encryptionKey: keys.encryption, chunkIdKey: keys.chunkId, level, slowYoungGeneration: youngGenerationGrowthSlowed() };
     for (let i = 0; i < count; i++) {
       const worker = new Worker(workerScript(), { workerData: setup });
       const slot = { worker, busy: 0 };
