@@ -4,19 +4,19 @@
  * never in the plan: the store passphrase and the API keys come from the runner's environment
  * (Serverless Jobs secret references, CI secrets).
  */
-import { z } from 'zod';
+import { z } from '../engine/schema';
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../engine';
 import type { Plan, PlanSource } from './plan-types';
 import { cadenceProblem, parseSchedule, type Schedule } from './schedule';
 
 const retentionSchema = z.object({
-  last: z.number().int().nonnegative().optional(),
-  hourly: z.number().int().nonnegative().optional(),
-  daily: z.number().int().nonnegative().optional(),
-  weekly: z.number().int().nonnegative().optional(),
-  monthly: z.number().int().nonnegative().optional(),
-  yearly: z.number().int().nonnegative().optional(),
+  last: z.number().int().safe().nonnegative().optional(),
+  hourly: z.number().int().safe().nonnegative().optional(),
+  daily: z.number().int().safe().nonnegative().optional(),
+  weekly: z.number().int().safe().nonnegative().optional(),
+  monthly: z.number().int().safe().nonnegative().optional(),
+  yearly: z.number().int().safe().nonnegative().optional(),
   within: z.string().optional(),
 }).strict();
 

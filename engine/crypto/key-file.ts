@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha';
-import { z } from 'zod';
+import { z } from '../schema';
 import { deriveKek, kdfProblem, type KdfParams } from './kdf';
 
 /**
@@ -27,9 +27,9 @@ const keyFileSchema: z.ZodType<KeyFile> = z.object({
   kdf: z.object({
     name: z.literal('argon2id'),
     version: z.literal(19),
-    time: z.number().int(),
-    memoryKiB: z.number().int(),
-    parallelism: z.number().int(),
+    time: z.number().int().safe(),
+    memoryKiB: z.number().int().safe(),
+    parallelism: z.number().int().safe(),
     salt: z.string(),
   }),
   aead: z.literal('xchacha20-poly1305'),

@@ -3,7 +3,7 @@
  * whose source says `kind: scaleway-instance`, `format: group`, and carries, as JSON strings, the
  * server's description and the member snapshots, one per volume (docs/FORMAT.md §8, docs/SCALEWAY.md).
  */
-import { z } from 'zod';
+import { z } from '../schema';
 import { DamagedObjectError, InvalidInputError } from '../errors';
 import type { SnapshotSummary } from '../store/snapshot';
 
@@ -50,11 +50,11 @@ export interface GroupMember {
 }
 
 const volumeSchema = z.object({
-  index: z.number().int().nonnegative(),
+  index: z.number().int().safe().nonnegative(),
   volumeId: z.string(),
   name: z.string(),
   volumeType: z.string(),
-  size: z.number().nonnegative(),
+  size: z.number().finite().nonnegative(),
   boot: z.boolean(),
 });
 
@@ -75,14 +75,14 @@ const serverSchema: z.ZodType<ServerDescription> = z.object({
 });
 
 const memberSchema: z.ZodType<GroupMember> = z.object({
-  index: z.number().int().nonnegative(),
+  index: z.number().int().safe().nonnegative(),
   snapshotId: z.string().regex(/^[0-9a-f]{64}$/),
   volumeId: z.string(),
   name: z.string(),
   volumeType: z.enum(['sbs_volume', 'l_ssd']),
-  size: z.number().nonnegative(),
+  size: z.number().finite().nonnegative(),
   boot: z.boolean(),
-  perfIops: z.number().optional(),
+  perfIops: z.number().finite().optional(),
 });
 
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { z } from '../schema';
 import { BackupError, DamagedObjectError, InvalidInputError } from '../errors';
 
 /** FORMAT.md §2. New stores are version 2; version 1 stores stay readable and writable. */
@@ -33,14 +33,14 @@ interface CommonConfig {
 export type RepositoryConfig = (CommonConfig & { version: 1 }) | (CommonConfig & { version: 2; features: string[]; mac: string });
 
 const chunkerSchema: z.ZodType<ChunkerParams> = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('fixed'), size: z.number().int().min(4096).max(MAX_CHUNK).refine(isPow2, 'must be a power of two') }),
+  z.object({ kind: z.literal('fixed'), size: z.number().int().safe().min(4096).max(MAX_CHUNK).refine(isPow2, 'must be a power of two') }),
   z.object({
     kind: z.literal('fastcdc'),
-    min: z.number().int().min(64),
-    avg: z.number().int().refine(isPow2, 'must be a power of two'),
-    max: z.number().int().max(MAX_CHUNK),
-  }).refine((c) => c.min <= c.avg && c.avg <= c.max, 'needs min <= avg <= max'),
-]);
+    min: z.number().int().safe().min(64),
+    avg: z.number().int().safe().refine(isPow2, 'must be a power of two'),
+    max: z.number().int().safe().max(MAX_CHUNK),
+  }),
+]).refine((c) => c.kind !== 'fastcdc' || (c.min <= c.avg && c.avg <= c.max), 'needs min <= avg <= max');
 
 
 const commonFields = {
@@ -48,7 +48,7 @@ const commonFields = {
   id: z.string().regex(/^[0-9a-f]{64}$/),
   created: z.string(),
   chunker: chunkerSchema,
-  packSize: z.number().int().min(1 << 20).max(1 << 30),
+  packSize: z.number().int().safe().min(1 << 20).max(1 << 30),
 };
 const configSchema: z.ZodType<RepositoryConfig> = z.discriminatedUnion('version', [
   z.object({ ...commonFields, version: z.literal(1) }),

@@ -4,7 +4,7 @@
  * read the same way; a record that fails is reported by name and skipped, so one damaged record never
  * takes a listing down.
  */
-import { z } from 'zod';
+import { z } from '../schema';
 import { AAD } from '../crypto/seal';
 import { DamagedObjectError, InvalidInputError, NotFoundError } from '../errors';
 import type { Repository } from './repository';
@@ -59,8 +59,8 @@ const drillSchema: z.ZodType<DrillRecord> = z.object({
   target: z.string().min(1),
   started: z.string(),
   finished: z.string(),
-  rtoSeconds: z.number().nonnegative().nullable(),
-  bytesVerified: z.number().int().nonnegative(),
+  rtoSeconds: z.number().finite().nonnegative().nullable(),
+  bytesVerified: z.number().int().safe().nonnegative(),
   result: z.enum(['passed', 'failed']),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   hostname: z.string(),

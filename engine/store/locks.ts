@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { z } from 'zod';
+import { z } from '../schema';
 import { AAD } from '../crypto/seal';
 import { BackupError, NotFoundError } from '../errors';
 import { elapsedSince, instant, systemClock, type Clock, type Instant } from '../clock';
@@ -27,7 +27,7 @@ const lockSchema: z.ZodType<LockRecord> = z.object({
   time: z.string(),
   hostname: z.string(),
   username: z.string(),
-  pid: z.number(),
+  pid: z.number().finite(),
   exclusive: z.boolean(),
   /** What the holder is doing (`prune`, `forget`, `copy`...); absent in locks written by backups. */
   operation: z.string().optional(),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../schema';
 import { DamagedObjectError } from '../errors';
 import { normalizedSummary, summaryProblem } from './summary-check';
 
@@ -42,8 +42,8 @@ export interface SnapshotManifest {
 }
 
 const chunkerSchema = z.union([
-  z.object({ kind: z.literal('fixed'), size: z.number() }),
-  z.object({ kind: z.literal('fastcdc'), min: z.number(), avg: z.number(), max: z.number() }),
+  z.object({ kind: z.literal('fixed'), size: z.number().finite() }),
+  z.object({ kind: z.literal('fastcdc'), min: z.number().finite(), avg: z.number().finite(), max: z.number().finite() }),
 ]);
 
 const manifestObject = z.object({
@@ -51,20 +51,20 @@ const manifestObject = z.object({
   time: z.string(),
   hostname: z.string(),
   username: z.string(),
-  source: z.object({ format: z.string(), location: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean()])),
+  source: z.object({ format: z.string(), location: z.string() }).catchall(z.union([z.string(), z.number().finite(), z.boolean()])),
   tags: z.record(z.string(), z.string()),
   // int() takes safe integers only (zod 4): at most 2^53 - 1, MAX_DISK_BYTES in source/disk-source.ts.
-  size: z.number().int().nonnegative(),
+  size: z.number().int().safe().nonnegative(),
   chunker: chunkerSchema,
-  map: z.array(z.object({ offset: z.number().int().nonnegative(), length: z.number().int().positive(), id: z.string().regex(/^[0-9a-f]{64}$/) })),
+  map: z.array(z.object({ offset: z.number().int().safe().nonnegative(), length: z.number().int().safe().positive(), id: z.string().regex(/^[0-9a-f]{64}$/) })),
   stats: z.object({
-    bytesRead: z.number(),
-    bytesNew: z.number(),
-    bytesStored: z.number(),
-    chunks: z.number(),
-    newChunks: z.number(),
-    holeBytes: z.number(),
-    durationMs: z.number(),
+    bytesRead: z.number().finite(),
+    bytesNew: z.number().finite(),
+    bytesStored: z.number().finite(),
+    chunks: z.number().finite(),
+    newChunks: z.number().finite(),
+    holeBytes: z.number().finite(),
+    durationMs: z.number().finite(),
   }),
 });
 const snapshotSchema: z.ZodType<SnapshotManifest> = manifestObject;
