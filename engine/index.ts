@@ -7,7 +7,7 @@ import type { Backend } from './store/backend';
 import { Repository, type InitOptions, type OpenOptions } from './store/repository';
 
 export * from './errors';
-export { DEFAULT_KDF } from './crypto/kdf';
+export { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB } from './crypto/kdf';
 export { UnwrappedKeys } from './crypto/unwrapped-keys';
 export type { Backend, ByteRange, ObjectInfo } from './store/backend';
 export { FsBackend } from './store/backends/fs';

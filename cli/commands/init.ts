@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CHUNKER, DEFAULT_KDF, DEFAULT_PACK_SIZE, InvalidInputError, initRepository, type ChunkerParams } from '../../engine';
+import { DEFAULT_CHUNKER, DEFAULT_KDF, DEFAULT_PACK_SIZE, InvalidInputError, WEAK_KDF_MEMORY_KIB, initRepository, type ChunkerParams } from '../../engine';
 import { parseInteger, parseSize, requireRepo } from '../args';
 import { commonOptions, locationOptions, type RepoFlags } from '../common';
 import { Output } from '../output';
@@ -30,15 +30,15 @@ export function registerInit(program: Command): void {
     .option('--chunker <kind>', 'fixed (aligned to guest offsets) or fastcdc (content-defined)', DEFAULT_CHUNKER.kind)
     .option('--chunk-size <size>', 'fixed: the chunk size; fastcdc: the average (min = avg/4, max = avg*4); e.g. 64k')
     .option('--pack-size <size>', `target pack file size (default ${DEFAULT_PACK_SIZE / 1048576} MiB)`)
-    .option('--kdf-memory-kib <n>', 'Argon2id memory for this passphrase (default 19456 = 19 MiB)')
-    .option('--kdf-time <n>', 'Argon2id passes (default 2)')
-    .option('--allow-weak-kdf', 'accept Argon2id memory below 19 MiB (tests only)')
+    .option('--kdf-memory-kib <n>', `Argon2id memory for this passphrase (default ${DEFAULT_KDF.memoryKiB} = ${DEFAULT_KDF.memoryKiB / 1024} MiB)`)
+    .option('--kdf-time <n>', `Argon2id passes (default ${DEFAULT_KDF.time})`)
+    .option('--allow-weak-kdf', `accept Argon2id memory below ${WEAK_KDF_MEMORY_KIB} KiB (tests only)`)
     .action(async (flags: InitFlags) => {
       const out = new Output(!!flags.json);
       const location = requireRepo(flags.repo);
       const passphrase = await getPassphrase(flags, true);
       const kdf = flags.kdfMemoryKib || flags.kdfTime
-        ? { memoryKiB: flags.kdfMemoryKib ? parseInteger(flags.kdfMemoryKib, '--kdf-memory-kib') : DEFAULT_KDF.memoryKiB, time: flags.kdfTime ? parseInteger(flags.kdfTime, '--kdf-time') : DEFAULT_KDF.time, parallelism: 1 }
+        ? { memoryKiB: flags.kdfMemoryKib ? parseInteger(flags.kdfMemoryKib, '--kdf-memory-kib') : DEFAULT_KDF.memoryKiB, time: flags.kdfTime ? parseInteger(flags.kdfTime, '--kdf-time') : DEFAULT_KDF.time, parallelism: DEFAULT_KDF.parallelism }
         : undefined;
       const repo = await initRepository(location, passphrase, {
         chunker: chunkerFrom(flags),

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DEFAULT_KDF } from '../../engine';
 import { makeImage, tempDir, writeImage } from '../helpers';
 
 // `npm test` builds first, so this is the CLI exactly as installed by `npm ci`.
@@ -32,6 +33,17 @@ it('prints help and version', () => {
   expect(help.code).toBe(0);
   for (const c of ['init', 'backup', 'snapshots', 'restore', 'check', 'key']) expect(help.stdout).toContain(c);
   expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+});
+
+it('init states its real KDF defaults, and a tuned key keeps the default lanes', async () => {
+  const help = run(['init', '--help']).stdout.replace(/\s+/g, ' ');
+  expect(help).toContain(`(default ${DEFAULT_KDF.memoryKiB} = ${DEFAULT_KDF.memoryKiB / 1024} MiB)`);
+  expect(help).toContain(`Argon2id passes (default ${DEFAULT_KDF.time})`);
+  const tuned = join(dir.path, 'tuned');
+  expect(run(['init', '--repo', tuned, '--kdf-memory-kib', '128', '--allow-weak-kdf']).code).toBe(0);
+  const [keyName] = await readdir(join(tuned, 'keys'));
+  const key = JSON.parse(await readFile(join(tuned, 'keys', keyName), 'utf8')) as { kdf: { memoryKiB: number; time: number; parallelism: number } };
+  expect(key.kdf).toMatchObject({ memoryKiB: 128, time: DEFAULT_KDF.time, parallelism: DEFAULT_KDF.parallelism });
 });
 
 it('backs up, lists and restores with JSON Lines output', async () => {
