@@ -1,7 +1,7 @@
 import { BenchError } from './exec';
 import type { ImageFormat } from './tool-runner';
 
-export type CaseId = 'raw' | 'raw-fastcdc' | 'qcow2' | 's3';
+export type CaseId = 'raw' | 'raw-fastcdc' | 'qcow2' | 'raw-kdf16' | 's3';
 
 /** Where the store lives: a local folder, or a prefix of a bucket on the local S3 server (test/rig). */
 export type StoreKind = 'folder' | 's3';
@@ -19,6 +19,8 @@ export interface BenchCase {
   store?: StoreKind;
   /** restic is not run for this case (s3: restic against S3 is out of scope). */
   oursOnly?: boolean;
+  /** With oursOnly: the restic column repeats restic's runs on the same image (from another case). */
+  resticOfSameImage?: boolean;
 }
 
 export const CASES: readonly BenchCase[] = [
@@ -30,6 +32,18 @@ export const CASES: readonly BenchCase[] = [
     input: 'qcow2',
     oursInit: [],
     oursRestore: 'raw',
+  },
+  {
+    // Issue #18 item D: our key's KDF (Argon2id, 64 MiB: issue #14's floor) adds its memory to every
+    // command's start; restic's own key is scrypt N = 2^14, r = 8, i.e. 16 MiB (restic 0.14 `init`
+    // here). The same backups with a 16 MiB key show what the rest of the command needs.
+    id: 'raw-kdf16',
+    title: 'raw image, default chunker, the key\'s Argon2id at 16 MiB (restic\'s key: scrypt N = 2^14, r = 8, 16 MiB; ours is 64 MiB); ours only',
+    input: 'raw',
+    oursInit: ['--kdf-memory-kib', '16384', '--allow-weak-kdf'],
+    oursRestore: 'raw',
+    oursOnly: true,
+    resticOfSameImage: true,
   },
   {
     id: 's3',

@@ -63,8 +63,25 @@ export function checkFlatness(rows: readonly FlatnessRow[]): TargetCheck[] {
   return out;
 }
 
-export function targetsMarkdown(cases: ReadonlyArray<{ id: string; ours: CaseFigures | null; restic: CaseFigures | null }>, flatness: readonly FlatnessRow[], changedBytes: number): string {
+/**
+ * Issue #18 item D again, with our key's KDF at restic's memory (the raw-kdf16 case against restic's
+ * raw figures): what the backup needs besides the KDF, which issue #14 sets at 64 MiB.
+ */
+export function checkKdfShare(ours: CaseFigures | null, restic: CaseFigures | null): TargetCheck[] {
+  if (!ours || !restic) return [];
+  const our = Math.max(ours.rssMiB.first, ours.rssMiB.second);
+  const their = Math.max(restic.rssMiB.first, restic.rssMiB.second);
+  return [{ target: 'backup peak memory ≤ restic\'s, our key\'s KDF at restic\'s 16 MiB (#18)', measured: `${our.toFixed(1)} vs ${their.toFixed(1)} MiB (${(our / their).toFixed(2)}×)`, met: our <= their }];
+}
+
+export function targetsMarkdown(
+  cases: ReadonlyArray<{ id: string; ours: CaseFigures | null; restic: CaseFigures | null }>,
+  flatness: readonly FlatnessRow[],
+  changedBytes: number,
+  kdfShare?: { id: string; ours: CaseFigures | null; restic: CaseFigures | null },
+): string {
   const rows = cases.flatMap((c) => checkCase(c.ours, c.restic, changedBytes).map((t) => ({ ...t, scope: c.id })));
+  if (kdfShare) rows.push(...checkKdfShare(kdfShare.ours, kdfShare.restic).map((t) => ({ ...t, scope: kdfShare.id })));
   rows.push(...checkFlatness(flatness).map((t) => ({ ...t, scope: 'memory' })));
   if (rows.length === 0) return '';
   return [

@@ -1,4 +1,4 @@
-import { checkCase, checkFlatness, targetsMarkdown } from '../../bench/targets';
+import { checkCase, checkFlatness, checkKdfShare, targetsMarkdown } from '../../bench/targets';
 import type { FlatnessRow } from '../../bench/flatness';
 import type { CaseFigures } from '../../bench/measure';
 
@@ -34,6 +34,16 @@ describe('bench targets (issues #8 and #18)', () => {
     const row = (format: 'raw' | 'qcow2', virtualSize: number, backup: number, restore: number): FlatnessRow => ({ format, virtualSize, backupS: 1, backupPeakRssMiB: backup, restoreS: 1, restorePeakRssMiB: restore });
     const checks = checkFlatness([row('raw', 4 * 2 ** 30, 227, 204), row('raw', 64 * 2 ** 30, 224, 207), row('qcow2', 4 * 2 ** 30, 200, 180), row('qcow2', 64 * 2 ** 30, 200, 221)]);
     expect(checks.map((c) => [c.measured, c.met])).toEqual([['224.0 vs 227.0 MiB', true], ['221.0 vs 200.0 MiB', false]]);
+  });
+
+  it('compares the backup with a 16 MiB key against restic, and only when both ran', () => {
+    expect(checkKdfShare(figures({ rssMiB: { first: 94, second: 90, restore: 300 } }), restic)).toEqual([
+      { target: 'backup peak memory ≤ restic\'s, our key\'s KDF at restic\'s 16 MiB (#18)', measured: '94.0 vs 94.0 MiB (1.00×)', met: true },
+    ]);
+    expect(checkKdfShare(figures({ rssMiB: { first: 80, second: 94.1, restore: 0 } }), restic)[0].met).toBe(false);
+    expect(checkKdfShare(null, restic)).toEqual([]);
+    const md = targetsMarkdown([], [], changed, { id: 'raw-kdf16', ours: figures({ rssMiB: { first: 120, second: 99, restore: 140 } }), restic });
+    expect(md).toContain('| raw-kdf16 | backup peak memory ≤ restic\'s, our key\'s KDF at restic\'s 16 MiB (#18) | 120.0 vs 94.0 MiB (1.28×) | **no** |');
   });
 
   it('renders one row per target and marks the failures', () => {
