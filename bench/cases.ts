@@ -56,6 +56,11 @@ export const CASES: readonly BenchCase[] = [
   },
 ];
 
+/** Whether the case's table has restic figures: run for it, or repeated from its image's runs. */
+export function hasResticColumn(c: BenchCase): boolean {
+  return !c.oursOnly || c.resticOfSameImage === true;
+}
+
 /** BENCH_CASES=raw,qcow2 → those cases, in the canonical order; unset → all. */
 export function selectCases(env: string | undefined): BenchCase[] {
   if (!env || !env.trim()) return CASES.slice();

@@ -358,8 +358,8 @@ export function resultsMarkdown(r: Report, history: readonly HistoryEntry[]): st
       r.cases.filter((c) => c.oursInit.length === 0 && c.store !== 's3').map((c) => ({ id: c.id, ours: r.results[c.id]?.ours ?? null, restic: r.results[c.id]?.restic ?? null })),
       r.flatness,
       d.changedBytes,
-      // raw-kdf16 runs ours only: restic's figures are the raw case's, same image, same run.
-      { id: 'raw-kdf16', ours: r.results['raw-kdf16']?.ours ?? null, restic: r.results.raw?.restic ?? null },
+      // raw-kdf16 runs ours only; its restic column repeats the raw runs (same image, same run).
+      { id: 'raw-kdf16', ours: r.results['raw-kdf16']?.ours ?? null, restic: r.results['raw-kdf16']?.restic ?? null },
     ),
     ...r.cases.map((c) => {
       const res = r.results[c.id];

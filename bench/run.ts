@@ -16,7 +16,7 @@
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { selectCases, type BenchCase, type CaseId } from './cases';
+import { hasResticColumn, selectCases, type BenchCase, type CaseId } from './cases';
 import { measureFileLevel, type FileLevelRow } from './file-level';
 import { ensureDataset, SPECS, type Dataset, type DatasetSize } from './dataset';
 import { measureFlatness, type FlatnessRow } from './flatness';
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     const results: Partial<Record<CaseId, CaseResult>> = {};
     const resticOwner = new Map<ImageFormat, CaseId>();
     for (const c of cases) {
-      const rj = c.oursOnly && !c.resticOfSameImage ? undefined : jobs.find((j) => j.runner.name === 'restic' && j.input === c.input);
+      const rj = !hasResticColumn(c) ? undefined : jobs.find((j) => j.runner.name === 'restic' && j.input === c.input);
       const from = resticOwner.get(c.input);
       if (!from && rj) resticOwner.set(c.input, c.id);
       results[c.id] = {
@@ -310,7 +310,7 @@ function printSummary(cases: readonly BenchCase[], results: Partial<Record<CaseI
     const reqLine = req
       ? `\n  requests: init ${req.init.total}, first ${req.first.total} (${formatByMethod(req.first.byMethod)}), second ${req.second.total} (${formatByMethod(req.second.byMethod)}), restore ${req.restore.total} (${formatByMethod(req.restore.byMethod)})`
       : '';
-    process.stdout.write(`${c.id}\n  ours:   ${f(r.ours)}${reqLine}\n  restic: ${c.oursOnly && !c.resticOfSameImage ? 'not run (ours-only case)' : f(r.restic)}\n`);
+    process.stdout.write(`${c.id}\n  ours:   ${f(r.ours)}${reqLine}\n  restic: ${hasResticColumn(c) ? f(r.restic) : 'not run (ours-only case)'}\n`);
   }
 }
 

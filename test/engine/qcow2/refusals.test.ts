@@ -20,21 +20,27 @@ function plainImage(name: string, opts = ''): string {
 }
 
 /**
+ * fixtures/luks.qcow2.gz: what `luksImage`'s qemu-img command wrote with qemu-img 7.2 (Debian 12),
+ * slot 0's key material zeroed so it compresses (the refusal reads only the qcow2 header).
+ */
+function luksFixture(name: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, gunzipSync(readFileSync(join(__dirname, 'fixtures', 'luks.qcow2.gz'))));
+  return file;
+}
+
+/**
  * A LUKS-encrypted qcow2 made by qemu-img. qemu times its PBKDF on the thread's CPU clock to pick
  * an iteration count, and where that clock is coarse (CI's sandbox) it fails every time with
- * "Unable to get accurate CPU usage". There the test uses fixtures/luks.qcow2.gz: the output of
- * the same command by qemu-img 7.2 (Debian 12), with slot 0's key material zeroed so it compresses
- * (the refusal reads only the qcow2 header).
+ * "Unable to get accurate CPU usage": there the committed output of the same command stands in.
  */
-const LUKS_FIXTURE = join(__dirname, 'fixtures', 'luks.qcow2.gz');
-
 function luksImage(name: string): string {
   const file = join(dir, name);
   try {
     qemuImg('create', '-q', '-f', 'qcow2', '--object', 'secret,id=sec0,data=123456', '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10', file, '1M');
   } catch (err) {
     if (!/accurate CPU usage/.test((err as Error).message)) throw err;
-    writeFileSync(file, gunzipSync(readFileSync(LUKS_FIXTURE)));
+    return luksFixture(name);
   }
   return file;
 }
@@ -70,9 +76,7 @@ describe('openQcow2 refuses', () => {
   });
 
   it('LUKS encrypted images: the committed qemu-img output', async () => {
-    const file = join(dir, 'luks-fixture.qcow2');
-    writeFileSync(file, gunzipSync(readFileSync(LUKS_FIXTURE)));
-    const err = await refusal(await FileRangeReader.open(file));
+    const err = await refusal(await FileRangeReader.open(luksFixture('luks-fixture.qcow2')));
     expect((err as UnsupportedFeatureError).feature).toBe('encryption');
   });
 
