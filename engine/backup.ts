@@ -4,7 +4,7 @@ import { InvalidInputError } from './errors';
 import { ProgressReporter, type ProgressCallback } from './progress';
 import { MAX_DISK_BYTES, type DiskSource } from './source/disk-source';
 import { BackupPipeline } from './pipeline/backup-pipeline';
-import { WorkerPool } from './pipeline/worker-pool';
+import { backupChunkPool } from './pipeline/chunk-pool';
 import { BlobWriter } from './store/blob-writer';
 import { Lock, leftBehindWarning } from './store/locks';
 import type { Repository } from './store/repository';
@@ -20,8 +20,10 @@ export interface BackupOptions {
   onProgress?: ProgressCallback;
   /** Read size (default DEFAULT_WINDOW, 1 MiB; REMOTE_WINDOW for a source read by ranged GETs; tests use small windows to exercise window boundaries). */
   window?: number;
-  /** Worker threads for hashing, compression and encryption (default: one per core; 0 = inline). */
+  /** Threads for hashing, compression and encryption (default: one per core; 0 = inline). */
   workers?: number;
+  /** Hash and seal on worker threads even where the native addons are built (pipeline/chunk-pool.ts). */
+  workerThreads?: boolean;
   /** The manifest's time (default: when the backup ends); the volumes of one server share one. */
   time?: Date;
   /** This process's clocks, for the lock's freshness (tests shift them). */
@@ -51,8 +53,8 @@ export async function backupImage(repo: Repository, source: DiskSource, options:
     throw new InvalidInputError(source.info.location, `a disk of ${source.size} bytes cannot be backed up: the largest a snapshot can record is ${MAX_DISK_BYTES} (2^53 - 1)`);
   }
   const progress = new ProgressReporter(options.onProgress);
-  // Workers boot (a thread, modules, keys) while the lock is taken and the index read.
-  const pool = new WorkerPool(repo.keys, { workers: options.workers });
+  // Worker threads, where used, boot (a thread, modules, keys) while the lock is taken and the index read.
+  const pool = backupChunkPool(repo.keys, { threads: options.workers, workerThreads: options.workerThreads });
   // Lock first, then read the index: a prune that finished before the lock cannot have removed packs
   // this backup then deduplicates against (prune refuses to start while the lock exists). Reading
   // and hashing do not need either, so they start at once; the first lookup waits for the index.

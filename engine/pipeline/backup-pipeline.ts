@@ -7,7 +7,7 @@ import type { DiskMapWriter } from '../store/snapshots';
 import { alignedShared } from './aligned-memory';
 import { Batch } from './batch';
 import { isZero } from './chunk-ops';
-import type { WorkerPool } from './worker-pool';
+import type { ChunkPool } from './chunk-pool';
 
 type Item = { offset: number; hole: number } | { offset: number; index: number };
 
@@ -39,7 +39,7 @@ export class BackupPipeline {
    * `ready`: settles when lookups may start (the index is loaded); batches are read and hashed meanwhile.
    */
   constructor(
-    private readonly pool: WorkerPool,
+    private readonly pool: ChunkPool,
     private readonly writer: BlobWriter,
     private readonly map: DiskMapWriter,
     private readonly stats: SnapshotStats,
