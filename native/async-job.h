@@ -57,9 +57,15 @@ static napi_value job_start(napi_env env, job_t *job, const napi_value *keep, si
   job->ref_count = 0;
   job->error = NULL;
   job->value = 0;
-  for (size_t i = 0; i < keep_count && i < JOB_MAX_REFS; i++) {
+  if (keep_count > JOB_MAX_REFS) {
+    job_release(env, job);
+    napi_throw_error(env, NULL, "a native job keeps at most 8 arguments alive");
+    return NULL;
+  }
+  for (size_t i = 0; i < keep_count; i++) {
     if (napi_create_reference(env, keep[i], 1, &job->refs[i]) != napi_ok) {
       job_release(env, job);
+      napi_throw_error(env, NULL, "could not keep the native job's arguments");
       return NULL;
     }
     job->ref_count++;

@@ -35,6 +35,7 @@
 #define ID_LENGTH 32
 #define TAG_LENGTH 16
 #define MAX_NONCE_LENGTH 24
+#define MAX_CHUNK_LENGTH (1u << 30)
 static const char AAD_PREFIX[] = "scw-backup blob v1";
 #define AAD_PREFIX_LENGTH (sizeof AAD_PREFIX - 1)
 
@@ -230,7 +231,12 @@ static napi_value seal_batch(napi_env env, napi_callback_info info) {
   if (!wrong && count > out_lengths_count) wrong = "outLengths is shorter than count";
   if (!wrong) wrong = check_ranges(data_length, starts, lengths, count);
   uint64_t bound = 0;
-  for (uint32_t i = 0; !wrong && i < count; i++) bound += s->nonce_length + 1 + ((const uint32_t *)lengths)[i] + TAG_LENGTH;
+  for (uint32_t i = 0; !wrong && i < count; i++) {
+    uint32_t length = ((const uint32_t *)lengths)[i];
+    // OpenSSL takes int lengths; the format's chunks are at most 8 MiB (store/config.ts).
+    if (length > MAX_CHUNK_LENGTH) wrong = "a chunk is larger than 1 GiB";
+    bound += s->nonce_length + 1 + length + TAG_LENGTH;
+  }
   if (!wrong && bound > out_length) wrong = "out is smaller than the sealed chunks may be";
   if (wrong) return fail(env, 1, wrong);
 

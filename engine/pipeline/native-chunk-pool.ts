@@ -66,9 +66,8 @@ export class NativeChunkPool implements ChunkPool {
     }
   }
 
-  async register(batch: Batch): Promise<void> {
-    // Nothing to share: the calls take the batch's arrays themselves.
-    batch.poolId = 0;
+  async register(): Promise<void> {
+    // Nothing to share: each call takes the batch's arrays themselves.
   }
 
   async hash(batch: Batch): Promise<void> {
