@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../engine';
+import { InvalidInputError } from '../engine/errors';
 
 /** "65536", "64k", "64KiB", "16M", "1g" → bytes (binary units, as disk people mean them). */
 export function parseSize(text: string, option: string): number {

@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
-import { InvalidInputError, openRepository, type LocationOptions, type Repository } from '../engine';
+import { InvalidInputError } from '../engine/errors';
+import { openRepository } from '../engine/open';
+import type { LocationOptions } from '../engine/location';
+import type { Repository } from '../engine/store/repository';
 import { requireRepo } from './args';
 import { Output } from './output';
 import { getPassphrase } from './password';

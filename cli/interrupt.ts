@@ -1,4 +1,4 @@
-import { InterruptedError } from '../engine';
+import { InterruptedError } from '../engine/errors';
 
 /**
  * SIGINT (Ctrl-C) and SIGTERM (a Serverless Job's timeout, `docker stop`): the running command is

@@ -1,4 +1,5 @@
-import type { FileInfo, Volume } from '../engine';
+import type { FileInfo } from '../engine/files/ext-fs';
+import type { Volume } from '../engine/disk/volumes';
 import { formatBytes } from './output';
 
 /** `ls -l`'s mode string: type letter, then rwx with setuid/setgid/sticky as s/S and t/T. */

@@ -1,26 +1,37 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { BackupError, InterruptedError, UsageError } from '../engine';
+import { BackupError, InterruptedError, UsageError } from '../engine/errors';
 import { exitCodeFor, handleInterrupts, interruptSignal, interruptedMessage } from './interrupt';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, ExitCode } from './common';
-import { registerBackup } from './commands/backup';
-import { registerCheck } from './commands/check';
-import { registerInit } from './commands/init';
-import { registerKey } from './commands/key';
-import { registerRestore } from './commands/restore';
-import { registerSnapshots } from './commands/snapshots';
-import { registerCopy } from './commands/copy';
-import { registerForget } from './commands/forget';
-import { registerPrune } from './commands/prune';
-import { registerUnlock } from './commands/unlock';
-import { registerCompact } from './commands/compact';
-import { registerRun } from './commands/run';
-import { registerLs } from './commands/ls';
-import { registerDump } from './commands/dump';
-import { registerServe } from './commands/serve';
-import { registerDrill } from './commands/drill';
-import { registerReport } from './commands/report';
+
+type Register = (program: Command) => void;
+
+/**
+ * The commands in help's order, each with the module that registers it. A command line loads only the
+ * module of the command it names (and what that module imports): no command needs the others' engine
+ * modules, and each loaded module costs start-up time and memory (docs/ARCHITECTURE.md "Memory").
+ * Help, a bare `scw-backup` and an unknown name load them all.
+ */
+const COMMANDS: ReadonlyArray<[names: readonly string[], load: () => Register]> = [
+  [['init'], () => (require('./commands/init') as typeof import('./commands/init')).registerInit],
+  [['backup'], () => (require('./commands/backup') as typeof import('./commands/backup')).registerBackup],
+  [['snapshots'], () => (require('./commands/snapshots') as typeof import('./commands/snapshots')).registerSnapshots],
+  [['restore'], () => (require('./commands/restore') as typeof import('./commands/restore')).registerRestore],
+  [['ls'], () => (require('./commands/ls') as typeof import('./commands/ls')).registerLs],
+  [['dump'], () => (require('./commands/dump') as typeof import('./commands/dump')).registerDump],
+  [['serve'], () => (require('./commands/serve') as typeof import('./commands/serve')).registerServe],
+  [['check'], () => (require('./commands/check') as typeof import('./commands/check')).registerCheck],
+  [['key'], () => (require('./commands/key') as typeof import('./commands/key')).registerKey],
+  [['forget'], () => (require('./commands/forget') as typeof import('./commands/forget')).registerForget],
+  [['prune'], () => (require('./commands/prune') as typeof import('./commands/prune')).registerPrune],
+  [['compact'], () => (require('./commands/compact') as typeof import('./commands/compact')).registerCompact],
+  [['copy'], () => (require('./commands/copy') as typeof import('./commands/copy')).registerCopy],
+  [['unlock'], () => (require('./commands/unlock') as typeof import('./commands/unlock')).registerUnlock],
+  [['run'], () => (require('./commands/run') as typeof import('./commands/run')).registerRun],
+  [['drill', 'drills'], () => (require('./commands/drill') as typeof import('./commands/drill')).registerDrill],
+  [['report'], () => (require('./commands/report') as typeof import('./commands/report')).registerReport],
+];
 
 /** The version in the nearest package.json above this file (works from src and from dist). */
 function packageVersion(): string {
@@ -31,20 +42,24 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-export function buildProgram(): Command {
+/** The program with every command, or with only the one `argv` (process.argv's form) names. */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('scw-backup')
     .description('Deduplicating, encrypted backups of disk images (raw, QCOW2) into a local folder or S3')
     .version(packageVersion())
     .exitOverride()
     // Commander's own messages ("error: unknown command 'x'") in our one-line form.
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'scw-backup: ')) });
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerLs, registerDump, registerServe, registerCheck, registerKey, registerForget, registerPrune, registerCompact, registerCopy, registerUnlock, registerRun, registerDrill, registerReport]) register(program);
+  // The program itself takes no option but --help and --version: its first other word is the command.
+  const named = argv?.slice(2).find((word) => !word.startsWith('-'));
+  const only = COMMANDS.filter(([names]) => named !== undefined && names.includes(named));
+  for (const [, load] of only.length > 0 ? only : COMMANDS) load()(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   const restoreSignals = handleInterrupts();
   try {
     await program.parseAsync(argv);

@@ -1,4 +1,6 @@
-import { formatBytes, type DamagedSnapshot, type Progress } from '../engine';
+import { formatBytes } from '../engine/format';
+import type { DamagedSnapshot } from '../engine/store/snapshot-file';
+import type { Progress } from '../engine/progress';
 
 export { formatBytes };
 

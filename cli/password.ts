@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { InvalidInputError, UsageError } from '../engine';
+import { InvalidInputError, UsageError } from '../engine/errors';
 
 export interface PasswordOptions {
   passwordFile?: string;

@@ -3,7 +3,7 @@
  * `run`) the SCW_BACKUP_PLAN environment variable; read, parsed and checked, errors naming the input.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidInputError } from '../engine';
+import { InvalidInputError } from '../engine/errors';
 import type { Plan } from '../provider/plan';
 
 async function readPlanText(file: string | undefined, fromEnv: boolean): Promise<{ text: string; file: string }> {

@@ -3,7 +3,7 @@
  * and, for sources the plan does not name, from their tags through the default policy table
  * (provider/components/backup-policy.ts: RPO and retention by environment and data class).
  */
-import type { ExpectedSource, SourcePolicy } from '../engine';
+import type { ExpectedSource, SourcePolicy } from '../engine/report';
 import { DATA_CLASSES, ENVIRONMENTS, policyFor } from '../provider/components/backup-policy';
 import type { Plan } from '../provider/plan';
 import { rpoOfSchedule } from '../provider/compliance';

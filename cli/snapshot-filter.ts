@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError, NotFoundError, describeFilter, findSnapshot, isEmptyFilter, listSnapshots, type Repository, type Snapshot, type SnapshotFilter } from '../engine';
+import { InvalidInputError, NotFoundError } from '../engine/errors';
+import { describeFilter, findSnapshot, isEmptyFilter, listSnapshots, type SnapshotFilter } from '../engine/store/snapshots';
+import type { Repository } from '../engine/store/repository';
+import type { Snapshot } from '../engine/store/snapshot';
 import { isInstanceGroup } from '../engine/scaleway/instance-group';
 import { collectTag } from './args';
 import { skippedWarning, type Output } from './output';

@@ -2,9 +2,6 @@
  * The scw-backup engine: an encrypted, deduplicated store for disk images. Knows nothing of Pulumi or
  * of the CLI; both call these functions.
  */
-import { openBackend, type LocationOptions } from './location';
-import type { Backend } from './store/backend';
-import { Repository, type InitOptions, type OpenOptions } from './store/repository';
 
 export * from './errors';
 export { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB } from './crypto/kdf';
@@ -14,6 +11,7 @@ export { FsBackend } from './store/backends/fs';
 // The S3 backend is reached through openBackend('s3://…'), which loads the AWS SDK only when needed.
 export type { S3Backend, S3BackendOptions, S3UrlOptions } from './store/backends/s3';
 export { openBackend, type LocationOptions } from './location';
+export { initRepository, openRepository } from './open';
 export { Repository, RepositoryExistsError, type InitOptions, type KdfOptions, type KeyInfo, type OpenOptions } from './store/repository';
 export { systemClock, type Clock } from './clock';
 export { storeNow } from './store/backend';
@@ -63,13 +61,3 @@ export { RawFileSource } from './source/raw-file';
 export { FileRangeReader, type RangeReader } from './source/range-reader';
 export { openDiskImage, type OpenImageOptions } from './source/open-image';
 export { parseImageFormat, type ImageFormat } from './source/image-format';
-
-/** Create a new repository at a folder path, an `s3://BUCKET/PREFIX` URL, or on a given backend. */
-export async function initRepository(location: string | Backend, passphrase: string, options: InitOptions & { location?: LocationOptions } = {}): Promise<Repository> {
-  return Repository.init(await openBackend(location, { ...options.location, create: true }), passphrase, options);
-}
-
-/** Open an existing repository with one of its passphrases. */
-export async function openRepository(location: string | Backend, passphrase: string, options: OpenOptions & { location?: LocationOptions } = {}): Promise<Repository> {
-  return Repository.open(await openBackend(location, options.location), passphrase, options);
-}

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidInputError, Qcow2Image, backupImage, openDiskImage, parseImageFormat } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
+import { Qcow2Image } from '../../engine/qcow2';
+import { backupImage } from '../../engine/backup';
+import { openDiskImage } from '../../engine/source/open-image';
+import { parseImageFormat } from '../../engine/source/image-format';
 import { collectTag } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';

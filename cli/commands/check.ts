@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkRepository } from '../../engine';
+import { checkRepository } from '../../engine/check';
 import { EXIT_DAMAGE, ExitCode, commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output } from '../output';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compactIndex } from '../../engine';
+import { compactIndex } from '../../engine/compact';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output } from '../output';

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { BackupError, copySnapshots, InvalidInputError, NotFoundError, WrongPassphraseError, openRepository, type LocationOptions, type Repository } from '../../engine';
+import { BackupError, InvalidInputError, NotFoundError, WrongPassphraseError } from '../../engine/errors';
+import { copySnapshots } from '../../engine/copy';
+import { openRepository } from '../../engine/open';
+import type { LocationOptions } from '../../engine/location';
+import type { Repository } from '../../engine/store/repository';
 import { filterFrom, filterOptions, type FilterFlags } from '../snapshot-filter';
 import { commonOptions, locationOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';

@@ -4,7 +4,9 @@
  * and record the outcome in the store. `scw-backup drills` lists the records.
  */
 import type { Command } from 'commander';
-import { BackupError, drillToFile, listDrills, type DrillResult, type Drill } from '../../engine';
+import { BackupError } from '../../engine/errors';
+import { drillToFile, type DrillResult } from '../../engine/drill';
+import { listDrills, type Drill } from '../../engine/store/drill-record';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { InvalidInputError, UsageError, dumpSnapshotPath } from '../../engine';
+import { InvalidInputError, UsageError } from '../../engine/errors';
+import { dumpSnapshotPath } from '../../engine/file-restore';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';

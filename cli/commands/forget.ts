@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import {
-  BackupError, InvalidInputError, forgetSnapshots, parseGroupBy, parseRetentionDuration, pruneRepository, removeSnapshots,
-  type ForgetResult, type KeepCount, type RetentionPolicy, type SnapshotGroupKey,
-} from '../../engine';
+import { BackupError, InvalidInputError } from '../../engine/errors';
+import { forgetSnapshots, removeSnapshots, type ForgetResult } from '../../engine/forget';
+import { parseGroupBy, parseRetentionDuration, type KeepCount, type RetentionPolicy, type SnapshotGroupKey } from '../../engine/retention';
+import { pruneRepository } from '../../engine/prune';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output } from '../output';

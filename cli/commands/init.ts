@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { DEFAULT_CHUNKER, DEFAULT_KDF, DEFAULT_PACK_SIZE, InvalidInputError, WEAK_KDF_MEMORY_KIB, initRepository, type ChunkerParams } from '../../engine';
+import { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, type ChunkerParams } from '../../engine/store/config';
+import { DEFAULT_KDF, WEAK_KDF_MEMORY_KIB } from '../../engine/crypto/kdf';
+import { InvalidInputError } from '../../engine/errors';
+import { initRepository } from '../../engine/open';
 import { parseInteger, parseSize, requireRepo } from '../args';
 import { commonOptions, locationOptions, type RepoFlags } from '../common';
 import { Output } from '../output';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { listSnapshotPath, readSnapshotLayout } from '../../engine';
+import { listSnapshotPath, readSnapshotLayout } from '../../engine/file-restore';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { fileJson, lsLines, volumeLine } from '../ls-format';

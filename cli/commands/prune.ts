@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { BackupError, DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, InvalidInputError, pruneRepository, type PruneOptions, type PruneResult } from '../../engine';
+import { BackupError, InvalidInputError } from '../../engine/errors';
+import { DEFAULT_PRUNE_GRACE_MS, DEFAULT_REPACK_THRESHOLD, pruneRepository, type PruneOptions, type PruneResult } from '../../engine/prune';
 import { parseSize } from '../args';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';

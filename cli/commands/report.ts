@@ -6,7 +6,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidInputError, collectReport, renderReportHtml, type ComplianceReport, type ReportOptions } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
+import { collectReport, renderReportHtml, type ComplianceReport, type ReportOptions } from '../../engine/report';
 import { openRepo, repoOptions, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output } from '../output';

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { InvalidInputError, parseImageFormat, restoreImage, restoreQcow2 } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
+import { parseImageFormat } from '../../engine/source/image-format';
+import { restoreImage } from '../../engine/restore';
+import { restoreQcow2 } from '../../engine/restore-qcow2';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';

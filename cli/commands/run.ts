@@ -5,7 +5,7 @@
  * --password-file), SCW_ACCESS_KEY, SCW_SECRET_KEY. Exit status 1 when any source failed.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
 import { parseInteger } from '../args';
 import { EXIT_ERROR, ExitCode } from '../common';
 import { Output, formatBytes } from '../output';

@@ -6,7 +6,7 @@
  * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
 import { parseScalewayInstanceUrl } from '../../engine/scaleway/url';
 import { interruptSignal } from '../interrupt';
 import { formatBytes } from '../output';

@@ -5,11 +5,11 @@
  * Thin: parses, builds the clients from the scw CLI variables, calls the engine, prints.
  */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
 import { parseScalewayBlockUrl, type ScalewayBlockUrl } from '../../engine/scaleway/url';
 import { parseInteger, parseVolumeSize } from '../args';
 import { EXIT_USAGE, openRepo, type RepoFlags } from '../common';
-import type { Repository } from '../../engine';
+import type { Repository } from '../../engine/store/repository';
 import type { ScalewayClients } from '../../engine/scaleway';
 import type { S3Backend } from '../../engine/store/backends/s3';
 import { interruptSignal } from '../interrupt';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { InvalidInputError, serveSnapshot } from '../../engine';
+import { InvalidInputError } from '../../engine/errors';
+import { serveSnapshot } from '../../engine/serve';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { interruptSignal } from '../interrupt';
 import { Output, formatBytes } from '../output';

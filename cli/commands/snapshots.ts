@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listSnapshots, type SnapshotSummary } from '../../engine';
+import { listSnapshots } from '../../engine/store/snapshots';
+import type { SnapshotSummary } from '../../engine/store/snapshot';
 import { isInstanceGroup, readGroup } from '../../engine/scaleway/instance-group';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output, formatBytes } from '../output';

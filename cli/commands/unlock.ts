@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeLock, removeLocks } from '../../engine';
+import { describeLock, removeLocks } from '../../engine/store/locks';
 import { commonOptions, openRepo, type RepoFlags } from '../common';
 import { Output } from '../output';
 import { failIfNotDeleted } from './prune';
