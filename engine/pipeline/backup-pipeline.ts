@@ -13,12 +13,12 @@ type Item = { offset: number; hole: number } | { offset: number; index: number }
 
 /**
  * The backup's middle. The reader fills batches (shared memory) with windows of the disk, or, for
- * content-defined chunks, pieces are copied into them; each batch is hashed on a worker, looked up
- * in order on this thread (the disk map and dedup decisions must follow disk order), its new chunks
- * sealed on a worker, and the sealed blobs appended to packs in order. Several batches are in
- * flight at once, so the workers stay busy while this thread reads and cuts.
+ * content-defined chunks, pieces are copied into them; each batch is hashed by the pool (another
+ * thread), looked up in order on this thread (the disk map and dedup decisions must follow disk
+ * order), its new chunks sealed by the pool, and the sealed blobs appended to packs in order.
+ * Several batches are in flight at once, so the pool stays busy while this thread reads and cuts.
  *
- * Queues and their bounds: one ring of READ_AHEAD + 2 + workers batches, each `capacity` bytes of
+ * Queues and their bounds: one ring of READ_AHEAD + 1 + pool.size batches, each `capacity` bytes of
  * data plus as much for sealed output. A batch is free, being read into, being cut (the current
  * one), or being processed; `takeWindow` waits for a free one, which is the backpressure on the
  * reader. Memory is ring × ~2 × capacity, whatever the disk's size.
@@ -49,7 +49,8 @@ export class BackupPipeline {
   ) {
     this.lookupChain = ready;
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
-    const size = READ_AHEAD + 2 + Math.max(1, pool.size);
+    // One batch more than READ_AHEAD + 2 + pool.size cost ~2 MiB and no time we could measure (bench/README.md).
+    const size = READ_AHEAD + 1 + Math.max(1, pool.size);
     // One page-aligned memory for the whole ring (one address-space reservation, not one per batch).
     const region = Batch.regionBytes(capacity, maxChunks);
     const bytes = alignedShared(size * region);
