@@ -68,9 +68,7 @@ static int parse(napi_env env, napi_callback_info info, hash_job_t *h, napi_valu
     return 0;
   }
   h->key = key, h->key_length = key_length, h->data = data, h->starts = starts, h->lengths = lengths, h->ids = ids;
-  const char *wrong = check_count(starts_count, lengths_count, h->count);
-  if (!wrong && (size_t)h->count * ID_LENGTH > ids_length) wrong = "ids is shorter than 32 bytes per chunk";
-  if (!wrong) wrong = check_ranges(data_length, h->starts, h->lengths, h->count);
+  const char *wrong = check_batch(data_length, h->starts, starts_count, h->lengths, lengths_count, ids_length, h->count);
   if (wrong) fail(env, 1, wrong);
   return wrong == NULL;
 }
@@ -101,10 +99,7 @@ static napi_value hmac_ranges_async(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "hmacSha256Ranges", NAPI_AUTO_LENGTH, hmac_ranges, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "hmacSha256Ranges", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "hmacSha256RangesAsync", NAPI_AUTO_LENGTH, hmac_ranges_async, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "hmacSha256RangesAsync", fn) != napi_ok) return NULL;
-  return exports;
+  int ok = export_function(env, exports, "hmacSha256Ranges", hmac_ranges) &&
+           export_function(env, exports, "hmacSha256RangesAsync", hmac_ranges_async);
+  return ok ? exports : NULL;
 }

@@ -1,4 +1,4 @@
-/* Argument checks shared by our N-API addons: typed-array views and thrown TypeError/RangeError. */
+/* Shared by our N-API addons: argument checks (typed-array views, thrown TypeError/RangeError) and exports. */
 #ifndef SCW_BACKUP_NAPI_ARGS_H
 #define SCW_BACKUP_NAPI_ARGS_H
 #include <node_api.h>
@@ -21,15 +21,24 @@ static napi_value fail(napi_env env, int range, const char *message) {
   return NULL;
 }
 
-/* Batch calls: `count` chunks whose ranges are starts[i] .. +lengths[i]. */
-static const char *check_count(size_t starts_count, size_t lengths_count, uint32_t count) {
-  return count > starts_count || count > lengths_count ? "count is larger than starts or lengths" : NULL;
-}
-
-static const char *check_ranges(size_t data_length, const uint32_t *starts, const uint32_t *lengths, uint32_t count) {
+/*
+ * Batch calls: `count` chunks whose ranges are starts[i] .. +lengths[i] of data, with a 32-byte id
+ * each in ids. What is wrong with them, in this order, or NULL.
+ */
+static const char *check_batch(size_t data_length, const uint32_t *starts, size_t starts_count, const uint32_t *lengths,
+                               size_t lengths_count, size_t ids_length, uint32_t count) {
+  if (count > starts_count || count > lengths_count) return "count is larger than starts or lengths";
+  if ((size_t)count * 32 > ids_length) return "ids is shorter than 32 bytes per chunk";
   for (uint32_t i = 0; i < count; i++) {
     if ((uint64_t)starts[i] + lengths[i] > data_length) return "a chunk's range lies outside data";
   }
   return NULL;
+}
+
+/* exports[name] = a function calling `callback`; 0 when N-API refused. */
+static int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
+  napi_value fn;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, NULL, &fn) == napi_ok &&
+         napi_set_named_property(env, exports, name, fn) == napi_ok;
 }
 #endif

@@ -226,10 +226,8 @@ static napi_value seal_batch(napi_env env, napi_callback_info info) {
     return fail(env, 0, "expected (sealer, type: 0-255, data: Uint8Array, starts: Uint32Array, lengths: Uint32Array, ids: Uint8Array, count: number, out: Uint8Array, outLengths: Uint32Array)");
   }
   const sealer_t *s = sealer;
-  const char *wrong = check_count(starts_count, lengths_count, count);
-  if (!wrong && (size_t)count * ID_LENGTH > ids_length) wrong = "ids is shorter than 32 bytes per chunk";
+  const char *wrong = check_batch(data_length, starts, starts_count, lengths, lengths_count, ids_length, count);
   if (!wrong && count > out_lengths_count) wrong = "outLengths is shorter than count";
-  if (!wrong) wrong = check_ranges(data_length, starts, lengths, count);
   uint64_t bound = 0;
   for (uint32_t i = 0; !wrong && i < count; i++) {
     uint32_t length = ((const uint32_t *)lengths)[i];
@@ -296,10 +294,6 @@ static napi_value create_sealer(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "createSealer", NAPI_AUTO_LENGTH, create_sealer, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "createSealer", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "sealBatch", NAPI_AUTO_LENGTH, seal_batch, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "sealBatch", fn) != napi_ok) return NULL;
-  return exports;
+  int ok = export_function(env, exports, "createSealer", create_sealer) && export_function(env, exports, "sealBatch", seal_batch);
+  return ok ? exports : NULL;
 }

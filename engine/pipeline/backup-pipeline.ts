@@ -49,7 +49,7 @@ export class BackupPipeline {
   ) {
     this.lookupChain = ready;
     const maxChunks = Math.ceil(capacity / Math.max(1, minChunk)) + 1;
-    // One batch more than READ_AHEAD + 2 + pool.size cost ~2 MiB and no time we could measure (bench/README.md).
+    // READ_AHEAD + 2 + pool.size batches, one more, cost ~2 MiB and gained no time we could measure (bench/README.md).
     const size = READ_AHEAD + 1 + Math.max(1, pool.size);
     // One page-aligned memory for the whole ring (one address-space reservation, not one per batch).
     const region = Batch.regionBytes(capacity, maxChunks);
