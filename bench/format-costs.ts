@@ -4,7 +4,7 @@
  * figures of the cases above include both; these say how much of them is the format.
  */
 import { randomBytes } from 'node:crypto';
-import { deriveKek, type KdfParams } from '../engine/crypto/kdf';
+import { argon2idNative, deriveKek, type KdfParams } from '../engine/crypto/kdf';
 import { Sealer, blobAad } from '../engine/crypto/seal';
 
 export interface FormatCosts {
@@ -74,9 +74,9 @@ export function formatCostsMarkdown(c: FormatCosts | undefined): string {
   return [
     '### Store format costs (format 2 against format 1)',
     '',
-    'Measured inside the bench process, one thread, medians of the runs. Every command pays the KDF once per key file it tries (the case timings above include it); every stored object pays the sealing.',
+    'Measured inside the bench process, medians of the runs (the KDF on up to one thread per core, sealing on one thread). Every command pays the KDF once per key file it tries (the case timings above include it); every stored object pays the sealing.',
     '',
-    '| passphrase KDF (Argon2id, hash-wasm) | t | m | p | time per key tried (ms) |',
+    `| passphrase KDF (Argon2id, ${argon2idNative ? 'native/argon2.c' : 'hash-wasm'}) | t | m | p | time per key tried (ms) |`,
     '|---|---:|---:|---:|---:|',
     ...c.kdf.map((k) => `| ${k.label} | ${k.time} | ${k.memoryKiB / 1024} MiB | ${k.parallelism} | ${k.medianMs.toFixed(0)} |`),
     '',

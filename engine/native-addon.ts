@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Our native addons (native/binding.gyp targets), built by `npm ci`'s install script (node-gyp). */
-export type AddonName = 'sparse' | 'chunk_id' | 'seal';
+export type AddonName = 'sparse' | 'chunk_id' | 'seal' | 'argon2';
 
 const loaded = new Map<AddonName, unknown>();
 

@@ -11,6 +11,11 @@
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {
+      "target_name": "argon2",
+      "sources": ["argon2.c"],
+      "cflags": ["-O3", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "seal",
       "sources": ["seal.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /* The data and element count of `value` when it is a typed array of type `want`; 0 otherwise. */
-static int view(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length) {
+static inline int view(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length) {
   bool is;
   napi_typedarray_type type;
   napi_value buffer;
@@ -15,7 +15,7 @@ static int view(napi_env env, napi_value value, napi_typedarray_type want, void 
   return type == want;
 }
 
-static napi_value fail(napi_env env, int range, const char *message) {
+static inline napi_value fail(napi_env env, int range, const char *message) {
   if (range) napi_throw_range_error(env, NULL, message);
   else napi_throw_type_error(env, NULL, message);
   return NULL;
@@ -25,8 +25,8 @@ static napi_value fail(napi_env env, int range, const char *message) {
  * Batch calls: `count` chunks whose ranges are starts[i] .. +lengths[i] of data, with a 32-byte id
  * each in ids. What is wrong with them, in this order, or NULL.
  */
-static const char *check_batch(size_t data_length, const uint32_t *starts, size_t starts_count, const uint32_t *lengths,
-                               size_t lengths_count, size_t ids_length, uint32_t count) {
+static inline const char *check_batch(size_t data_length, const uint32_t *starts, size_t starts_count, const uint32_t *lengths,
+                                      size_t lengths_count, size_t ids_length, uint32_t count) {
   if (count > starts_count || count > lengths_count) return "count is larger than starts or lengths";
   if ((size_t)count * 32 > ids_length) return "ids is shorter than 32 bytes per chunk";
   for (uint32_t i = 0; i < count; i++) {
@@ -36,7 +36,7 @@ static const char *check_batch(size_t data_length, const uint32_t *starts, size_
 }
 
 /* exports[name] = a function calling `callback`; 0 when N-API refused. */
-static int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
+static inline int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
   napi_value fn;
   return napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, NULL, &fn) == napi_ok &&
          napi_set_named_property(env, exports, name, fn) == napi_ok;

@@ -1,6 +1,6 @@
-import { argon2id } from 'hash-wasm';
 import { InvalidInputError } from '../errors';
 import { collectGarbage } from '../gc';
+import { loadAddon } from '../native-addon';
 
 /** Argon2id parameters as stored with each wrapped key (RFC 9106 §3.1 names: t, m, p). */
 export interface KdfParams {
@@ -16,9 +16,10 @@ export interface KdfParams {
 
 /**
  * RFC 9106 §4, the second recommended option ("if much less memory is available"): t = 3 passes,
- * m = 64 MiB, p = 4 lanes. Computed in WebAssembly (hash-wasm, lanes one after the other): ~0.29 s
- * and ~46 MiB more peak memory than OWASP's floor (m = 19 MiB, t = 2, p = 1: ~0.07 s) on our 2-core
- * machines. Every command that opens the store pays it once per key tried (bench/RESULTS.md).
+ * m = 64 MiB, p = 4 lanes. Computed by native/argon2.c, its lanes on as many threads as there are
+ * cores: ~0.11 s on our 2-core machines (hash-wasm's WebAssembly, lanes one after the other: ~0.25 s),
+ * and 64 MiB of memory for that long. Every command that opens the store pays it once per key tried
+ * (bench/RESULTS.md).
  */
 export const DEFAULT_KDF = { time: 3, memoryKiB: 65536, parallelism: 4 } as const;
 
@@ -50,17 +51,37 @@ export function validateKdf(time: number, memoryKiB: number, parallelism: number
   if (problem) throw new InvalidInputError(problem.input, problem.what);
 }
 
-export async function deriveKek(passphrase: string, params: KdfParams): Promise<Uint8Array> {
-  validateKdf(params.time, params.memoryKiB, params.parallelism);
-  if (passphrase.length === 0) throw new InvalidInputError('passphrase', 'is empty');
-  const salt = Buffer.from(params.salt, 'base64');
-  const kek = await argon2id({
-    password: Buffer.from(passphrase, 'utf8'),
+/** Argon2id version 0x13 with an empty secret and associated data: the `length`-byte tag. */
+export type Argon2id = (password: Uint8Array, salt: Uint8Array, params: Pick<KdfParams, 'time' | 'memoryKiB' | 'parallelism'>, length: number) => Promise<Uint8Array>;
+
+interface Argon2Addon {
+  argon2idAsync(password: Uint8Array, salt: Uint8Array, secret: Uint8Array, associatedData: Uint8Array, time: number, memoryKiB: number, parallelism: number, tag: Uint8Array): Promise<number>;
+}
+
+/**
+ * native/argon2.c, or undefined where the addon was not built. Its memory is freed before the
+ * promise settles, and the main thread stays free meanwhile.
+ */
+export const argon2idNative: Argon2id | undefined = (() => {
+  const addon = loadAddon<Argon2Addon>('argon2');
+  if (!addon) return undefined;
+  return async (password, salt, params, length) => {
+    const tag = new Uint8Array(length);
+    await addon.argon2idAsync(password, salt, new Uint8Array(0), new Uint8Array(0), params.time, params.memoryKiB, params.parallelism, tag);
+    return tag;
+  };
+})();
+
+/** hash-wasm's WebAssembly, where the addon was not built: slower (one lane at a time), same tag. */
+export const argon2idWasm: Argon2id = async (password, salt, params, length) => {
+  const { argon2id } = await import('hash-wasm');
+  const tag = await argon2id({
+    password,
     salt,
     iterations: params.time,
     memorySize: params.memoryKiB,
     parallelism: params.parallelism,
-    hashLength: 32,
+    hashLength: length,
     outputType: 'binary',
   });
   // hash-wasm's Argon2 memory (m KiB: 64 MiB by default) is garbage now, but V8 kept it through a
@@ -71,5 +92,16 @@ export async function deriveKek(passphrase: string, params: KdfParams): Promise<
     await new Promise((resolve) => setImmediate(resolve));
     collectGarbage();
   }
-  return kek;
+  return tag;
+};
+
+export async function deriveKek(passphrase: string, params: KdfParams): Promise<Uint8Array> {
+  validateKdf(params.time, params.memoryKiB, params.parallelism);
+  if (passphrase.length === 0) throw new InvalidInputError('passphrase', 'is empty');
+  const password = Buffer.from(passphrase, 'utf8');
+  try {
+    return await (argon2idNative ?? argon2idWasm)(password, Buffer.from(params.salt, 'base64'), params, 32);
+  } finally {
+    password.fill(0);
+  }
 }

@@ -1,9 +1,9 @@
 import { argon2id as nobleArgon2id } from '@noble/hashes/argon2';
 import { deriveKek, type KdfParams } from '../../../engine/crypto/kdf';
 
-// The KDF runs in WebAssembly (hash-wasm); key files written before that switch used
-// @noble/hashes. Both implement RFC 9106 Argon2id version 0x13: they must agree byte for byte, or
-// existing stores would stop opening.
+// The KDF runs in native/argon2.c (hash-wasm's WebAssembly where the addons are not built); key
+// files written before either used @noble/hashes. All implement RFC 9106 Argon2id version 0x13: they
+// must agree byte for byte, or existing stores would stop opening.
 describe('deriveKek (Argon2id, RFC 9106)', () => {
   const cases: Array<[string, number, number, number, number]> = [
     ['correct horse battery staple', 1, 64, 1, 16],
