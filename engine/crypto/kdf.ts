@@ -16,8 +16,8 @@ export interface KdfParams {
 
 /**
  * RFC 9106 §4, the second recommended option ("if much less memory is available"): t = 3 passes,
- * m = 64 MiB, p = 4 lanes. Computed by native/argon2.c, its lanes on as many threads as there are
- * cores: ~0.11 s on our 2-core machines (hash-wasm's WebAssembly, lanes one after the other: ~0.25 s),
+ * m = 64 MiB, p = 4 lanes. Computed by native/argon2.c, its lanes on up to one thread per core:
+ * ~0.08 s on our 2-core machines (hash-wasm's WebAssembly, lanes one after the other: ~0.25 s),
  * and 64 MiB of memory for that long. Every command that opens the store pays it once per key tried
  * (bench/RESULTS.md).
  */
