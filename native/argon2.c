@@ -2,11 +2,12 @@
  * Argon2id (RFC 9106, version 0x13) for the store's key files, with the lanes of each slice
  * computed on threads of their own and the memory returned to the system when it is done.
  *
- * Why native: hash-wasm's WebAssembly runs the 4 lanes one after the other, ~0.29 s for the
+ * Why native: hash-wasm's WebAssembly runs the 4 lanes one after the other, ~0.25 s for the
  * default key (t = 3, m = 64 MiB, p = 4) on our 2-core machines, paid by every command that
- * opens a store; and a WebAssembly memory never shrinks, so its 64 MiB stayed in the process until
- * a full garbage collection (engine/crypto/kdf.ts). Here the memory is one malloc'ed area (glibc
- * maps an allocation this large on its own and unmaps it on free), freed before the promise settles.
+ * opens a store (here ~0.08 s on 2 threads); and a WebAssembly memory never shrinks, so its 64 MiB
+ * stayed in the process until a full garbage collection (engine/crypto/kdf.ts). Here the memory is
+ * one malloc'ed area, freed before the promise settles: glibc maps an allocation over 32 MiB (its
+ * largest mmap threshold) on its own and unmaps it on free.
  *
  * Export: argon2idAsync(password, salt, secret, associatedData, time, memoryKiB, parallelism, tag):
  * the first four and tag Uint8Arrays (secret and associatedData may be empty), the tag filled with
@@ -408,8 +409,8 @@ static void argon2id_run(job_t *job) {
   }
   for (int i = 0; i < BLOCK_WORDS; i++) store64(bytes + 8 * i, last.v[i]);
   hash_long(a->tag, a->tag_length, bytes, sizeof bytes, NULL, 0);
-  // The memory goes back to the system, whose fresh pages are zeroed for whoever gets them next;
-  // what stays on this stack is wiped.
+  // The default's 64 MiB go back to the system, which zeroes pages before it hands them out again
+  // (a smaller area may stay in this process's heap); what stays on this stack is wiped.
   free(in.memory);
   wipe(h0, sizeof h0);
   wipe(bytes, sizeof bytes);

@@ -1,7 +1,8 @@
 /**
  * Execute a plan (plan.ts): list the store's snapshots once for the shard's sources, and for each
  * source whose backup is due by its schedule take it and apply its retention (source-ops.ts), at
- * most `concurrency` sources at once. One source failing does not stop the others; the result says what happened to each.
+ * most `concurrency` sources at once. One source failing does not stop the others; the result says
+ * what happened to each.
  * SIGTERM (a Serverless Job's timeout) stops it: no source starts any more, those running stop at
  * their next safe point and remove what they had created, and the result says which.
  */
@@ -88,7 +89,10 @@ export async function newestReadable(store: StoreConnection, locations: readonly
     const newest = new Map<string, SnapshotSummary | undefined>(locations.map((l) => [l, undefined]));
     const untried = new Map<string, SnapshotSummary[]>(); // oldest first, as listed
     for (const s of (await listSnapshots(repo)).snapshots) {
-      if (newest.has(s.source.location)) untried.set(s.source.location, [...(untried.get(s.source.location) ?? []), s]);
+      if (!newest.has(s.source.location)) continue;
+      const list = untried.get(s.source.location);
+      if (list) list.push(s);
+      else untried.set(s.source.location, [s]);
     }
     for (let open = [...untried.values()]; open.length > 0; open = open.filter((list) => list.length > 0)) {
       const tries = open.map((list) => list.pop() as SnapshotSummary);
